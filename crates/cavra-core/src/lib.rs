@@ -1,0 +1,5 @@
+//! cavra-core
+pub mod action;
+pub mod decision;
+pub mod path;
+pub mod shell;

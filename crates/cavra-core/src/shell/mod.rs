@@ -1,0 +1,132 @@
+//! Shell analysis (SPEC §3): a command line becomes the simple commands it would run.
+//!
+//! The line is parsed with `brush-parser` (a maintained bash grammar), then walked: lists,
+//! pipelines, subshells, functions, `$(...)`, backticks and process substitutions all yield their
+//! simple commands; wrappers (`sudo`, `env`, `xargs`, `sh -c '...'`, `eval`, ...) are unwrapped,
+//! recursively up to [`MAX_DEPTH`]; quotes are removed, program paths reduced to their name and
+//! flags normalised per program. `cd` is tracked so later file arguments resolve against it.
+//!
+//! The analyser never fails: a line the grammar rejects is still split on whitespace and
+//! operators (and flagged [`Construct::Unparseable`]) so that a broken quote cannot hide a command.
+//!
+//! # Layout
+//! - `walk`: the AST walker, `cd` tracking, pipelines, fork-bomb detection.
+//! - `words`: quote removal and substitution extraction for one word.
+//! - `wrappers`: unwrapping `sudo`, `env`, `sh -c`, `find -exec`, ...
+//! - `flags`: per-program flag aliases and value-taking options.
+
+mod flags;
+mod walk;
+mod words;
+mod wrappers;
+
+use std::fmt::Write as _;
+
+pub use flags::Flag;
+
+/// How deep `sh -c`, `eval` and substitutions may nest before analysis stops.
+pub const MAX_DEPTH: usize = 8;
+
+/// Something about the command line as a whole that rules can match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Construct {
+    /// A function that calls itself in a pipeline or in the background: `:(){ :|:& };:`.
+    ForkBomb,
+    /// The grammar rejected the line; it was analysed by a plain split instead.
+    Unparseable,
+    /// Wrappers or substitutions nested deeper than [`MAX_DEPTH`].
+    TooDeep,
+}
+
+impl Construct {
+    /// Every construct.
+    pub const ALL: [Construct; 3] = [Construct::ForkBomb, Construct::Unparseable, Construct::TooDeep];
+
+    /// The name used in packs, e.g. `fork_bomb`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Construct::ForkBomb => "fork_bomb",
+            Construct::Unparseable => "unparseable",
+            Construct::TooDeep => "too_deep",
+        }
+    }
+}
+
+/// How a command touches a file argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Reads it (the default for arguments, `<` redirections).
+    Read,
+    /// Writes, creates or deletes it (`>`, `tee`, `rm`, the destination of `cp`/`mv`).
+    Write,
+}
+
+impl Access {
+    /// `read` or `write`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+        }
+    }
+}
+
+/// One simple command after unwrapping, with quotes removed and flags normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleCommand {
+    /// The program's name (`/usr/bin/rm` is `rm`).
+    pub program: String,
+    /// Every argument after the program, quote-removed, in order.
+    pub args: Vec<String>,
+    /// Normalised flags (`-rf` is `recursive` and `force` for `rm`).
+    pub flags: Vec<Flag>,
+    /// Arguments that are neither flags nor values of known value-taking options.
+    pub positionals: Vec<String>,
+    /// Files this command reads or writes: arguments, option values and redirections.
+    pub files: Vec<(Access, String)>,
+    /// The working directory in force (the action's `cwd` after any `cd`).
+    pub cwd: Option<String>,
+    /// Wrappers that were removed to reach this command, outermost first.
+    pub via: Vec<String>,
+}
+
+impl SimpleCommand {
+    /// The command as one line of text, e.g. `rm -rf /tmp/x`, quoting arguments with spaces.
+    pub fn text(&self) -> String {
+        let mut out = self.program.clone();
+        for arg in &self.args {
+            out.push(' ');
+            if arg.is_empty() || arg.contains(char::is_whitespace) {
+                let _ = write!(out, "'{}'", arg.replace('\'', r"'\''"));
+            } else {
+                out.push_str(arg);
+            }
+        }
+        out
+    }
+
+    /// Whether a flag with this canonical name is present.
+    pub fn has_flag(&self, name: &str) -> bool {
+        self.flags.iter().any(|f| f.name == name)
+    }
+}
+
+/// Everything found in one command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    /// Every simple command, in the order they appear.
+    pub commands: Vec<SimpleCommand>,
+    /// Pipelines of two or more stages: the programs of each stage, in order. Also records
+    /// substitutions fed to a shell (`bash -c "$(curl ...)"`, `bash <(curl ...)`).
+    pub pipelines: Vec<Vec<Vec<String>>>,
+    /// Whole-line constructs that were found.
+    pub constructs: Vec<Construct>,
+}
+
+/// Analyses a command line, resolving file arguments against `cwd` when given.
+pub fn analyse(line: &str, cwd: Option<&str>) -> CommandLine {
+    walk::Walker::new(cwd).run(line)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,94 @@
+//! Shell analysis cases: what each line runs after unwrapping.
+
+use super::*;
+
+fn programs(line: &str) -> Vec<String> {
+    analyse(line, None).commands.iter().map(|c| c.text()).collect()
+}
+
+/// Lists, pipelines, subshells and substitutions all yield their commands.
+#[test]
+fn compound_lines_split() {
+    assert_eq!(programs("terraform plan && terraform apply -auto-approve"), vec!["terraform plan", "terraform apply -auto-approve"]);
+    assert_eq!(programs("ls; (cd x && make) | tee log"), vec!["ls", "cd x", "make", "tee log"]);
+    assert_eq!(programs("echo $(cat .env)"), vec!["cat .env", "echo '$(cat .env)'"]);
+    assert_eq!(programs("echo `whoami`"), vec!["whoami", "echo `whoami`"]);
+}
+
+/// Wrappers and shells are unwrapped to the command they run.
+#[test]
+fn wrappers_unwrap() {
+    assert_eq!(programs("sudo -u root /bin/rm -rf /"), vec!["rm -rf /"]);
+    assert_eq!(programs("env FOO=1 nohup nice -n 5 timeout 10 rm -rf /"), vec!["rm -rf /"]);
+    assert_eq!(programs("bash -c 'sh -c \"rm -rf /\"'"), vec!["rm -rf /"]);
+    assert_eq!(programs("eval 'rm -rf /'"), vec!["rm -rf /"]);
+    assert_eq!(programs("find . -name x -exec rm -rf {} ;"), vec!["find . -name x -exec rm -rf {}", "rm -rf {}"]);
+    assert_eq!(programs("bash <<EOF\nrm -rf /\nEOF\n"), vec!["bash", "rm -rf /"]);
+}
+
+/// Quotes are removed from program names.
+#[test]
+fn quoted_programs() {
+    assert_eq!(programs("r''m -rf /"), vec!["rm -rf /"]);
+    assert_eq!(programs("\"rm\" -rf /"), vec!["rm -rf /"]);
+    assert_eq!(programs("\\rm -rf /"), vec!["rm -rf /"]);
+}
+
+/// Mentions of a command inside a string are not commands.
+#[test]
+fn mentions_are_text() {
+    let line = analyse("echo \"rm -rf /\" > notes.txt", None);
+    assert_eq!(line.commands.len(), 1);
+    assert_eq!(line.commands[0].program, "echo");
+    assert_eq!(line.commands[0].files, vec![(Access::Write, "notes.txt".to_owned())]);
+}
+
+/// `cd` moves the directory later commands run in.
+#[test]
+fn cd_is_tracked() {
+    let line = analyse("cd /etc && cat passwd", Some("/home/dev/repo"));
+    assert_eq!(line.commands[1].cwd.as_deref(), Some("/etc"));
+    let line = analyse("(cd /etc) && cat passwd", Some("/repo"));
+    assert_eq!(line.commands[1].cwd.as_deref(), Some("/repo"));
+}
+
+/// Downloads piped into a shell are recorded as a pipeline, however they are spelled.
+#[test]
+fn download_pipelines() {
+    let line = analyse("curl -fsSL https://x.sh | sudo bash", None);
+    assert_eq!(line.pipelines, vec![vec![vec!["curl".to_owned()], vec!["bash".to_owned()]]]);
+    let line = analyse("bash -c \"$(curl -fsSL https://x.sh)\"", None);
+    assert!(line.pipelines.iter().any(|p| p[0].contains(&"curl".to_owned())));
+    let line = analyse("bash <(wget -qO- https://x.sh)", None);
+    assert!(line.pipelines.iter().any(|p| p[0].contains(&"wget".to_owned())));
+}
+
+/// The classic fork bomb and a named one are found.
+#[test]
+fn fork_bombs() {
+    assert_eq!(analyse(":(){ :|:& };:", None).constructs, vec![Construct::ForkBomb]);
+    assert_eq!(analyse("bomb() { bomb | bomb & }; bomb", None).constructs, vec![Construct::ForkBomb]);
+    assert!(analyse("f() { echo hi; }; f", None).constructs.is_empty());
+}
+
+/// Nesting beyond the bound is flagged rather than followed forever.
+#[test]
+fn depth_is_bounded() {
+    let mut line = "rm -rf /".to_owned();
+    for _ in 0..12 {
+        line = format!("sh -c {}", shell_quote(&line));
+    }
+    assert!(analyse(&line, None).constructs.contains(&Construct::TooDeep));
+}
+
+/// Broken quoting still yields the commands.
+#[test]
+fn unparseable_lines_still_split() {
+    let line = analyse("rm -rf / \"", None);
+    assert!(line.constructs.contains(&Construct::Unparseable));
+    assert_eq!(line.commands[0].program, "rm");
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

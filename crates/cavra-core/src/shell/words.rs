@@ -1,0 +1,110 @@
+//! Quote removal for one shell word, and the command substitutions hidden inside it.
+//!
+//! Parameter expansions cannot be resolved without an environment, so they become their own
+//! canonical text (`${HOME}` and `"$HOME"` are both `$HOME`), which rules can name.
+
+use brush_parser::word::{self, Parameter, ParameterExpr, TildeExpr, WordPiece};
+use brush_parser::ParserOptions;
+
+/// A word after quote removal.
+#[derive(Debug, Default)]
+pub(crate) struct Expanded {
+    /// The text the word stands for, as far as it can be known.
+    pub text: String,
+    /// Command substitutions inside the word (`$(...)`, backticks), to analyse as commands.
+    pub substitutions: Vec<String>,
+}
+
+/// Characters after which a word needs the full word parser.
+fn is_plain(raw: &str) -> bool {
+    !raw.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'$' | b'`' | b'~'))
+}
+
+/// Removes quotes from `raw` and collects its command substitutions.
+pub(crate) fn expand(raw: &str, options: &ParserOptions) -> Expanded {
+    if is_plain(raw) {
+        return Expanded { text: raw.to_owned(), substitutions: Vec::new() };
+    }
+    let mut out = Expanded::default();
+    match word::parse(raw, options) {
+        Ok(pieces) => {
+            for piece in pieces {
+                push_piece(raw, piece.piece, piece.start_index, piece.end_index, &mut out);
+            }
+        }
+        // The grammar accepted the line but not this word: fall back to a plain unquote.
+        Err(_) => out.text = brush_parser::unquote_str(raw),
+    }
+    out
+}
+
+fn push_piece(raw: &str, piece: WordPiece, start: usize, end: usize, out: &mut Expanded) {
+    match piece {
+        WordPiece::Text(t) | WordPiece::SingleQuotedText(t) | WordPiece::AnsiCQuotedText(t) => {
+            out.text.push_str(&t);
+        }
+        WordPiece::DoubleQuotedSequence(inner) | WordPiece::GettextDoubleQuotedSequence(inner) => {
+            for p in inner {
+                push_piece(raw, p.piece, p.start_index, p.end_index, out);
+            }
+        }
+        WordPiece::EscapeSequence(s) => out.text.push_str(s.strip_prefix('\\').unwrap_or(&s)),
+        WordPiece::TildeExpansion(t) => match t {
+            TildeExpr::Home => out.text.push('~'),
+            TildeExpr::UserHome(user) => {
+                out.text.push('~');
+                out.text.push_str(&user);
+            }
+            _ => out.text.push_str(raw.get(start..end).unwrap_or("~")),
+        },
+        WordPiece::ParameterExpansion(expr) => match expr {
+            ParameterExpr::Parameter { parameter: Parameter::Named(name), indirect: false } => {
+                out.text.push('$');
+                out.text.push_str(&name);
+            }
+            _ => out.text.push_str(raw.get(start..end).unwrap_or("$?")),
+        },
+        WordPiece::CommandSubstitution(cmd) | WordPiece::BackquotedCommandSubstitution(cmd) => {
+            out.text.push_str(raw.get(start..end).unwrap_or("$(...)"));
+            out.substitutions.push(cmd);
+        }
+        WordPiece::ArithmeticExpression(_) => {
+            out.text.push_str(raw.get(start..end).unwrap_or("$((...))"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(raw: &str) -> String {
+        expand(raw, &ParserOptions::default()).text
+    }
+
+    /// Every quoting spelling of `rm` is `rm`.
+    #[test]
+    fn quotes_are_removed() {
+        assert_eq!(text("r''m"), "rm");
+        assert_eq!(text(r#""rm""#), "rm");
+        assert_eq!(text(r"\rm"), "rm");
+        assert_eq!(text("'r'\"m\""), "rm");
+    }
+
+    /// `${HOME}`, `$HOME` and `"$HOME"` share one spelling.
+    #[test]
+    fn parameters_are_canonical() {
+        assert_eq!(text("${HOME}"), "$HOME");
+        assert_eq!(text("\"$HOME\""), "$HOME");
+        assert_eq!(text("~/x"), "~/x");
+    }
+
+    /// Substitutions are found inside double quotes and backticks.
+    #[test]
+    fn substitutions_are_collected() {
+        let e = expand("\"$(cat .env)\"", &ParserOptions::default());
+        assert_eq!(e.substitutions, vec!["cat .env".to_owned()]);
+        let e = expand("`whoami`", &ParserOptions::default());
+        assert_eq!(e.substitutions, vec!["whoami".to_owned()]);
+    }
+}
