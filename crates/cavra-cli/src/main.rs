@@ -1,1 +1,44 @@
-fn main(){}
+//! `cavra`: the runtime authority for AI coding agents, on the command line.
+//!
+//! `main` is glue: parse arguments, run the subcommand, print an error once and map it to the
+//! documented exit code (SPEC §8): 0 ok/allowed, 1 error, 2 blocked, 3 invalid input or pack.
+
+mod cmd;
+mod error;
+mod packs;
+mod record;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// cavra evaluates what an AI coding agent wants to do — run a command, write a file, push,
+/// call an MCP tool — against policy packs, before it happens.
+#[derive(Debug, Parser)]
+#[command(name = "cavra", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: cmd::Command,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(error::EXIT_INVALID),
+            };
+        }
+    };
+    match cli.command.run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cavra: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -61,13 +61,14 @@ impl FromStr for ActionType {
     type Err = crate::decision::UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ActionType::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
-            crate::decision::UnknownName {
+        ActionType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| crate::decision::UnknownName {
                 what: "action type",
                 given: s.to_owned(),
                 expected: ActionType::ALL.map(ActionType::as_str).join(", "),
-            }
-        })
+            })
     }
 }
 
@@ -186,7 +187,9 @@ impl Action {
     /// Parses one action from a JSON value, naming the offending field on error.
     pub fn from_value(value: serde_json::Value) -> Result<Action, ActionError> {
         if !value.is_object() {
-            return Err(ActionError::Syntax("an action must be a JSON object".to_owned()));
+            return Err(ActionError::Syntax(
+                "an action must be a JSON object".to_owned(),
+            ));
         }
         serde_path_to_error::deserialize(value).map_err(|err| {
             let path = err.path().to_string();
@@ -197,7 +200,10 @@ impl Action {
             } else {
                 path
             };
-            ActionError::Field { field, message: inner }
+            ActionError::Field {
+                field,
+                message: inner,
+            }
         })
     }
 
@@ -235,7 +241,10 @@ impl Action {
     pub fn mcp_server(&self) -> &str {
         match &self.server {
             Some(s) => s,
-            None => self.target.split_once(':').map_or(self.target.as_str(), |(s, _)| s),
+            None => self
+                .target
+                .split_once(':')
+                .map_or(self.target.as_str(), |(s, _)| s),
         }
     }
 
@@ -281,8 +290,8 @@ mod tests {
     /// A number where a string belongs names that field.
     #[test]
     fn wrong_type_names_the_field() {
-        let err = Action::from_json(r#"{"action_type":"read_file","target":"a","cwd":7}"#)
-            .unwrap_err();
+        let err =
+            Action::from_json(r#"{"action_type":"read_file","target":"a","cwd":7}"#).unwrap_err();
         assert_eq!(err.field(), Some("cwd"));
     }
 

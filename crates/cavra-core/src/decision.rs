@@ -79,8 +79,12 @@ pub enum Severity {
 
 impl Severity {
     /// Every severity, lowest first.
-    pub const ALL: [Severity; 4] =
-        [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+    pub const ALL: [Severity; 4] = [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
 
     /// The wire name, e.g. `critical`.
     pub fn as_str(self) -> &'static str {
@@ -110,7 +114,12 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode.
-    pub const ALL: [Mode; 4] = [Mode::Enforce, Mode::AuditOnly, Mode::Strict, Mode::BreakGlass];
+    pub const ALL: [Mode; 4] = [
+        Mode::Enforce,
+        Mode::AuditOnly,
+        Mode::Strict,
+        Mode::BreakGlass,
+    ];
 
     /// The wire name, e.g. `break_glass`.
     pub fn as_str(self) -> &'static str {
@@ -135,11 +144,18 @@ macro_rules! wire_enum_text {
             type Err = UnknownName;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                <$ty>::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| UnknownName {
-                    what: $what,
-                    given: s.to_owned(),
-                    expected: <$ty>::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
-                })
+                <$ty>::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| UnknownName {
+                        what: $what,
+                        given: s.to_owned(),
+                        expected: <$ty>::ALL
+                            .iter()
+                            .map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })
             }
         }
     };

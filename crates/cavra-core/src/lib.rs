@@ -1,5 +1,40 @@
-//! cavra-core
+//! cavra-core: the decision engine. Pure: no I/O during evaluation, no async runtime.
+//!
+//! Given an [`Action`] an AI agent wants to take and a [`CompiledPack`], [`evaluate`] answers
+//! with an [`Evaluation`]: the verdict, the deciding rule, its severity, a reason and a safer
+//! alternative. It is total — it never panics and never returns an error — and takes
+//! microseconds, because packs are compiled once and shared.
+//!
+//! ```
+//! use cavra_core::{Action, ActionType, PackSet, evaluate};
+//! let packs = PackSet::builtin().unwrap();
+//! let pack = packs.get("cavra-ai-agent-baseline").unwrap();
+//! let e = evaluate(&Action::new(ActionType::ExecuteCommand, "terraform plan && terraform apply -auto-approve"), &pack);
+//! assert_eq!(e.decision, cavra_core::Outcome::Block);
+//! ```
+//!
+//! # Layout
+//! - [`action`]: the action an agent asks about (SPEC §1) and its strict JSON reading.
+//! - [`decision`]: outcomes, severities, modes, the evaluation and the decision record (SPEC §2).
+//! - [`shell`]: shell analysis — parsing, unwrapping, quote removal, flag normalisation.
+//! - [`path`]: lexical path normalisation against the working directory.
+//! - [`git`]: branches, refspecs and force pushes.
+//! - [`pack`]: the pack format, validation, inheritance, compilation, built-in packs.
+//! - [`evaluate`](mod@evaluate): parts, rule matching, the most-restrictive combination, modes.
+
+#![deny(missing_docs)]
+
 pub mod action;
 pub mod decision;
+pub mod evaluate;
+pub mod git;
+pub mod pack;
 pub mod path;
 pub mod shell;
+
+pub use action::{Action, ActionError, ActionType, DEFAULT_POLICY_PACK};
+pub use decision::{
+    DecisionRecord, Evaluation, MatchedRule, Mode, Outcome, RecordStamp, SCHEMA_VERSION, Severity,
+};
+pub use evaluate::{Explanation, PartReport, evaluate, explain};
+pub use pack::{CompiledPack, Diagnostic, PackError, PackSet, PolicyPack};

@@ -59,7 +59,11 @@ pub fn resolve(path: &str, cwd: Option<&str>, root: Option<&str>) -> NormalPath 
     let relative = match root.map(lexical) {
         Some(root) if root == full => Some(".".to_owned()),
         Some(root) => {
-            let prefix = if root.ends_with('/') { root.clone() } else { format!("{root}/") };
+            let prefix = if root.ends_with('/') {
+                root.clone()
+            } else {
+                format!("{root}/")
+            };
             match full.strip_prefix(&prefix) {
                 Some(rest) => Some(rest.to_owned()),
                 None if is_anchored(&full) => None,
@@ -85,7 +89,11 @@ mod tests {
         assert_eq!(lexical("/../etc"), "/etc");
         assert_eq!(lexical("../x"), "../x");
         assert_eq!(lexical("~/.ssh/../.ssh/id_rsa"), "~/.ssh/id_rsa");
-        let p = resolve("/home/dev/repo/.env", Some("/home/dev/repo"), Some("/home/dev/repo"));
+        let p = resolve(
+            "/home/dev/repo/.env",
+            Some("/home/dev/repo"),
+            Some("/home/dev/repo"),
+        );
         assert_eq!(p.relative.as_deref(), Some(".env"));
         let p = resolve(".", Some("/home/dev/repo"), Some("/home/dev/repo"));
         assert_eq!(p.relative.as_deref(), Some("."));

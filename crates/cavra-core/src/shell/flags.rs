@@ -25,7 +25,10 @@ pub(crate) struct ParsedArgs {
 
 /// Programs whose single-dash options are whole words.
 fn single_dash_long(program: &str) -> bool {
-    matches!(program, "terraform" | "tofu" | "terragrunt" | "find" | "java" | "go" | "dd")
+    matches!(
+        program,
+        "terraform" | "tofu" | "terragrunt" | "find" | "java" | "go" | "dd"
+    )
 }
 
 /// Short-flag aliases: letter → canonical names.
@@ -97,44 +100,134 @@ fn takes_value(program: &str, sub: &str, name: &str) -> bool {
         },
         "kubectl" | "oc" => matches!(
             name,
-            "namespace" | "context" | "kubeconfig" | "cluster" | "user" | "s" | "server"
-                | "filename" | "selector" | "o" | "output" | "c" | "container" | "token"
-                | "as" | "field-selector" | "timeout" | "grace-period"
+            "namespace"
+                | "context"
+                | "kubeconfig"
+                | "cluster"
+                | "user"
+                | "s"
+                | "server"
+                | "filename"
+                | "selector"
+                | "o"
+                | "output"
+                | "c"
+                | "container"
+                | "token"
+                | "as"
+                | "field-selector"
+                | "timeout"
+                | "grace-period"
         ),
         "helm" => matches!(
             name,
-            "namespace" | "kube-context" | "kubeconfig" | "f" | "values" | "set" | "set-string"
-                | "version" | "repo" | "timeout"
+            "namespace"
+                | "kube-context"
+                | "kubeconfig"
+                | "f"
+                | "values"
+                | "set"
+                | "set-string"
+                | "version"
+                | "repo"
+                | "timeout"
         ),
         "aws" => matches!(
             name,
-            "profile" | "region" | "output" | "endpoint-url" | "query" | "ca-bundle" | "color"
-                | "cli-read-timeout" | "cli-connect-timeout"
+            "profile"
+                | "region"
+                | "output"
+                | "endpoint-url"
+                | "query"
+                | "ca-bundle"
+                | "color"
+                | "cli-read-timeout"
+                | "cli-connect-timeout"
         ),
-        "gcloud" => matches!(name, "project" | "account" | "configuration" | "format" | "member" | "role"),
+        "gcloud" => matches!(
+            name,
+            "project" | "account" | "configuration" | "format" | "member" | "role"
+        ),
         "az" => matches!(name, "subscription" | "output" | "o" | "query"),
-        "gh" => matches!(name, "R" | "repo" | "visibility" | "b" | "body" | "t" | "title" | "base"),
+        "gh" => matches!(
+            name,
+            "R" | "repo" | "visibility" | "b" | "body" | "t" | "title" | "base"
+        ),
         "terraform" | "tofu" | "terragrunt" => matches!(
             name,
             "var" | "var-file" | "target" | "out" | "state" | "backend-config" | "replace"
         ),
         "curl" => matches!(
             name,
-            "output" | "H" | "header" | "data" | "request" | "u" | "user" | "A" | "user-agent"
-                | "e" | "referer" | "upload-file" | "F" | "form" | "x" | "proxy" | "data-binary"
-                | "data-raw" | "m" | "max-time"
+            "output"
+                | "H"
+                | "header"
+                | "data"
+                | "request"
+                | "u"
+                | "user"
+                | "A"
+                | "user-agent"
+                | "e"
+                | "referer"
+                | "upload-file"
+                | "F"
+                | "form"
+                | "x"
+                | "proxy"
+                | "data-binary"
+                | "data-raw"
+                | "m"
+                | "max-time"
         ),
-        "wget" => matches!(name, "output-document" | "P" | "directory-prefix" | "header" | "U"),
+        "wget" => matches!(
+            name,
+            "output-document" | "P" | "directory-prefix" | "header" | "U"
+        ),
         "tar" => matches!(name, "f" | "file" | "C" | "directory"),
         "ssh" | "scp" | "sftp" => matches!(
             name,
-            "b" | "c" | "D" | "E" | "e" | "F" | "I" | "i" | "J" | "L" | "l" | "m" | "O" | "o"
-                | "p" | "P" | "Q" | "R" | "S" | "W" | "w"
+            "b" | "c"
+                | "D"
+                | "E"
+                | "e"
+                | "F"
+                | "I"
+                | "i"
+                | "J"
+                | "L"
+                | "l"
+                | "m"
+                | "O"
+                | "o"
+                | "p"
+                | "P"
+                | "Q"
+                | "R"
+                | "S"
+                | "W"
+                | "w"
         ),
         "docker" | "podman" => matches!(
             name,
-            "H" | "host" | "context" | "e" | "env" | "v" | "volume" | "p" | "publish" | "name"
-                | "u" | "user" | "w" | "workdir" | "entrypoint" | "network" | "mount" | "t" | "tag"
+            "H" | "host"
+                | "context"
+                | "e"
+                | "env"
+                | "v"
+                | "volume"
+                | "p"
+                | "publish"
+                | "name"
+                | "u"
+                | "user"
+                | "w"
+                | "workdir"
+                | "entrypoint"
+                | "network"
+                | "mount"
+                | "t"
+                | "tag"
                 | "env-file"
         ),
         "grep" | "rg" => matches!(name, "e" | "regexp" | "m" | "max-count" | "A" | "B" | "C"),
@@ -240,7 +333,10 @@ pub(crate) fn parse_args(program: &str, args: &[String]) -> ParsedArgs {
                     out.values.push(v.clone());
                 }
                 for name in names {
-                    out.flags.push(Flag { name, value: value.clone() });
+                    out.flags.push(Flag {
+                        name,
+                        value: value.clone(),
+                    });
                 }
                 break;
             }
@@ -263,7 +359,11 @@ mod tests {
 
     fn names(program: &str, args: &[&str]) -> Vec<String> {
         let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-        let mut n: Vec<String> = parse_args(program, &args).flags.into_iter().map(|f| f.name).collect();
+        let mut n: Vec<String> = parse_args(program, &args)
+            .flags
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
         n.sort();
         n.dedup();
         n
@@ -273,7 +373,13 @@ mod tests {
     #[test]
     fn rm_spellings_agree() {
         let want = vec!["force".to_owned(), "recursive".to_owned()];
-        for args in [&["-rf", "x"][..], &["-fr", "x"], &["-r", "-f", "x"], &["--recursive", "--force", "x"], &["-R", "-f", "x"]] {
+        for args in [
+            &["-rf", "x"][..],
+            &["-fr", "x"],
+            &["-r", "-f", "x"],
+            &["--recursive", "--force", "x"],
+            &["-R", "-f", "x"],
+        ] {
             assert_eq!(names("rm", args), want, "{args:?}");
         }
     }
@@ -281,18 +387,30 @@ mod tests {
     /// Single-dash long options stay whole for terraform.
     #[test]
     fn terraform_flags_stay_whole() {
-        assert_eq!(names("terraform", &["apply", "-auto-approve"]), vec!["auto-approve"]);
-        assert_eq!(names("terraform", &["apply", "--auto-approve"]), vec!["auto-approve"]);
+        assert_eq!(
+            names("terraform", &["apply", "-auto-approve"]),
+            vec!["auto-approve"]
+        );
+        assert_eq!(
+            names("terraform", &["apply", "--auto-approve"]),
+            vec!["auto-approve"]
+        );
     }
 
     /// Values of known options are not positionals.
     #[test]
     fn option_values_are_consumed() {
-        let args: Vec<String> = ["--context", "prod", "delete", "ns", "x"].iter().map(|s| (*s).to_owned()).collect();
+        let args: Vec<String> = ["--context", "prod", "delete", "ns", "x"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         let p = parse_args("kubectl", &args);
         assert_eq!(p.positionals, vec!["delete", "ns", "x"]);
         assert_eq!(p.flags[0].value.as_deref(), Some("prod"));
-        let args: Vec<String> = ["-nprod", "get", "pods"].iter().map(|s| (*s).to_owned()).collect();
+        let args: Vec<String> = ["-nprod", "get", "pods"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         let p = parse_args("kubectl", &args);
         assert_eq!(p.flags[0].name, "namespace");
         assert_eq!(p.flags[0].value.as_deref(), Some("prod"));
@@ -301,7 +419,10 @@ mod tests {
     /// `git branch -D` is a forced delete.
     #[test]
     fn git_branch_capital_d() {
-        assert_eq!(names("git", &["branch", "-D", "x"]), vec!["delete", "force"]);
+        assert_eq!(
+            names("git", &["branch", "-D", "x"]),
+            vec!["delete", "force"]
+        );
         assert_eq!(canonical("git", "branch", "-D"), vec!["delete", "force"]);
     }
 }

@@ -40,7 +40,11 @@ pub enum Construct {
 
 impl Construct {
     /// Every construct.
-    pub const ALL: [Construct; 3] = [Construct::ForkBomb, Construct::Unparseable, Construct::TooDeep];
+    pub const ALL: [Construct; 3] = [
+        Construct::ForkBomb,
+        Construct::Unparseable,
+        Construct::TooDeep,
+    ];
 
     /// The name used in packs, e.g. `fork_bomb`.
     pub fn as_str(self) -> &'static str {
@@ -130,3 +134,9 @@ pub fn analyse(line: &str, cwd: Option<&str>) -> CommandLine {
 
 #[cfg(test)]
 mod tests;
+
+/// The canonical flag names a rule's spelling stands for, for `program` with subcommand `sub`:
+/// `r` for `rm` is `recursive`; `-D` for `git branch` is `delete` and `force`.
+pub fn canonical_flag(program: &str, sub: &str, spelling: &str) -> Vec<String> {
+    flags::canonical(program, sub, spelling)
+}

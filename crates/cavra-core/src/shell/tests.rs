@@ -3,15 +3,28 @@
 use super::*;
 
 fn programs(line: &str) -> Vec<String> {
-    analyse(line, None).commands.iter().map(|c| c.text()).collect()
+    analyse(line, None)
+        .commands
+        .iter()
+        .map(|c| c.text())
+        .collect()
 }
 
 /// Lists, pipelines, subshells and substitutions all yield their commands.
 #[test]
 fn compound_lines_split() {
-    assert_eq!(programs("terraform plan && terraform apply -auto-approve"), vec!["terraform plan", "terraform apply -auto-approve"]);
-    assert_eq!(programs("ls; (cd x && make) | tee log"), vec!["ls", "cd x", "make", "tee log"]);
-    assert_eq!(programs("echo $(cat .env)"), vec!["cat .env", "echo '$(cat .env)'"]);
+    assert_eq!(
+        programs("terraform plan && terraform apply -auto-approve"),
+        vec!["terraform plan", "terraform apply -auto-approve"]
+    );
+    assert_eq!(
+        programs("ls; (cd x && make) | tee log"),
+        vec!["ls", "cd x", "make", "tee log"]
+    );
+    assert_eq!(
+        programs("echo $(cat .env)"),
+        vec!["cat .env", "echo '$(cat .env)'"]
+    );
     assert_eq!(programs("echo `whoami`"), vec!["whoami", "echo `whoami`"]);
 }
 
@@ -19,11 +32,20 @@ fn compound_lines_split() {
 #[test]
 fn wrappers_unwrap() {
     assert_eq!(programs("sudo -u root /bin/rm -rf /"), vec!["rm -rf /"]);
-    assert_eq!(programs("env FOO=1 nohup nice -n 5 timeout 10 rm -rf /"), vec!["rm -rf /"]);
+    assert_eq!(
+        programs("env FOO=1 nohup nice -n 5 timeout 10 rm -rf /"),
+        vec!["rm -rf /"]
+    );
     assert_eq!(programs("bash -c 'sh -c \"rm -rf /\"'"), vec!["rm -rf /"]);
     assert_eq!(programs("eval 'rm -rf /'"), vec!["rm -rf /"]);
-    assert_eq!(programs("find . -name x -exec rm -rf {} ;"), vec!["find . -name x -exec rm -rf {}", "rm -rf {}"]);
-    assert_eq!(programs("bash <<EOF\nrm -rf /\nEOF\n"), vec!["bash", "rm -rf /"]);
+    assert_eq!(
+        programs("find . -name x -exec rm -rf {} ;"),
+        vec!["find . -name x -exec rm -rf {}", "rm -rf {}"]
+    );
+    assert_eq!(
+        programs("bash <<EOF\nrm -rf /\nEOF\n"),
+        vec!["bash", "rm -rf /"]
+    );
 }
 
 /// Quotes are removed from program names.
@@ -40,7 +62,10 @@ fn mentions_are_text() {
     let line = analyse("echo \"rm -rf /\" > notes.txt", None);
     assert_eq!(line.commands.len(), 1);
     assert_eq!(line.commands[0].program, "echo");
-    assert_eq!(line.commands[0].files, vec![(Access::Write, "notes.txt".to_owned())]);
+    assert_eq!(
+        line.commands[0].files,
+        vec![(Access::Write, "notes.txt".to_owned())]
+    );
 }
 
 /// `cd` moves the directory later commands run in.
@@ -56,18 +81,35 @@ fn cd_is_tracked() {
 #[test]
 fn download_pipelines() {
     let line = analyse("curl -fsSL https://x.sh | sudo bash", None);
-    assert_eq!(line.pipelines, vec![vec![vec!["curl".to_owned()], vec!["bash".to_owned()]]]);
+    assert_eq!(
+        line.pipelines,
+        vec![vec![vec!["curl".to_owned()], vec!["bash".to_owned()]]]
+    );
     let line = analyse("bash -c \"$(curl -fsSL https://x.sh)\"", None);
-    assert!(line.pipelines.iter().any(|p| p[0].contains(&"curl".to_owned())));
+    assert!(
+        line.pipelines
+            .iter()
+            .any(|p| p[0].contains(&"curl".to_owned()))
+    );
     let line = analyse("bash <(wget -qO- https://x.sh)", None);
-    assert!(line.pipelines.iter().any(|p| p[0].contains(&"wget".to_owned())));
+    assert!(
+        line.pipelines
+            .iter()
+            .any(|p| p[0].contains(&"wget".to_owned()))
+    );
 }
 
 /// The classic fork bomb and a named one are found.
 #[test]
 fn fork_bombs() {
-    assert_eq!(analyse(":(){ :|:& };:", None).constructs, vec![Construct::ForkBomb]);
-    assert_eq!(analyse("bomb() { bomb | bomb & }; bomb", None).constructs, vec![Construct::ForkBomb]);
+    assert_eq!(
+        analyse(":(){ :|:& };:", None).constructs,
+        vec![Construct::ForkBomb]
+    );
+    assert_eq!(
+        analyse("bomb() { bomb | bomb & }; bomb", None).constructs,
+        vec![Construct::ForkBomb]
+    );
     assert!(analyse("f() { echo hi; }; f", None).constructs.is_empty());
 }
 
@@ -78,7 +120,11 @@ fn depth_is_bounded() {
     for _ in 0..12 {
         line = format!("sh -c {}", shell_quote(&line));
     }
-    assert!(analyse(&line, None).constructs.contains(&Construct::TooDeep));
+    assert!(
+        analyse(&line, None)
+            .constructs
+            .contains(&Construct::TooDeep)
+    );
 }
 
 /// Broken quoting still yields the commands.

@@ -4,11 +4,11 @@
 //! Every walk function returns the programs it reached, so a pipeline can record what each
 //! stage runs (`curl ... | sudo bash` is a `curl` stage feeding a `bash` stage).
 
+use brush_parser::ParserOptions;
 use brush_parser::ast::{
     self, Command, CommandPrefixOrSuffixItem, CompoundCommand, IoFileRedirectKind,
     IoFileRedirectTarget, IoRedirect,
 };
-use brush_parser::ParserOptions;
 
 use super::words::expand;
 use super::{Access, CommandLine, Construct, MAX_DEPTH};
@@ -86,7 +86,11 @@ impl Walker {
         for segment in text.split(|c| matches!(c, ';' | '&' | '|' | '\n' | '(' | ')' | '`')) {
             let argv: Vec<String> = segment
                 .split_whitespace()
-                .map(|w| w.chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect())
+                .map(|w| {
+                    w.chars()
+                        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+                        .collect()
+                })
                 .filter(|w: &String| !w.is_empty())
                 .collect();
             programs.extend(self.invoke(argv, Extras::default(), depth, via));
@@ -94,7 +98,12 @@ impl Walker {
         programs
     }
 
-    fn compound_list(&mut self, list: &ast::CompoundList, depth: usize, via: &[String]) -> Vec<String> {
+    fn compound_list(
+        &mut self,
+        list: &ast::CompoundList,
+        depth: usize,
+        via: &[String],
+    ) -> Vec<String> {
         let mut programs = Vec::new();
         for ast::CompoundListItem(and_or, separator) in &list.0 {
             let background = matches!(separator, ast::SeparatorOperator::Async);
@@ -107,17 +116,32 @@ impl Walker {
         programs
     }
 
-    fn pipeline(&mut self, p: &ast::Pipeline, background: bool, depth: usize, via: &[String]) -> Vec<String> {
+    fn pipeline(
+        &mut self,
+        p: &ast::Pipeline,
+        background: bool,
+        depth: usize,
+        via: &[String],
+    ) -> Vec<String> {
         let concurrent = background || p.seq.len() > 1;
-        let stages: Vec<Vec<String>> =
-            p.seq.iter().map(|cmd| self.command(cmd, concurrent, depth, via)).collect();
+        let stages: Vec<Vec<String>> = p
+            .seq
+            .iter()
+            .map(|cmd| self.command(cmd, concurrent, depth, via))
+            .collect();
         if stages.len() > 1 {
             self.out.pipelines.push(stages.clone());
         }
         stages.into_iter().flatten().collect()
     }
 
-    fn command(&mut self, cmd: &Command, concurrent: bool, depth: usize, via: &[String]) -> Vec<String> {
+    fn command(
+        &mut self,
+        cmd: &Command,
+        concurrent: bool,
+        depth: usize,
+        via: &[String],
+    ) -> Vec<String> {
         match cmd {
             Command::Simple(simple) => {
                 let programs = self.simple(simple, depth, via);
@@ -219,7 +243,14 @@ impl Walker {
     }
 
     /// Expands one word: its text goes to `argv`, its substitutions are walked.
-    fn word(&mut self, raw: &str, argv: &mut Vec<String>, extras: &mut Extras, depth: usize, via: &[String]) {
+    fn word(
+        &mut self,
+        raw: &str,
+        argv: &mut Vec<String>,
+        extras: &mut Extras,
+        depth: usize,
+        via: &[String],
+    ) {
         let expanded = expand(raw, &self.options);
         for sub in &expanded.substitutions {
             let programs = self.script(sub, depth + 1, via);
@@ -228,7 +259,13 @@ impl Walker {
         argv.push(expanded.text);
     }
 
-    fn redirect(&mut self, r: &IoRedirect, extras: &mut Extras, depth: usize, via: &[String]) -> Vec<String> {
+    fn redirect(
+        &mut self,
+        r: &IoRedirect,
+        extras: &mut Extras,
+        depth: usize,
+        via: &[String],
+    ) -> Vec<String> {
         match r {
             IoRedirect::File(_, kind, target) => match target {
                 IoFileRedirectTarget::Filename(w) => {
@@ -240,7 +277,8 @@ impl Walker {
                         | IoFileRedirectKind::Append
                         | IoFileRedirectKind::Clobber
                         | IoFileRedirectKind::ReadAndWrite => Some(Access::Write),
-                        IoFileRedirectKind::DuplicateInput | IoFileRedirectKind::DuplicateOutput => None,
+                        IoFileRedirectKind::DuplicateInput
+                        | IoFileRedirectKind::DuplicateOutput => None,
                     };
                     if let (Some(access), Some(file)) = (access, argv.pop()) {
                         extras.files.push((access, file));
@@ -280,8 +318,12 @@ impl Walker {
         let mut extras = Extras::default();
         let mut programs = Vec::new();
         let items = sc.prefix.iter().flat_map(|p| p.0.iter());
-        let names: Vec<CommandPrefixOrSuffixItem> =
-            sc.word_or_name.iter().cloned().map(CommandPrefixOrSuffixItem::Word).collect();
+        let names: Vec<CommandPrefixOrSuffixItem> = sc
+            .word_or_name
+            .iter()
+            .cloned()
+            .map(CommandPrefixOrSuffixItem::Word)
+            .collect();
         let suffix = sc.suffix.iter().flat_map(|s| s.0.iter());
         for item in items.chain(names.iter()).chain(suffix) {
             match item {

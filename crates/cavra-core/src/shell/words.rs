@@ -3,8 +3,8 @@
 //! Parameter expansions cannot be resolved without an environment, so they become their own
 //! canonical text (`${HOME}` and `"$HOME"` are both `$HOME`), which rules can name.
 
-use brush_parser::word::{self, Parameter, ParameterExpr, TildeExpr, WordPiece};
 use brush_parser::ParserOptions;
+use brush_parser::word::{self, Parameter, ParameterExpr, TildeExpr, WordPiece};
 
 /// A word after quote removal.
 #[derive(Debug, Default)]
@@ -17,19 +17,29 @@ pub(crate) struct Expanded {
 
 /// Characters after which a word needs the full word parser.
 fn is_plain(raw: &str) -> bool {
-    !raw.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'$' | b'`' | b'~'))
+    !raw.bytes()
+        .any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'$' | b'`' | b'~'))
 }
 
 /// Removes quotes from `raw` and collects its command substitutions.
 pub(crate) fn expand(raw: &str, options: &ParserOptions) -> Expanded {
     if is_plain(raw) {
-        return Expanded { text: raw.to_owned(), substitutions: Vec::new() };
+        return Expanded {
+            text: raw.to_owned(),
+            substitutions: Vec::new(),
+        };
     }
     let mut out = Expanded::default();
     match word::parse(raw, options) {
         Ok(pieces) => {
             for piece in pieces {
-                push_piece(raw, piece.piece, piece.start_index, piece.end_index, &mut out);
+                push_piece(
+                    raw,
+                    piece.piece,
+                    piece.start_index,
+                    piece.end_index,
+                    &mut out,
+                );
             }
         }
         // The grammar accepted the line but not this word: fall back to a plain unquote.
@@ -58,7 +68,10 @@ fn push_piece(raw: &str, piece: WordPiece, start: usize, end: usize, out: &mut E
             _ => out.text.push_str(raw.get(start..end).unwrap_or("~")),
         },
         WordPiece::ParameterExpansion(expr) => match expr {
-            ParameterExpr::Parameter { parameter: Parameter::Named(name), indirect: false } => {
+            ParameterExpr::Parameter {
+                parameter: Parameter::Named(name),
+                indirect: false,
+            } => {
                 out.text.push('$');
                 out.text.push_str(&name);
             }

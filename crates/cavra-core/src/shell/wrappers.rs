@@ -11,11 +11,17 @@ use crate::path;
 
 /// The program's name: `/usr/bin/rm` and `./rm` are `rm`.
 pub(crate) fn program_name(word: &str) -> &str {
-    word.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or(word)
+    word.rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(word)
 }
 
 fn is_shell(program: &str) -> bool {
-    matches!(program, "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" | "mksh" | "fish" | "busybox")
+    matches!(
+        program,
+        "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" | "mksh" | "fish" | "busybox"
+    )
 }
 
 /// Skips leading options of a wrapper; `valued` lists the short options that take a value.
@@ -43,35 +49,95 @@ fn skip_options(args: &[String], valued: &[&str]) -> usize {
 fn arguments_are_text(program: &str) -> bool {
     matches!(
         program,
-        "echo" | "printf" | "true" | "false" | "test" | "[" | "expr" | "seq" | "sleep" | "kill"
-            | "exit" | "return" | "export" | "set" | "unset" | "alias" | "read" | "let" | "declare"
-            | "local" | "typeset" | "which" | "type" | "hash" | "whoami" | "date" | "yes"
+        "echo"
+            | "printf"
+            | "true"
+            | "false"
+            | "test"
+            | "["
+            | "expr"
+            | "seq"
+            | "sleep"
+            | "kill"
+            | "exit"
+            | "return"
+            | "export"
+            | "set"
+            | "unset"
+            | "alias"
+            | "read"
+            | "let"
+            | "declare"
+            | "local"
+            | "typeset"
+            | "which"
+            | "type"
+            | "hash"
+            | "whoami"
+            | "date"
+            | "yes"
     )
 }
 
 impl Walker {
     /// Runs `argv` as a command: unwraps wrappers, recurses into script strings, and records
     /// the final simple command. Returns the programs reached.
-    pub(super) fn invoke(&mut self, mut argv: Vec<String>, extras: Extras, depth: usize, via: &[String]) -> Vec<String> {
+    pub(super) fn invoke(
+        &mut self,
+        mut argv: Vec<String>,
+        extras: Extras,
+        depth: usize,
+        via: &[String],
+    ) -> Vec<String> {
         let mut via = via.to_vec();
         loop {
-            let Some(first) = argv.first() else { return Vec::new() };
+            let Some(first) = argv.first() else {
+                return Vec::new();
+            };
             let program = program_name(first).to_owned();
             let args = &argv[1..];
             let rest_at = match program.as_str() {
-                "sudo" => Some(skip_options(args, &["u", "g", "h", "p", "C", "D", "r", "t", "U", "T", "user", "group"])),
+                "sudo" => Some(skip_options(
+                    args,
+                    &[
+                        "u", "g", "h", "p", "C", "D", "r", "t", "U", "T", "user", "group",
+                    ],
+                )),
                 "doas" => Some(skip_options(args, &["u", "C"])),
-                "nohup" | "setsid" | "builtin" | "unbuffer" | "caffeinate" | "time" => Some(skip_options(args, &[])),
+                "nohup" | "setsid" | "builtin" | "unbuffer" | "caffeinate" | "time" => {
+                    Some(skip_options(args, &[]))
+                }
                 "exec" => Some(skip_options(args, &["a"])),
                 "nice" => Some(skip_options(args, &["n", "adjustment"])),
                 "ionice" => Some(skip_options(args, &["c", "n", "class", "classdata"])),
                 "stdbuf" => Some(skip_options(args, &["i", "o", "e"])),
                 "chrt" | "taskset" => Some(skip_options(args, &[]).saturating_add(1)),
-                "command" if !args.iter().any(|a| a == "-v" || a == "-V") => Some(skip_options(args, &[])),
-                "timeout" => Some(skip_options(args, &["s", "k", "signal", "kill-after"]).saturating_add(1)),
+                "command" if !args.iter().any(|a| a == "-v" || a == "-V") => {
+                    Some(skip_options(args, &[]))
+                }
+                "timeout" => {
+                    Some(skip_options(args, &["s", "k", "signal", "kill-after"]).saturating_add(1))
+                }
                 "xargs" => Some(skip_options(
                     args,
-                    &["I", "L", "l", "n", "P", "d", "E", "e", "s", "a", "max-args", "max-procs", "delimiter", "arg-file", "replace", "max-lines"],
+                    &[
+                        "I",
+                        "L",
+                        "l",
+                        "n",
+                        "P",
+                        "d",
+                        "E",
+                        "e",
+                        "s",
+                        "a",
+                        "max-args",
+                        "max-procs",
+                        "delimiter",
+                        "arg-file",
+                        "replace",
+                        "max-lines",
+                    ],
                 )),
                 "flock" => {
                     if let Some(at) = args.iter().position(|a| a == "-c" || a == "--command") {
@@ -80,7 +146,10 @@ impl Walker {
                             return self.script(script, depth + 1, &via);
                         }
                     }
-                    Some(skip_options(args, &["w", "E", "timeout", "conflict-exit-code"]).saturating_add(1))
+                    Some(
+                        skip_options(args, &["w", "E", "timeout", "conflict-exit-code"])
+                            .saturating_add(1),
+                    )
                 }
                 "env" => return self.env(argv, extras, depth, via),
                 "eval" => {
@@ -113,7 +182,10 @@ impl Walker {
                 }
                 "ssh" => {
                     let mut programs = self.emit(&argv, &extras, &via);
-                    let valued = ["b", "c", "D", "E", "e", "F", "I", "i", "J", "L", "l", "m", "O", "o", "p", "Q", "R", "S", "W", "w"];
+                    let valued = [
+                        "b", "c", "D", "E", "e", "F", "I", "i", "J", "L", "l", "m", "O", "o", "p",
+                        "Q", "R", "S", "W", "w",
+                    ];
                     let at = skip_options(args, &valued);
                     if args.len() > at + 1 {
                         let script = args[at + 1..].join(" ");
@@ -137,7 +209,12 @@ impl Walker {
                             if depth + 1 > super::MAX_DEPTH {
                                 self.construct(super::Construct::TooDeep);
                             } else {
-                                programs.extend(self.invoke(inner, Extras::default(), depth + 1, &inner_via));
+                                programs.extend(self.invoke(
+                                    inner,
+                                    Extras::default(),
+                                    depth + 1,
+                                    &inner_via,
+                                ));
                             }
                             i = end;
                         }
@@ -166,11 +243,19 @@ impl Walker {
     /// run (`bash -c "$(curl ...)"`, `source <(curl ...)`).
     fn record_fed(&mut self, extras: &Extras, program: &str) {
         if !extras.fed.is_empty() {
-            self.out.pipelines.push(vec![extras.fed.clone(), vec![program.to_owned()]]);
+            self.out
+                .pipelines
+                .push(vec![extras.fed.clone(), vec![program.to_owned()]]);
         }
     }
 
-    fn env(&mut self, argv: Vec<String>, extras: Extras, depth: usize, mut via: Vec<String>) -> Vec<String> {
+    fn env(
+        &mut self,
+        argv: Vec<String>,
+        extras: Extras,
+        depth: usize,
+        mut via: Vec<String>,
+    ) -> Vec<String> {
         let args = &argv[1..];
         let mut i = 0;
         while i < args.len() {
@@ -200,7 +285,13 @@ impl Walker {
         self.invoke(rest, extras, depth, &via)
     }
 
-    fn shell(&mut self, argv: Vec<String>, extras: Extras, depth: usize, mut via: Vec<String>) -> Vec<String> {
+    fn shell(
+        &mut self,
+        argv: Vec<String>,
+        extras: Extras,
+        depth: usize,
+        mut via: Vec<String>,
+    ) -> Vec<String> {
         let program = program_name(&argv[0]).to_owned();
         let args = &argv[1..];
         let mut command_string = false;
@@ -244,7 +335,9 @@ impl Walker {
 
     /// Records the final simple command; tracks `cd`.
     pub(super) fn emit(&mut self, argv: &[String], extras: &Extras, via: &[String]) -> Vec<String> {
-        let Some(first) = argv.first() else { return Vec::new() };
+        let Some(first) = argv.first() else {
+            return Vec::new();
+        };
         let program = program_name(first).to_owned();
         let args = argv[1..].to_vec();
         let parsed = parse_args(&program, &args);
@@ -277,7 +370,11 @@ impl Walker {
 }
 
 /// Which positionals a program reads or writes.
-fn file_arguments(program: &str, positionals: &[String], flags: &[flags::Flag]) -> Vec<(Access, String)> {
+fn file_arguments(
+    program: &str,
+    positionals: &[String],
+    flags: &[flags::Flag],
+) -> Vec<(Access, String)> {
     let in_place = flags.iter().any(|f| f.name == "in-place");
     let sub = flags::first_positional(positionals);
     positionals

@@ -1,0 +1,48 @@
+//! The CLI's one error type and its exit codes.
+
+use cavra_core::PackError;
+
+/// Something failed (I/O, a failed pack test).
+pub const EXIT_ERROR: u8 = 1;
+/// `evaluate`: the action is blocked or needs approval.
+pub const EXIT_BLOCKED: u8 = 2;
+/// Invalid input or an invalid pack.
+pub const EXIT_INVALID: u8 = 3;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The user's input is wrong; the message says what and where.
+    #[error("{0}")]
+    Invalid(String),
+    /// Packs failed to load; every problem is listed.
+    #[error("invalid policy pack:\n{0}")]
+    Pack(#[from] PackError),
+    /// Reading or writing failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A check ran and failed; its report was printed already.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    /// The documented exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Invalid(_) | CliError::Pack(_) => EXIT_INVALID,
+            CliError::Io { .. } | CliError::Failed(_) => EXIT_ERROR,
+        }
+    }
+
+    /// Wraps an I/O error with what was being done.
+    pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
+        let context = context.into();
+        move |source| CliError::Io { context, source }
+    }
+}

@@ -1,0 +1,83 @@
+//! Loading packs: the built-ins plus every `*.yaml` (or `<id>/policy.yaml`) in
+//! `CAVRA_POLICY_DIR` (default `.cavra/policies`).
+//!
+//! Files are found by listing the directory, never by joining a user-given pack id into a path.
+
+use std::path::{Path, PathBuf};
+
+use cavra_core::PackSet;
+use cavra_core::pack::builtin_sources;
+
+use crate::error::CliError;
+
+/// The directory extra packs load from.
+pub const DEFAULT_POLICY_DIR: &str = ".cavra/policies";
+
+/// Pack files in `dir`: `*.yaml`/`*.yml` and `*/policy.yaml`, sorted.
+pub fn pack_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let entries = std::fs::read_dir(dir).map_err(CliError::io(format!(
+        "cannot read policy directory `{}`",
+        dir.display()
+    )))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(CliError::io(format!(
+                "cannot read policy directory `{}`",
+                dir.display()
+            )))?
+            .path();
+        if path.is_dir() {
+            let nested = path.join("policy.yaml");
+            if nested.is_file() {
+                files.push(nested);
+            }
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Reads pack sources from a file or a directory.
+pub fn read_sources(path: &Path) -> Result<Vec<(String, String)>, CliError> {
+    let files = if path.is_dir() {
+        pack_files(path)?
+    } else {
+        vec![path.to_path_buf()]
+    };
+    files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f)
+                .map_err(CliError::io(format!("cannot read `{}`", f.display())))?;
+            Ok((f.display().to_string(), text))
+        })
+        .collect()
+}
+
+/// The built-in packs plus the policy directory's (when it exists).
+pub fn load(policy_dir: Option<&Path>) -> Result<PackSet, CliError> {
+    let mut sources = builtin_sources();
+    let dir = policy_dir.map_or_else(|| PathBuf::from(DEFAULT_POLICY_DIR), Path::to_path_buf);
+    if dir.is_dir() {
+        sources.extend(read_sources(&dir)?);
+    } else if policy_dir.is_some() && dir.exists() {
+        return Err(CliError::Invalid(format!(
+            "`CAVRA_POLICY_DIR` `{}` is not a directory",
+            dir.display()
+        )));
+    }
+    Ok(PackSet::load(&sources)?)
+}
+
+/// The pack with this id, or an error listing the loaded ones.
+pub fn get(set: &PackSet, id: &str) -> Result<std::sync::Arc<cavra_core::CompiledPack>, CliError> {
+    set.get(id).ok_or_else(|| {
+        CliError::Invalid(format!(
+            "unknown policy pack `{id}` (loaded: {})",
+            set.ids().collect::<Vec<_>>().join(", ")
+        ))
+    })
+}

@@ -1,0 +1,538 @@
+//! Evaluation (SPEC §3): a total, pure function from an action and a compiled pack to a verdict.
+//!
+//! An action is broken into parts — each simple command of a command line, each file it touches,
+//! each git push, each pipeline, each MCP call — and each part is decided by the first rule of
+//! its kind that matches (or the pack's default). The most restrictive part decides the action;
+//! every part's deciding rule is listed in `matched`. Then the mode is applied.
+
+use serde::Serialize;
+
+use crate::action::{Action, ActionType};
+use crate::decision::{Evaluation, MatchedRule, Mode, Outcome, Severity};
+use crate::git::{self, GitIntent};
+use crate::pack::compile::{
+    CommandMatcher, CompiledMatcher, FileMatcher, GitMatcher, McpMatcher, PipelineMatcher,
+};
+use crate::pack::{CompiledPack, FileAccess};
+use crate::path::{self, NormalPath};
+use crate::shell::{self, Access, CommandLine, Construct, SimpleCommand};
+
+/// One part of an action, as rules see it.
+enum Part<'a> {
+    Command(&'a SimpleCommand),
+    File {
+        access: Access,
+        path: NormalPath,
+    },
+    Git(GitIntent),
+    Mcp {
+        server: &'a str,
+        tool: &'a str,
+        capability: Option<&'a str>,
+    },
+    Pipeline(&'a [Vec<String>]),
+    Construct(Construct),
+}
+
+impl Part<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Part::Command(_) => "command",
+            Part::File { .. } => "file",
+            Part::Git(_) => "git",
+            Part::Mcp { .. } => "mcp",
+            Part::Pipeline(_) => "pipeline",
+            Part::Construct(_) => "construct",
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Part::Command(c) => c.text(),
+            Part::File { access, path } => format!(
+                "{} {}",
+                access.as_str(),
+                path.relative.as_deref().unwrap_or(&path.full)
+            ),
+            Part::Git(g) => g.label(),
+            Part::Mcp { server, tool, .. } => format!("{server}:{tool}"),
+            Part::Pipeline(stages) => stages
+                .iter()
+                .map(|s| s.join(","))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            Part::Construct(c) => c.as_str().to_owned(),
+        }
+    }
+}
+
+/// How one part was read and which rules fired on it (for `cavra policy explain`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PartReport {
+    /// `command`, `file`, `git`, `mcp`, `pipeline` or `construct`.
+    pub kind: &'static str,
+    /// The part as text, e.g. `rm -rf /` or `read .env`.
+    pub label: String,
+    /// How the analyser read it: program, flags, arguments, wrappers, paths.
+    pub detail: Vec<(String, String)>,
+    /// Every rule that matches the part, in pack order; the first decides it.
+    pub rules: Vec<MatchedRule>,
+}
+
+/// An evaluation with the analysis behind it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// Each part, in order.
+    pub parts: Vec<PartReport>,
+    /// The verdict.
+    pub evaluation: Evaluation,
+}
+
+/// Decides `action` under `pack`. Total: never panics, never fails.
+pub fn evaluate(action: &Action, pack: &CompiledPack) -> Evaluation {
+    run(action, pack, false).evaluation
+}
+
+/// Decides `action` and reports every part and every rule that matched it.
+pub fn explain(action: &Action, pack: &CompiledPack) -> Explanation {
+    run(action, pack, true)
+}
+
+fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
+    let line = match action.action_type {
+        ActionType::ExecuteCommand => shell::analyse(&action.target, action.cwd.as_deref()),
+        _ => CommandLine::default(),
+    };
+    let parts = parts(action, &line);
+    let mut reports = Vec::new();
+    let mut matched = Vec::new();
+    // (outcome, severity, rule index) of the most restrictive part so far.
+    let mut best: Option<(Outcome, Severity, Option<usize>)> = None;
+    for part in &parts {
+        let hits = matching_rules(pack, part, report);
+        let label = part.label();
+        let verdict = match hits.first() {
+            Some(&i) => {
+                let r = &pack.rules[i].rule;
+                matched.push(MatchedRule {
+                    rule_id: r.id.clone(),
+                    decision: r.decision,
+                    severity: r.severity,
+                    part: label.clone(),
+                });
+                (r.decision, r.severity, Some(i))
+            }
+            None => (pack.default_decision, pack.default_severity, None),
+        };
+        if best.is_none_or(|(o, s, _)| (verdict.0, verdict.1) > (o, s)) {
+            best = Some(verdict);
+        }
+        if report {
+            reports.push(PartReport {
+                kind: part.kind(),
+                label: label.clone(),
+                detail: detail(part),
+                rules: hits
+                    .iter()
+                    .map(|&i| {
+                        let r = &pack.rules[i].rule;
+                        MatchedRule {
+                            rule_id: r.id.clone(),
+                            decision: r.decision,
+                            severity: r.severity,
+                            part: label.clone(),
+                        }
+                    })
+                    .collect(),
+            });
+        }
+    }
+    let mut evaluation = match best.and_then(|(_, _, rule)| rule) {
+        Some(i) => {
+            let c = &pack.rules[i];
+            Evaluation {
+                decision: c.rule.decision,
+                severity: c.rule.severity,
+                rule_id: c.rule.id.clone(),
+                policy_id: c.policy_id.clone(),
+                reason: c.rule.reason.clone(),
+                suggestion: c.rule.suggestion.clone(),
+                approver_group: c.rule.approver_group.clone(),
+                matched,
+                mode: Mode::Enforce,
+            }
+        }
+        None => Evaluation {
+            decision: pack.default_decision,
+            severity: pack.default_severity,
+            rule_id: format!("{}.default", pack.id),
+            policy_id: pack.id.clone(),
+            reason: format!(
+                "No rule of `{}` matched; its default `{}` applies.",
+                pack.id, pack.default_decision
+            ),
+            suggestion: None,
+            approver_group: None,
+            matched,
+            mode: Mode::Enforce,
+        },
+    };
+    apply_mode(
+        action,
+        action.policy_mode.unwrap_or(pack.mode),
+        &mut evaluation,
+    );
+    Explanation {
+        parts: reports,
+        evaluation,
+    }
+}
+
+fn apply_mode(action: &Action, mode: Mode, e: &mut Evaluation) {
+    e.mode = mode;
+    match mode {
+        Mode::Enforce => {}
+        Mode::AuditOnly => {
+            if e.decision != Outcome::Allow {
+                e.reason = format!(
+                    "Audit-only mode, the action proceeds; enforced it would be `{}`: {}",
+                    e.decision, e.reason
+                );
+                e.decision = Outcome::AuditOnly;
+            }
+        }
+        Mode::Strict => {
+            if e.decision == Outcome::Allow {
+                e.decision = Outcome::RequireApproval;
+                e.reason = format!(
+                    "Strict mode: every allowed action needs approval. {}",
+                    e.reason
+                );
+            }
+        }
+        Mode::BreakGlass => {
+            let justification = action
+                .justification
+                .as_deref()
+                .map(str::trim)
+                .filter(|j| !j.is_empty());
+            match (&action.actor, justification) {
+                (Some(actor), Some(why)) if !actor.trim().is_empty() => {
+                    e.reason = format!(
+                        "Break-glass by `{actor}`: {why} (the policy verdict was `{}` by `{}`: {})",
+                        e.decision, e.rule_id, e.reason
+                    );
+                    e.decision = Outcome::AllowWithAttestation;
+                }
+                _ => {
+                    e.reason = format!(
+                        "Break-glass refused: it needs an `actor` and a `justification`. {}",
+                        e.reason
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Breaks an action into the parts rules see.
+fn parts<'a>(action: &'a Action, line: &'a CommandLine) -> Vec<Part<'a>> {
+    let root = action.cwd.as_deref();
+    match action.action_type {
+        ActionType::ReadFile | ActionType::WriteFile => {
+            let access = if action.action_type == ActionType::ReadFile {
+                Access::Read
+            } else {
+                Access::Write
+            };
+            vec![Part::File {
+                access,
+                path: path::resolve(&action.target, root, root),
+            }]
+        }
+        ActionType::GitOperation => vec![Part::Git(git::from_action(
+            &action.target,
+            action.git_operation(),
+        ))],
+        ActionType::McpToolCall => vec![Part::Mcp {
+            server: action.mcp_server(),
+            tool: action.mcp_tool(),
+            capability: action.capability.as_deref(),
+        }],
+        ActionType::ExecuteCommand => {
+            let mut parts = Vec::new();
+            for cmd in &line.commands {
+                parts.push(Part::Command(cmd));
+                if let Some(intent) = git::from_command(cmd) {
+                    parts.push(Part::Git(intent));
+                }
+                for (access, file) in &cmd.files {
+                    if !file.is_empty() && !file.contains("://") {
+                        parts.push(Part::File {
+                            access: *access,
+                            path: path::resolve(file, cmd.cwd.as_deref(), root),
+                        });
+                    }
+                }
+            }
+            parts.extend(line.pipelines.iter().map(|p| Part::Pipeline(p)));
+            parts.extend(line.constructs.iter().map(|c| Part::Construct(*c)));
+            parts
+        }
+    }
+}
+
+/// Indices of the rules that match `part`, in pack order: the first only, or all.
+fn matching_rules(pack: &CompiledPack, part: &Part<'_>, all: bool) -> Vec<usize> {
+    let mut hits = Vec::new();
+    let mut test = |i: usize| -> bool {
+        let m = &pack.rules[i].matcher;
+        let ok = match (m, part) {
+            (CompiledMatcher::Command(m), Part::Command(c)) => {
+                command_matches(m, c, pack.id.as_str())
+            }
+            (CompiledMatcher::File(m), Part::File { access, path }) => {
+                file_matches(m, *access, path)
+            }
+            (CompiledMatcher::Git(m), Part::Git(g)) => git_matches(m, g, pack),
+            (
+                CompiledMatcher::Mcp(m),
+                Part::Mcp {
+                    server,
+                    tool,
+                    capability,
+                },
+            ) => mcp_matches(m, server, tool, *capability),
+            (CompiledMatcher::Pipeline(m), Part::Pipeline(stages)) => pipeline_matches(m, stages),
+            (CompiledMatcher::Construct(c), Part::Construct(p)) => c == p,
+            _ => false,
+        };
+        if ok {
+            hits.push(i);
+        }
+        ok && !all
+    };
+    match part {
+        Part::Command(c) => {
+            // Merge the program's own rules with the generic ones, keeping pack order.
+            let own = pack
+                .by_program
+                .get(&c.program)
+                .map_or(&[][..], Vec::as_slice);
+            let generic = pack.any_program.as_slice();
+            let (mut a, mut b) = (0, 0);
+            while a < own.len() || b < generic.len() {
+                let next = match (own.get(a), generic.get(b)) {
+                    (Some(&x), Some(&y)) if x < y => {
+                        a += 1;
+                        x
+                    }
+                    (Some(_), Some(&y)) => {
+                        b += 1;
+                        y
+                    }
+                    (Some(&x), None) => {
+                        a += 1;
+                        x
+                    }
+                    (None, Some(&y)) => {
+                        b += 1;
+                        y
+                    }
+                    (None, None) => break,
+                };
+                if test(next) {
+                    break;
+                }
+            }
+        }
+        _ => {
+            let list = match part {
+                Part::File { .. } => &pack.file_rules,
+                Part::Git(_) => &pack.git_rules,
+                Part::Mcp { .. } => &pack.mcp_rules,
+                Part::Pipeline(_) => &pack.pipeline_rules,
+                _ => &pack.construct_rules,
+            };
+            for &i in list {
+                if test(i) {
+                    break;
+                }
+            }
+        }
+    }
+    hits
+}
+
+fn arg_matches(set: &globset::GlobSet, arg: &str, cwd: Option<&str>, root: Option<&str>) -> bool {
+    if set.is_match(arg) {
+        return true;
+    }
+    let p = path::resolve(arg, cwd, root);
+    set.is_match(&p.full) || p.relative.is_some_and(|r| set.is_match(r))
+}
+
+fn command_matches(m: &CommandMatcher, c: &SimpleCommand, _pack: &str) -> bool {
+    if let Some(program) = &m.program {
+        if !program.is_match(&c.program) {
+            return false;
+        }
+    }
+    if m.args.len() > c.positionals.len()
+        || !m
+            .args
+            .iter()
+            .zip(&c.positionals)
+            .all(|(g, a)| g.is_match(a))
+    {
+        return false;
+    }
+    if !m.flags.iter().all(|f| c.has_flag(f)) {
+        return false;
+    }
+    if !m.any_flag.is_empty() && !m.any_flag.iter().any(|f| c.has_flag(f)) {
+        return false;
+    }
+    if m.not_flags.iter().any(|f| c.has_flag(f)) {
+        return false;
+    }
+    for (name, glob) in &m.options {
+        if !c
+            .flags
+            .iter()
+            .any(|f| &f.name == name && f.value.as_deref().is_some_and(|v| glob.is_match(v)))
+        {
+            return false;
+        }
+    }
+    let rest = &c.positionals[m.args.len()..];
+    let cwd = c.cwd.as_deref();
+    if let Some(set) = &m.any_arg {
+        if !rest.iter().any(|a| arg_matches(set, a, cwd, cwd)) {
+            return false;
+        }
+    }
+    if let Some(set) = &m.all_args {
+        if rest.is_empty() || !rest.iter().all(|a| arg_matches(set, a, cwd, cwd)) {
+            return false;
+        }
+    }
+    if let Some(re) = &m.text {
+        if !re.is_match(&c.text()) {
+            return false;
+        }
+    }
+    true
+}
+
+fn file_matches(m: &FileMatcher, access: Access, path: &NormalPath) -> bool {
+    let wanted = match m.access {
+        FileAccess::Any => true,
+        FileAccess::Read => access == Access::Read,
+        FileAccess::Write => access == Access::Write,
+    };
+    let hit = |set: &globset::GlobSet| {
+        set.is_match(&path.full) || path.relative.as_deref().is_some_and(|r| set.is_match(r))
+    };
+    wanted && hit(&m.paths) && !hit(&m.except)
+}
+
+fn git_matches(m: &GitMatcher, g: &GitIntent, pack: &CompiledPack) -> bool {
+    if !m.operations.is_empty() && !m.operations.iter().any(|o| o == &g.operation) {
+        return false;
+    }
+    if m.force.is_some_and(|f| f != g.force) {
+        return false;
+    }
+    if let Some(want) = m.protected {
+        let protected = g.all_branches || g.branches.iter().any(|b| pack.protected.is_match(b));
+        if protected != want {
+            return false;
+        }
+    }
+    if let Some(set) = &m.branches {
+        if !g.branches.iter().any(|b| set.is_match(b)) {
+            return false;
+        }
+    }
+    true
+}
+
+fn mcp_matches(m: &McpMatcher, server: &str, tool: &str, capability: Option<&str>) -> bool {
+    m.servers.as_ref().is_none_or(|s| s.is_match(server))
+        && m.servers_not.as_ref().is_none_or(|s| !s.is_match(server))
+        && m.tools.as_ref().is_none_or(|s| s.is_match(tool))
+        && m.capabilities
+            .as_ref()
+            .is_none_or(|s| capability.is_some_and(|c| s.is_match(c)))
+}
+
+fn pipeline_matches(m: &PipelineMatcher, stages: &[Vec<String>]) -> bool {
+    stages.iter().enumerate().any(|(i, stage)| {
+        stage.iter().any(|p| m.from.is_match(p))
+            && stages[i + 1..]
+                .iter()
+                .any(|later| later.iter().any(|p| m.to.is_match(p)))
+    })
+}
+
+fn detail(part: &Part<'_>) -> Vec<(String, String)> {
+    let mut d = Vec::new();
+    match part {
+        Part::Command(c) => {
+            d.push(("program".to_owned(), c.program.clone()));
+            if !c.flags.is_empty() {
+                let flags: Vec<String> = c
+                    .flags
+                    .iter()
+                    .map(|f| match &f.value {
+                        Some(v) => format!("{}={v}", f.name),
+                        None => f.name.clone(),
+                    })
+                    .collect();
+                d.push(("flags".to_owned(), flags.join(" ")));
+            }
+            if !c.positionals.is_empty() {
+                d.push(("arguments".to_owned(), c.positionals.join(" ")));
+            }
+            if !c.via.is_empty() {
+                d.push(("via".to_owned(), c.via.join(" > ")));
+            }
+            if let Some(cwd) = &c.cwd {
+                d.push(("cwd".to_owned(), cwd.clone()));
+            }
+        }
+        Part::File { access, path } => {
+            d.push(("access".to_owned(), access.as_str().to_owned()));
+            d.push(("path".to_owned(), path.full.clone()));
+            if let Some(r) = &path.relative {
+                d.push(("relative".to_owned(), r.clone()));
+            }
+        }
+        Part::Git(g) => {
+            d.push(("operation".to_owned(), g.operation.clone()));
+            d.push((
+                "branches".to_owned(),
+                if g.all_branches {
+                    "(all)".to_owned()
+                } else {
+                    g.branches.join(" ")
+                },
+            ));
+            d.push(("force".to_owned(), g.force.to_string()));
+        }
+        Part::Mcp {
+            server,
+            tool,
+            capability,
+        } => {
+            d.push(("server".to_owned(), (*server).to_owned()));
+            d.push(("tool".to_owned(), (*tool).to_owned()));
+            if let Some(c) = capability {
+                d.push(("capability".to_owned(), (*c).to_owned()));
+            }
+        }
+        Part::Pipeline(_) | Part::Construct(_) => {}
+    }
+    d
+}

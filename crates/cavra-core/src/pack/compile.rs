@@ -1,0 +1,323 @@
+//! Compilation: every pattern built once into glob sets and regexes, rules indexed by the
+//! program they name, so evaluation only tries rules that can match.
+//!
+//! A [`CompiledPack`] is immutable and `Send + Sync`; share it behind an `Arc`.
+
+use std::collections::HashMap;
+
+use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use regex::Regex;
+
+use super::Diagnostic;
+use super::model::{FileAccess, Matcher, PolicyPack, Rule};
+use crate::decision::{Mode, Outcome, Severity};
+use crate::shell::Construct;
+
+/// Branches protected when a pack names none.
+pub const DEFAULT_PROTECTED_BRANCHES: [&str; 3] = ["main", "master", "release/*"];
+
+/// A pack ready for evaluation.
+#[derive(Debug)]
+pub struct CompiledPack {
+    pub(crate) id: String,
+    pub(crate) version: String,
+    pub(crate) mode: Mode,
+    pub(crate) default_decision: Outcome,
+    pub(crate) default_severity: Severity,
+    pub(crate) protected: GlobSet,
+    pub(crate) rules: Vec<CompiledRule>,
+    /// Command rules naming literal programs, by program.
+    pub(crate) by_program: HashMap<String, Vec<usize>>,
+    /// Command rules whose program is a glob or absent.
+    pub(crate) any_program: Vec<usize>,
+    pub(crate) file_rules: Vec<usize>,
+    pub(crate) git_rules: Vec<usize>,
+    pub(crate) mcp_rules: Vec<usize>,
+    pub(crate) pipeline_rules: Vec<usize>,
+    pub(crate) construct_rules: Vec<usize>,
+    /// The effective pack (parents merged), for display.
+    pub(crate) source: PolicyPack,
+}
+
+/// One compiled rule and the pack that defined it.
+#[derive(Debug)]
+pub struct CompiledRule {
+    /// The rule as written.
+    pub rule: Rule,
+    /// The pack that defined it (a parent, for inherited rules).
+    pub policy_id: String,
+    pub(crate) matcher: CompiledMatcher,
+}
+
+#[derive(Debug)]
+pub(crate) enum CompiledMatcher {
+    Command(CommandMatcher),
+    File(FileMatcher),
+    Git(GitMatcher),
+    Mcp(McpMatcher),
+    Pipeline(PipelineMatcher),
+    Construct(Construct),
+}
+
+#[derive(Debug)]
+pub(crate) struct CommandMatcher {
+    pub program: Option<GlobSet>,
+    pub args: Vec<GlobMatcher>,
+    /// Canonical flag names that must all be present.
+    pub flags: Vec<String>,
+    pub any_flag: Vec<String>,
+    pub not_flags: Vec<String>,
+    pub options: Vec<(String, GlobMatcher)>,
+    pub any_arg: Option<GlobSet>,
+    pub all_args: Option<GlobSet>,
+    pub text: Option<Regex>,
+}
+
+#[derive(Debug)]
+pub(crate) struct FileMatcher {
+    pub paths: GlobSet,
+    pub except: GlobSet,
+    pub access: FileAccess,
+}
+
+#[derive(Debug)]
+pub(crate) struct GitMatcher {
+    pub operations: Vec<String>,
+    pub force: Option<bool>,
+    pub protected: Option<bool>,
+    pub branches: Option<GlobSet>,
+}
+
+#[derive(Debug)]
+pub(crate) struct McpMatcher {
+    pub servers: Option<GlobSet>,
+    pub servers_not: Option<GlobSet>,
+    pub tools: Option<GlobSet>,
+    pub capabilities: Option<GlobSet>,
+}
+
+#[derive(Debug)]
+pub(crate) struct PipelineMatcher {
+    pub from: GlobSet,
+    pub to: GlobSet,
+}
+
+fn glob(pattern: &str) -> Result<Glob, globset::Error> {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+}
+
+fn set<'a>(patterns: impl IntoIterator<Item = &'a String>) -> Result<GlobSet, globset::Error> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        b.add(glob(p)?);
+    }
+    b.build()
+}
+
+fn optional_set(patterns: &[String]) -> Result<Option<GlobSet>, globset::Error> {
+    if patterns.is_empty() {
+        Ok(None)
+    } else {
+        set(patterns).map(Some)
+    }
+}
+
+/// File patterns match at any depth unless anchored: `.env` is `**/.env`.
+fn anywhere(pattern: &str) -> String {
+    if pattern.starts_with(['/', '~', '$']) || pattern.starts_with("**") {
+        pattern.to_owned()
+    } else {
+        format!("**/{pattern}")
+    }
+}
+
+fn is_literal(pattern: &str) -> bool {
+    !pattern.contains(['*', '?', '[', '{', '\\'])
+}
+
+impl CompiledPack {
+    /// Compiles the effective pack `source`; `owners[i]` is the pack that defined rule `i`.
+    pub(crate) fn compile(
+        source: PolicyPack,
+        owners: Vec<String>,
+        defaults: (Outcome, Severity),
+    ) -> Result<CompiledPack, Vec<Diagnostic>> {
+        let mut diags = Vec::new();
+        let protected_list: Vec<String> = source.protected_branches.clone().unwrap_or_else(|| {
+            DEFAULT_PROTECTED_BRANCHES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        });
+        let protected = set(&protected_list).unwrap_or_else(|e| {
+            diags.push(diag(
+                &source,
+                source.inherits_line,
+                format!("invalid protected branch pattern: {}", e.kind()),
+            ));
+            GlobSet::empty()
+        });
+        let mut pack = CompiledPack {
+            id: source.id.clone(),
+            version: source.version.clone(),
+            mode: source.mode,
+            default_decision: defaults.0,
+            default_severity: defaults.1,
+            protected,
+            rules: Vec::with_capacity(source.rules.len()),
+            by_program: HashMap::new(),
+            any_program: Vec::new(),
+            file_rules: Vec::new(),
+            git_rules: Vec::new(),
+            mcp_rules: Vec::new(),
+            pipeline_rules: Vec::new(),
+            construct_rules: Vec::new(),
+            source: source.clone(),
+        };
+        for (index, (rule, owner)) in source.rules.into_iter().zip(owners).enumerate() {
+            let matcher = match compile_matcher(&rule.matcher) {
+                Ok(m) => m,
+                Err(e) => {
+                    diags.push(Diagnostic {
+                        file: pack.source.file.clone(),
+                        line: rule.line,
+                        column: 1,
+                        message: format!("rule `{}`: invalid pattern: {}", rule.id, e.kind()),
+                    });
+                    continue;
+                }
+            };
+            match (&matcher, &rule.matcher) {
+                (CompiledMatcher::Command(_), Matcher::Command(m)) => {
+                    if !m.program.is_empty() && m.program.iter().all(|p| is_literal(p)) {
+                        for p in &m.program {
+                            pack.by_program.entry(p.clone()).or_default().push(index);
+                        }
+                    } else {
+                        pack.any_program.push(index);
+                    }
+                }
+                (CompiledMatcher::File(_), _) => pack.file_rules.push(index),
+                (CompiledMatcher::Git(_), _) => pack.git_rules.push(index),
+                (CompiledMatcher::Mcp(_), _) => pack.mcp_rules.push(index),
+                (CompiledMatcher::Pipeline(_), _) => pack.pipeline_rules.push(index),
+                _ => pack.construct_rules.push(index),
+            }
+            pack.rules.push(CompiledRule {
+                rule,
+                policy_id: owner,
+                matcher,
+            });
+        }
+        if diags.is_empty() {
+            Ok(pack)
+        } else {
+            Err(diags)
+        }
+    }
+
+    /// The pack's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The pack's version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The pack's own mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The effective pack, parents merged.
+    pub fn source(&self) -> &PolicyPack {
+        &self.source
+    }
+
+    /// The compiled rules, in evaluation order.
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    /// The default verdict.
+    pub fn defaults(&self) -> (Outcome, Severity) {
+        (self.default_decision, self.default_severity)
+    }
+}
+
+fn diag(pack: &PolicyPack, line: usize, message: String) -> Diagnostic {
+    Diagnostic {
+        file: pack.file.clone(),
+        line,
+        column: 1,
+        message,
+    }
+}
+
+fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, globset::Error> {
+    Ok(match m {
+        Matcher::Command(c) => {
+            let first_program = c.program.first().map_or("", String::as_str);
+            let sub = c.args.first().map_or("", String::as_str);
+            let canon = |names: &[String]| -> Vec<String> {
+                names
+                    .iter()
+                    .flat_map(|n| crate::shell::canonical_flag(first_program, sub, n))
+                    .collect()
+            };
+            CompiledMatcher::Command(CommandMatcher {
+                program: optional_set(&c.program)?,
+                args: c
+                    .args
+                    .iter()
+                    .map(|a| glob(a).map(|g| g.compile_matcher()))
+                    .collect::<Result<_, _>>()?,
+                flags: canon(&c.flags),
+                any_flag: canon(&c.any_flag),
+                not_flags: canon(&c.not_flags),
+                options: c
+                    .options
+                    .iter()
+                    .map(|(name, g)| {
+                        let name = crate::shell::canonical_flag(first_program, sub, name)
+                            .into_iter()
+                            .next()
+                            .unwrap_or_default();
+                        glob(g).map(|g| (name, g.compile_matcher()))
+                    })
+                    .collect::<Result<_, _>>()?,
+                any_arg: optional_set(&c.any_arg)?,
+                all_args: optional_set(&c.all_args)?,
+                // Validated when read; a pattern that fails here never matches.
+                text: c.text.as_deref().and_then(|t| Regex::new(t).ok()),
+            })
+        }
+        Matcher::File(f) => CompiledMatcher::File(FileMatcher {
+            paths: set(&f.paths.iter().map(|p| anywhere(p)).collect::<Vec<_>>())?,
+            except: set(&f.except.iter().map(|p| anywhere(p)).collect::<Vec<_>>())?,
+            access: f.access,
+        }),
+        Matcher::Git(g) => CompiledMatcher::Git(GitMatcher {
+            operations: g.operations.clone(),
+            force: g.force,
+            protected: g.protected,
+            branches: optional_set(&g.branches)?,
+        }),
+        Matcher::Mcp(m) => CompiledMatcher::Mcp(McpMatcher {
+            servers: optional_set(&m.servers)?,
+            servers_not: optional_set(&m.servers_not)?,
+            tools: optional_set(&m.tools)?,
+            capabilities: optional_set(&m.capabilities)?,
+        }),
+        Matcher::Pipeline(p) => CompiledMatcher::Pipeline(PipelineMatcher {
+            from: set(&p.from)?,
+            to: set(&p.to)?,
+        }),
+        Matcher::Construct(c) => CompiledMatcher::Construct(*c),
+    })
+}

@@ -1,0 +1,228 @@
+//! The pack as written: rules with one matcher each, defaults, inline tests.
+//!
+//! Every matcher field is a plain list of patterns; compilation turns them into glob sets and
+//! regexes. Each rule and test keeps the line it was written on, for messages.
+
+use serde::Serialize;
+
+use crate::action::Action;
+use crate::decision::{Mode, Outcome, Severity};
+use crate::shell::Construct;
+
+/// A pack as read from its file.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyPack {
+    /// `[a-z0-9-]`, unique among loaded packs.
+    pub id: String,
+    /// Short human title.
+    pub title: String,
+    /// What the pack is for.
+    pub description: String,
+    /// The pack's version, recorded in every decision as `pack_version`.
+    pub version: String,
+    /// The mode in force unless a request overrides it.
+    pub mode: Mode,
+    /// Parent packs, parents first.
+    pub inherits: Vec<String>,
+    /// What applies when no rule matches; `None` inherits the parent's.
+    pub defaults: Option<Defaults>,
+    /// Branches guarded as protected; `None` inherits (built-in default `main`, `master`,
+    /// `release/*`).
+    pub protected_branches: Option<Vec<String>>,
+    /// Ordered rules.
+    pub rules: Vec<Rule>,
+    /// Inline test cases.
+    pub tests: Vec<PackTest>,
+    /// Where it was read from.
+    #[serde(skip)]
+    pub file: String,
+    /// The line of `inherits`, for cycle messages.
+    #[serde(skip)]
+    pub inherits_line: usize,
+}
+
+/// The verdict when no rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Defaults {
+    /// Default outcome.
+    pub decision: Outcome,
+    /// Default severity.
+    pub severity: Severity,
+}
+
+/// One rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    /// Unique within the pack; a child rule with a parent's id replaces it.
+    pub id: String,
+    /// What the rule guards against.
+    pub description: String,
+    /// What it applies to.
+    #[serde(rename = "match")]
+    pub matcher: Matcher,
+    /// Its verdict.
+    pub decision: Outcome,
+    /// How bad the action would be.
+    pub severity: Severity,
+    /// One human sentence shown to the agent and its user.
+    pub reason: String,
+    /// A safer alternative.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
+    /// Who may approve.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approver_group: Option<String>,
+    /// Line in the source file.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// What a rule applies to; exactly one kind per rule.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Matcher {
+    /// A simple command inside an `execute_command` line.
+    Command(CommandMatch),
+    /// A file read or written, by a file action or by a command.
+    File(FileMatch),
+    /// A git push/merge/... by a `git_operation` action or a `git push` command.
+    Git(GitMatch),
+    /// An MCP tool call.
+    Mcp(McpMatch),
+    /// A pipeline (or substitution) feeding one program's output to another.
+    Pipeline(PipelineMatch),
+    /// A whole-line construct.
+    Construct(#[serde(serialize_with = "construct_name")] Construct),
+}
+
+fn construct_name<S: serde::Serializer>(c: &Construct, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(c.as_str())
+}
+
+/// Matches one simple command. Every given field must hold.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CommandMatch {
+    /// Program names (globs), after unwrapping.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub program: Vec<String>,
+    /// Leading positional arguments, each a glob: `[apply]`, `[iam, "attach-*-policy"]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Flags that must all be present (any spelling: `r`, `-r`, `recursive`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    /// Flags of which at least one must be present.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub any_flag: Vec<String>,
+    /// Flags that must all be absent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_flags: Vec<String>,
+    /// Option values: `{context: "*prod*"}` matches `--context prod-eu`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<(String, String)>,
+    /// Some argument after `args`, as a normalised path, matches one of these globs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub any_arg: Vec<String>,
+    /// There are arguments after `args`, and every one matches one of these globs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub all_args: Vec<String>,
+    /// A regex over the normalised command text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// Which accesses a file rule covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileAccess {
+    /// Reads only.
+    Read,
+    /// Writes only.
+    Write,
+    /// Both.
+    #[default]
+    Any,
+}
+
+/// Matches a file path.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileMatch {
+    /// Globs; a pattern not starting with `/`, `~` or `**` matches at any depth.
+    pub paths: Vec<String>,
+    /// Globs that exempt a path (`.env.example`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<String>,
+    /// Reads, writes or both.
+    pub access: FileAccess,
+}
+
+/// Matches a git operation.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GitMatch {
+    /// Operations (`push`, `merge`, `branch_delete`, `pull_request`, ...); empty is any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<String>,
+    /// Whether it must (or must not) be a force push.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
+    /// Whether a target branch must (or must not) be protected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protected: Option<bool>,
+    /// Target branch globs, of which one must match.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub branches: Vec<String>,
+}
+
+/// Matches an MCP tool call.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct McpMatch {
+    /// Server globs, one must match.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<String>,
+    /// Server globs none of which may match: the allow-list that makes a server "unknown".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub servers_not: Vec<String>,
+    /// Tool globs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    /// Capability globs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
+}
+
+/// Matches a stage running one of `from` that feeds a later stage running one of `to`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PipelineMatch {
+    /// Producing programs (globs).
+    pub from: Vec<String>,
+    /// Consuming programs (globs).
+    pub to: Vec<String>,
+}
+
+/// One inline test case.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackTest {
+    /// Optional name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The action.
+    pub action: Action,
+    /// What must come out.
+    pub expect: Expectation,
+    /// Line in the source file.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// An inline test's expected result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Expectation {
+    /// The verdict.
+    pub decision: Outcome,
+    /// The deciding rule, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    /// The severity, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+}

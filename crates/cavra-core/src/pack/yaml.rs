@@ -1,0 +1,650 @@
+//! Reading a pack from YAML, collecting every problem with its file and line.
+//!
+//! The YAML is loaded into a position-annotated tree (`saphyr`) and walked by hand rather than
+//! through serde, so that an unknown key, a duplicate rule id and a bad pattern in one file are
+//! all reported together, each at its own line.
+
+use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+
+use super::model::{
+    CommandMatch, Defaults, Expectation, FileAccess, FileMatch, GitMatch, Matcher, McpMatch,
+    PackTest, PipelineMatch, PolicyPack, Rule,
+};
+use super::{Diagnostic, PackError, is_valid_pack_id, legacy};
+use crate::action::Action;
+use crate::decision::{Mode, Outcome, Severity};
+use crate::shell::Construct;
+
+/// Reads one pack from `text`; `file` names it in messages.
+pub fn parse_pack(file: &str, text: &str) -> Result<PolicyPack, PackError> {
+    let mut reader = Reader {
+        file,
+        diags: Vec::new(),
+    };
+    let docs = match MarkedYaml::load_from_str(text) {
+        Ok(docs) => docs,
+        Err(e) => {
+            let m = e.marker();
+            return Err(PackError(vec![Diagnostic {
+                file: file.to_owned(),
+                line: m.line(),
+                column: m.col() + 1,
+                message: format!("invalid YAML: {}", e.info()),
+            }]));
+        }
+    };
+    let Some(root) = docs.first() else {
+        return Err(PackError(vec![Diagnostic {
+            file: file.to_owned(),
+            line: 1,
+            column: 1,
+            message: "the file is empty; a pack needs at least `id` and `rules`".to_owned(),
+        }]));
+    };
+    let pack = reader.pack(root);
+    match pack {
+        Some(pack) if reader.diags.is_empty() => Ok(pack),
+        _ => {
+            if reader.diags.is_empty() {
+                reader.err(root, "the pack could not be read");
+            }
+            Err(PackError(reader.diags))
+        }
+    }
+}
+
+pub(super) type Entries<'n, 'i> = Vec<(&'n str, &'n MarkedYaml<'i>)>;
+
+/// Walks YAML nodes, recording problems instead of stopping at the first.
+pub(super) struct Reader<'f> {
+    pub file: &'f str,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    pub fn err(&mut self, node: &MarkedYaml<'_>, message: impl Into<String>) {
+        self.diags.push(Diagnostic {
+            file: self.file.to_owned(),
+            line: node.span.start.line().max(1),
+            column: node.span.start.col() + 1,
+            message: message.into(),
+        });
+    }
+
+    /// A mapping's entries; keys must be strings.
+    pub fn map<'n, 'i>(&mut self, node: &'n MarkedYaml<'i>, what: &str) -> Option<Entries<'n, 'i>> {
+        match &node.data {
+            YamlData::Mapping(m) => {
+                let mut out = Vec::with_capacity(m.len());
+                for (k, v) in m {
+                    match &k.data {
+                        YamlData::Value(Scalar::String(s)) => out.push((s.as_ref(), v)),
+                        _ => self.err(k, format!("{what}: keys must be strings")),
+                    }
+                }
+                Some(out)
+            }
+            _ => {
+                self.err(node, format!("{what} must be a mapping"));
+                None
+            }
+        }
+    }
+
+    /// Reports every key not in `allowed`.
+    pub fn only_keys(
+        &mut self,
+        node: &MarkedYaml<'_>,
+        entries: &Entries<'_, '_>,
+        allowed: &[&str],
+        what: &str,
+    ) {
+        for (key, value) in entries {
+            if !allowed.contains(key) {
+                let _ = node;
+                self.err(
+                    value,
+                    format!(
+                        "unknown key `{key}` in {what} (expected one of: {})",
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A scalar as text; numbers are accepted (a `version: 1.0`).
+    pub fn string(&mut self, node: &MarkedYaml<'_>, what: &str) -> Option<String> {
+        match &node.data {
+            YamlData::Value(Scalar::String(s)) => Some(s.to_string()),
+            YamlData::Value(Scalar::Integer(i)) => Some(i.to_string()),
+            YamlData::Value(Scalar::FloatingPoint(f)) => Some(f.to_string()),
+            _ => {
+                self.err(node, format!("{what} must be a string"));
+                None
+            }
+        }
+    }
+
+    /// One string or a list of strings.
+    pub fn strings(&mut self, node: &MarkedYaml<'_>, what: &str) -> Vec<String> {
+        match &node.data {
+            YamlData::Sequence(items) => {
+                items.iter().filter_map(|i| self.string(i, what)).collect()
+            }
+            _ => self.string(node, what).into_iter().collect(),
+        }
+    }
+
+    pub fn boolean(&mut self, node: &MarkedYaml<'_>, what: &str) -> Option<bool> {
+        match &node.data {
+            YamlData::Value(Scalar::Boolean(b)) => Some(*b),
+            _ => {
+                self.err(node, format!("{what} must be `true` or `false`"));
+                None
+            }
+        }
+    }
+
+    pub fn parsed<T: std::str::FromStr>(&mut self, node: &MarkedYaml<'_>, what: &str) -> Option<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let s = self.string(node, what)?;
+        match s.parse() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.err(node, format!("{what}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Glob patterns, each checked to compile.
+    pub fn globs(&mut self, node: &MarkedYaml<'_>, what: &str) -> Vec<String> {
+        let items = self.strings(node, what);
+        for g in &items {
+            if let Err(e) = globset::GlobBuilder::new(g).literal_separator(true).build() {
+                self.err(
+                    node,
+                    format!("invalid pattern `{g}` in {what}: {}", e.kind()),
+                );
+            }
+        }
+        items
+    }
+
+    fn pack(&mut self, root: &MarkedYaml<'_>) -> Option<PolicyPack> {
+        let entries = self.map(root, "a pack")?;
+        let keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
+        let native = keys.iter().any(|k| matches!(*k, "id" | "rules"));
+        if !native
+            && keys
+                .iter()
+                .any(|k| matches!(*k, "metadata" | "filesystem" | "commands" | "mcp"))
+        {
+            return legacy::convert(self, root, &entries);
+        }
+        self.only_keys(
+            root,
+            &entries,
+            &[
+                "id",
+                "title",
+                "description",
+                "version",
+                "mode",
+                "inherits",
+                "defaults",
+                "protected_branches",
+                "rules",
+                "tests",
+            ],
+            "the pack",
+        );
+        let mut pack = PolicyPack {
+            id: String::new(),
+            title: String::new(),
+            description: String::new(),
+            version: "0.0.0".to_owned(),
+            mode: Mode::Enforce,
+            inherits: Vec::new(),
+            defaults: None,
+            protected_branches: None,
+            rules: Vec::new(),
+            tests: Vec::new(),
+            file: self.file.to_owned(),
+            inherits_line: root.span.start.line(),
+        };
+        let mut has_id = false;
+        for (key, value) in &entries {
+            match *key {
+                "id" => {
+                    if let Some(id) = self.string(value, "`id`") {
+                        if !is_valid_pack_id(&id) {
+                            self.err(
+                                value,
+                                format!("pack id `{id}` must be lowercase letters, digits and `-`"),
+                            );
+                        }
+                        pack.id = id;
+                        has_id = true;
+                    }
+                }
+                "title" => pack.title = self.string(value, "`title`").unwrap_or_default(),
+                "description" => {
+                    pack.description = self.string(value, "`description`").unwrap_or_default()
+                }
+                "version" => pack.version = self.string(value, "`version`").unwrap_or_default(),
+                "mode" => pack.mode = self.parsed(value, "`mode`").unwrap_or_default(),
+                "inherits" => {
+                    pack.inherits = self.strings(value, "`inherits`");
+                    pack.inherits_line = value.span.start.line();
+                }
+                "defaults" => pack.defaults = self.defaults(value),
+                "protected_branches" => {
+                    pack.protected_branches = Some(self.globs(value, "`protected_branches`"))
+                }
+                "rules" => pack.rules = self.rules(value),
+                "tests" => pack.tests = self.tests(value),
+                _ => {}
+            }
+        }
+        if !has_id {
+            self.err(root, "the pack has no `id`");
+        }
+        Some(pack)
+    }
+
+    fn defaults(&mut self, node: &MarkedYaml<'_>) -> Option<Defaults> {
+        let entries = self.map(node, "`defaults`")?;
+        self.only_keys(node, &entries, &["decision", "severity"], "`defaults`");
+        let mut d = Defaults {
+            decision: Outcome::Allow,
+            severity: Severity::Low,
+        };
+        for (key, value) in &entries {
+            match *key {
+                "decision" => {
+                    d.decision = self
+                        .parsed(value, "`defaults.decision`")
+                        .unwrap_or(d.decision)
+                }
+                "severity" => {
+                    d.severity = self
+                        .parsed(value, "`defaults.severity`")
+                        .unwrap_or(d.severity)
+                }
+                _ => {}
+            }
+        }
+        Some(d)
+    }
+
+    fn rules(&mut self, node: &MarkedYaml<'_>) -> Vec<Rule> {
+        let YamlData::Sequence(items) = &node.data else {
+            self.err(node, "`rules` must be a list");
+            return Vec::new();
+        };
+        let mut rules: Vec<Rule> = Vec::new();
+        for item in items {
+            if let Some(rule) = self.rule(item) {
+                if let Some(first) = rules.iter().find(|r| r.id == rule.id) {
+                    let msg = format!(
+                        "duplicate rule id `{}` (first defined on line {})",
+                        rule.id, first.line
+                    );
+                    self.err(item, msg);
+                }
+                rules.push(rule);
+            }
+        }
+        rules
+    }
+
+    fn rule(&mut self, node: &MarkedYaml<'_>) -> Option<Rule> {
+        let entries = self.map(node, "a rule")?;
+        self.only_keys(
+            node,
+            &entries,
+            &[
+                "id",
+                "description",
+                "match",
+                "decision",
+                "severity",
+                "reason",
+                "suggestion",
+                "approver_group",
+            ],
+            "a rule",
+        );
+        let (mut id, mut matcher, mut decision, mut severity, mut reason) =
+            (None, None, None, None, None);
+        let mut rule = Rule {
+            id: String::new(),
+            description: String::new(),
+            matcher: Matcher::Command(CommandMatch::default()),
+            decision: Outcome::Allow,
+            severity: Severity::Low,
+            reason: String::new(),
+            suggestion: None,
+            approver_group: None,
+            line: node.span.start.line(),
+        };
+        for (key, value) in &entries {
+            match *key {
+                "id" => id = self.string(value, "rule `id`"),
+                "description" => {
+                    rule.description = self.string(value, "`description`").unwrap_or_default()
+                }
+                "match" => matcher = self.matcher(value),
+                "decision" => decision = self.parsed(value, "`decision`"),
+                "severity" => severity = self.parsed(value, "`severity`"),
+                "reason" => reason = self.string(value, "`reason`"),
+                "suggestion" => rule.suggestion = self.string(value, "`suggestion`"),
+                "approver_group" => rule.approver_group = self.string(value, "`approver_group`"),
+                _ => {}
+            }
+        }
+        let label = id
+            .clone()
+            .map_or_else(|| "a rule".to_owned(), |i| format!("rule `{i}`"));
+        for (present, field) in [
+            (id.is_some(), "id"),
+            (matcher.is_some(), "match"),
+            (decision.is_some(), "decision"),
+            (severity.is_some(), "severity"),
+            (reason.is_some(), "reason"),
+        ] {
+            if !present && !entries.iter().any(|(k, _)| *k == field) {
+                self.err(node, format!("{label} has no `{field}`"));
+            }
+        }
+        rule.id = id?;
+        rule.matcher = matcher?;
+        rule.decision = decision?;
+        rule.severity = severity?;
+        rule.reason = reason?;
+        Some(rule)
+    }
+
+    fn matcher(&mut self, node: &MarkedYaml<'_>) -> Option<Matcher> {
+        let entries = self.map(node, "`match`")?;
+        let kinds = ["command", "file", "git", "mcp", "pipeline", "construct"];
+        self.only_keys(node, &entries, &kinds, "`match`");
+        let known: Vec<_> = entries.iter().filter(|(k, _)| kinds.contains(k)).collect();
+        if known.len() != 1 {
+            self.err(
+                node,
+                format!("`match` needs exactly one of: {}", kinds.join(", ")),
+            );
+            return None;
+        }
+        let (kind, value) = known[0];
+        match *kind {
+            "command" => self.command(value).map(Matcher::Command),
+            "file" => self.file_match(value).map(Matcher::File),
+            "git" => self.git(value).map(Matcher::Git),
+            "mcp" => self.mcp(value).map(Matcher::Mcp),
+            "pipeline" => self.pipeline(value).map(Matcher::Pipeline),
+            _ => {
+                let name = self.string(value, "`construct`")?;
+                match Construct::ALL.into_iter().find(|c| c.as_str() == name) {
+                    Some(c) => Some(Matcher::Construct(c)),
+                    None => {
+                        let all: Vec<_> = Construct::ALL.iter().map(|c| c.as_str()).collect();
+                        self.err(
+                            value,
+                            format!(
+                                "unknown construct `{name}` (expected one of: {})",
+                                all.join(", ")
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, node: &MarkedYaml<'_>) -> Option<CommandMatch> {
+        let entries = self.map(node, "`command`")?;
+        self.only_keys(
+            node,
+            &entries,
+            &[
+                "program",
+                "args",
+                "flags",
+                "any_flag",
+                "not_flags",
+                "options",
+                "any_arg",
+                "all_args",
+                "text",
+            ],
+            "`command`",
+        );
+        let mut m = CommandMatch::default();
+        for (key, value) in &entries {
+            match *key {
+                "program" => m.program = self.globs(value, "`program`"),
+                "args" => m.args = self.globs(value, "`args`"),
+                "flags" => m.flags = self.strings(value, "`flags`"),
+                "any_flag" => m.any_flag = self.strings(value, "`any_flag`"),
+                "not_flags" => m.not_flags = self.strings(value, "`not_flags`"),
+                "any_arg" => m.any_arg = self.globs(value, "`any_arg`"),
+                "all_args" => m.all_args = self.globs(value, "`all_args`"),
+                "options" => {
+                    if let Some(opts) = self.map(value, "`options`") {
+                        for (name, glob) in opts {
+                            for g in self.globs(glob, "`options`") {
+                                m.options.push((name.trim_start_matches('-').to_owned(), g));
+                            }
+                        }
+                    }
+                }
+                "text" => {
+                    if let Some(re) = self.string(value, "`text`") {
+                        if let Err(e) = regex::Regex::new(&re) {
+                            let first = e
+                                .to_string()
+                                .lines()
+                                .last()
+                                .unwrap_or_default()
+                                .trim()
+                                .to_owned();
+                            self.err(value, format!("invalid regex `{re}` in `text`: {first}"));
+                        }
+                        m.text = Some(re);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(m)
+    }
+
+    fn file_match(&mut self, node: &MarkedYaml<'_>) -> Option<FileMatch> {
+        let entries = self.map(node, "`file`")?;
+        self.only_keys(node, &entries, &["paths", "except", "access"], "`file`");
+        let mut m = FileMatch::default();
+        for (key, value) in &entries {
+            match *key {
+                "paths" => m.paths = self.globs(value, "`paths`"),
+                "except" => m.except = self.globs(value, "`except`"),
+                "access" => {
+                    m.access = match self.string(value, "`access`").as_deref() {
+                        Some("read") => FileAccess::Read,
+                        Some("write") => FileAccess::Write,
+                        Some("any") | None => FileAccess::Any,
+                        Some(other) => {
+                            self.err(
+                                value,
+                                format!(
+                                    "unknown access `{other}` (expected one of: read, write, any)"
+                                ),
+                            );
+                            FileAccess::Any
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if m.paths.is_empty() {
+            self.err(node, "`file` needs `paths`");
+        }
+        Some(m)
+    }
+
+    fn git(&mut self, node: &MarkedYaml<'_>) -> Option<GitMatch> {
+        let entries = self.map(node, "`git`")?;
+        self.only_keys(
+            node,
+            &entries,
+            &["operations", "force", "protected", "branches"],
+            "`git`",
+        );
+        let mut m = GitMatch::default();
+        for (key, value) in &entries {
+            match *key {
+                "operations" => m.operations = self.strings(value, "`operations`"),
+                "force" => m.force = self.boolean(value, "`force`"),
+                "protected" => m.protected = self.boolean(value, "`protected`"),
+                "branches" => m.branches = self.globs(value, "`branches`"),
+                _ => {}
+            }
+        }
+        Some(m)
+    }
+
+    fn mcp(&mut self, node: &MarkedYaml<'_>) -> Option<McpMatch> {
+        let entries = self.map(node, "`mcp`")?;
+        self.only_keys(
+            node,
+            &entries,
+            &["servers", "servers_not", "tools", "capabilities"],
+            "`mcp`",
+        );
+        let mut m = McpMatch::default();
+        for (key, value) in &entries {
+            match *key {
+                "servers" => m.servers = self.globs(value, "`servers`"),
+                "servers_not" => m.servers_not = self.globs(value, "`servers_not`"),
+                "tools" => m.tools = self.globs(value, "`tools`"),
+                "capabilities" => m.capabilities = self.globs(value, "`capabilities`"),
+                _ => {}
+            }
+        }
+        Some(m)
+    }
+
+    fn pipeline(&mut self, node: &MarkedYaml<'_>) -> Option<PipelineMatch> {
+        let entries = self.map(node, "`pipeline`")?;
+        self.only_keys(node, &entries, &["from", "to"], "`pipeline`");
+        let mut m = PipelineMatch::default();
+        for (key, value) in &entries {
+            match *key {
+                "from" => m.from = self.globs(value, "`from`"),
+                "to" => m.to = self.globs(value, "`to`"),
+                _ => {}
+            }
+        }
+        if m.from.is_empty() || m.to.is_empty() {
+            self.err(node, "`pipeline` needs both `from` and `to`");
+        }
+        Some(m)
+    }
+
+    fn tests(&mut self, node: &MarkedYaml<'_>) -> Vec<PackTest> {
+        let YamlData::Sequence(items) = &node.data else {
+            self.err(node, "`tests` must be a list");
+            return Vec::new();
+        };
+        items.iter().filter_map(|item| self.test(item)).collect()
+    }
+
+    fn test(&mut self, node: &MarkedYaml<'_>) -> Option<PackTest> {
+        let entries = self.map(node, "a test")?;
+        self.only_keys(node, &entries, &["name", "action", "expect"], "a test");
+        let (mut name, mut action, mut expect) = (None, None, None);
+        for (key, value) in &entries {
+            match *key {
+                "name" => name = self.string(value, "test `name`"),
+                "action" => match Action::from_value(to_json(value)) {
+                    Ok(a) => action = Some(a),
+                    Err(e) => self.err(value, format!("test action: {e}")),
+                },
+                "expect" => expect = self.expectation(value),
+                _ => {}
+            }
+        }
+        if action.is_none() && !entries.iter().any(|(k, _)| *k == "action") {
+            self.err(node, "a test needs `action`");
+        }
+        if expect.is_none() && !entries.iter().any(|(k, _)| *k == "expect") {
+            self.err(node, "a test needs `expect`");
+        }
+        Some(PackTest {
+            name,
+            action: action?,
+            expect: expect?,
+            line: node.span.start.line(),
+        })
+    }
+
+    fn expectation(&mut self, node: &MarkedYaml<'_>) -> Option<Expectation> {
+        let entries = self.map(node, "`expect`")?;
+        self.only_keys(
+            node,
+            &entries,
+            &["decision", "rule_id", "severity"],
+            "`expect`",
+        );
+        let mut decision = None;
+        let mut e = Expectation {
+            decision: Outcome::Allow,
+            rule_id: None,
+            severity: None,
+        };
+        for (key, value) in &entries {
+            match *key {
+                "decision" => decision = self.parsed(value, "`expect.decision`"),
+                "rule_id" => e.rule_id = self.string(value, "`expect.rule_id`"),
+                "severity" => e.severity = self.parsed(value, "`expect.severity`"),
+                _ => {}
+            }
+        }
+        if decision.is_none() && !entries.iter().any(|(k, _)| *k == "decision") {
+            self.err(node, "`expect` needs `decision`");
+        }
+        e.decision = decision?;
+        Some(e)
+    }
+}
+
+/// Converts a YAML node to JSON, for reading actions with the same rules as the API.
+fn to_json(node: &MarkedYaml<'_>) -> serde_json::Value {
+    use serde_json::Value;
+    match &node.data {
+        YamlData::Value(Scalar::String(s)) => Value::String(s.to_string()),
+        YamlData::Value(Scalar::Integer(i)) => Value::from(*i),
+        YamlData::Value(Scalar::FloatingPoint(f)) => Value::from(f.into_inner()),
+        YamlData::Value(Scalar::Boolean(b)) => Value::Bool(*b),
+        YamlData::Sequence(items) => Value::Array(items.iter().map(to_json).collect()),
+        YamlData::Mapping(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let key = match &k.data {
+                        YamlData::Value(Scalar::String(s)) => s.to_string(),
+                        _ => String::new(),
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        _ => Value::Null,
+    }
+}
