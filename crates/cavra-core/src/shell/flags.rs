@@ -54,6 +54,12 @@ fn short_alias(program: &str, sub: &str, letter: char) -> Option<&'static [&'sta
         ("kubectl", _, 'A') => &["all-namespaces"],
         ("kubectl", _, 'f') => &["filename"],
         ("kubectl", _, 'l') => &["selector"],
+        ("kubectl" | "oc", _, 'o') => &["output"],
+        ("kubectl" | "oc", _, 'c') => &["container"],
+        ("gh", "api", 'X') => &["method"],
+        ("gh", "api", 'H') => &["header"],
+        ("gh", "api", 'f') => &["raw-field"],
+        ("gh", "api", 'F') => &["field"],
         ("git", "push", 'f') => &["force"],
         ("git", "push", 'd') => &["delete"],
         ("git", "push", 'u') => &["set-upstream"],
@@ -151,7 +157,8 @@ fn takes_value(program: &str, sub: &str, name: &str) -> bool {
         "az" => matches!(name, "subscription" | "output" | "o" | "query"),
         "gh" => matches!(
             name,
-            "R" | "repo" | "visibility" | "b" | "body" | "t" | "title" | "base"
+            "R" | "repo" | "visibility" | "b" | "body" | "t" | "title" | "base" | "method"
+                | "header" | "raw-field" | "field" | "input" | "jq" | "q"
         ),
         "terraform" | "tofu" | "terragrunt" => matches!(
             name,
