@@ -12,6 +12,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// Evaluation allocates many small strings; mimalloc keeps that cheap (see docs/ARCHITECTURE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// cavra evaluates what an AI coding agent wants to do — run a command, write a file, push,
 /// call an MCP tool — against policy packs, before it happens.
 #[derive(Debug, Parser)]
@@ -27,9 +31,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    ExitCode::SUCCESS
-                }
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
                 _ => ExitCode::from(error::EXIT_INVALID),
             };
         }

@@ -50,8 +50,7 @@ pub fn read_sources(path: &Path) -> Result<Vec<(String, String)>, CliError> {
     files
         .into_iter()
         .map(|f| {
-            let text = std::fs::read_to_string(&f)
-                .map_err(CliError::io(format!("cannot read `{}`", f.display())))?;
+            let text = std::fs::read_to_string(&f).map_err(CliError::io(format!("cannot read `{}`", f.display())))?;
             Ok((f.display().to_string(), text))
         })
         .collect()

@@ -179,17 +179,18 @@ impl Action {
 
     /// Parses one action from JSON text, naming the offending field on error.
     pub fn from_json(text: &str) -> Result<Action, ActionError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| ActionError::Syntax(e.to_string()))?;
+        // The common case parses in one pass; only a failure pays for the field-naming pass.
+        if let Ok(action) = serde_json::from_str::<Action>(text) {
+            return Ok(action);
+        }
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ActionError::Syntax(e.to_string()))?;
         Action::from_value(value)
     }
 
     /// Parses one action from a JSON value, naming the offending field on error.
     pub fn from_value(value: serde_json::Value) -> Result<Action, ActionError> {
         if !value.is_object() {
-            return Err(ActionError::Syntax(
-                "an action must be a JSON object".to_owned(),
-            ));
+            return Err(ActionError::Syntax("an action must be a JSON object".to_owned()));
         }
         serde_path_to_error::deserialize(value).map_err(|err| {
             let path = err.path().to_string();
@@ -200,10 +201,7 @@ impl Action {
             } else {
                 path
             };
-            ActionError::Field {
-                field,
-                message: inner,
-            }
+            ActionError::Field { field, message: inner }
         })
     }
 
@@ -241,10 +239,7 @@ impl Action {
     pub fn mcp_server(&self) -> &str {
         match &self.server {
             Some(s) => s,
-            None => self
-                .target
-                .split_once(':')
-                .map_or(self.target.as_str(), |(s, _)| s),
+            None => self.target.split_once(':').map_or(self.target.as_str(), |(s, _)| s),
         }
     }
 
@@ -290,8 +285,7 @@ mod tests {
     /// A number where a string belongs names that field.
     #[test]
     fn wrong_type_names_the_field() {
-        let err =
-            Action::from_json(r#"{"action_type":"read_file","target":"a","cwd":7}"#).unwrap_err();
+        let err = Action::from_json(r#"{"action_type":"read_file","target":"a","cwd":7}"#).unwrap_err();
         assert_eq!(err.field(), Some("cwd"));
     }
 
@@ -300,8 +294,7 @@ mod tests {
     fn unknown_type_and_field_are_rejected() {
         let err = Action::from_json(r#"{"action_type":"launch","target":"x"}"#).unwrap_err();
         assert_eq!(err.field(), Some("action_type"));
-        let err = Action::from_json(r#"{"action_type":"read_file","target":"x","colour":"red"}"#)
-            .unwrap_err();
+        let err = Action::from_json(r#"{"action_type":"read_file","target":"x","colour":"red"}"#).unwrap_err();
         assert_eq!(err.field(), Some("colour"));
     }
 

@@ -61,9 +61,7 @@ impl Outcome {
 }
 
 /// How bad the action could be, ordered.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Little or no harm.
@@ -79,12 +77,7 @@ pub enum Severity {
 
 impl Severity {
     /// Every severity, lowest first.
-    pub const ALL: [Severity; 4] = [
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
+    pub const ALL: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
 
     /// The wire name, e.g. `critical`.
     pub fn as_str(self) -> &'static str {
@@ -114,12 +107,7 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode.
-    pub const ALL: [Mode; 4] = [
-        Mode::Enforce,
-        Mode::AuditOnly,
-        Mode::Strict,
-        Mode::BreakGlass,
-    ];
+    pub const ALL: [Mode; 4] = [Mode::Enforce, Mode::AuditOnly, Mode::Strict, Mode::BreakGlass];
 
     /// The wire name, e.g. `break_glass`.
     pub fn as_str(self) -> &'static str {
@@ -300,12 +288,7 @@ pub struct RecordStamp {
 
 impl DecisionRecord {
     /// Builds the record for `action`, decided by `evaluation` under pack version `pack_version`.
-    pub fn new(
-        action: &Action,
-        evaluation: Evaluation,
-        pack_version: &str,
-        stamp: RecordStamp,
-    ) -> DecisionRecord {
+    pub fn new(action: &Action, evaluation: Evaluation, pack_version: &str, stamp: RecordStamp) -> DecisionRecord {
         let session_id = action.session_id().to_owned();
         let evidence_refs = vec![format!("evidence://{session_id}/{}", stamp.decision_id)];
         DecisionRecord {
@@ -332,10 +315,7 @@ impl DecisionRecord {
             mode: evaluation.mode,
             evidence_refs,
             timestamp: stamp.timestamp,
-            correlation_id: action
-                .correlation_id
-                .clone()
-                .unwrap_or(stamp.generated_correlation_id),
+            correlation_id: action.correlation_id.clone().unwrap_or(stamp.generated_correlation_id),
             tool_use_id: action.tool_use_id.clone(),
             prev_hash: None,
             record_hash: None,

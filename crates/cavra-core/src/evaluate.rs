@@ -10,9 +10,7 @@ use serde::Serialize;
 use crate::action::{Action, ActionType};
 use crate::decision::{Evaluation, MatchedRule, Mode, Outcome, Severity};
 use crate::git::{self, GitIntent};
-use crate::pack::compile::{
-    CommandMatcher, CompiledMatcher, FileMatcher, GitMatcher, McpMatcher, PipelineMatcher,
-};
+use crate::pack::compile::{CommandMatcher, CompiledMatcher, FileMatcher, GitMatcher, McpMatcher, PipelineMatcher};
 use crate::pack::{CompiledPack, FileAccess};
 use crate::path::{self, NormalPath};
 use crate::shell::{self, Access, CommandLine, Construct, SimpleCommand};
@@ -49,18 +47,12 @@ impl Part<'_> {
     fn label(&self) -> String {
         match self {
             Part::Command(c) => c.text(),
-            Part::File { access, path } => format!(
-                "{} {}",
-                access.as_str(),
-                path.relative.as_deref().unwrap_or(&path.full)
-            ),
+            Part::File { access, path } => {
+                format!("{} {}", access.as_str(), path.relative.as_deref().unwrap_or(&path.full))
+            }
             Part::Git(g) => g.label(),
             Part::Mcp { server, tool, .. } => format!("{server}:{tool}"),
-            Part::Pipeline(stages) => stages
-                .iter()
-                .map(|s| s.join(","))
-                .collect::<Vec<_>>()
-                .join(" | "),
+            Part::Pipeline(stages) => stages.iter().map(|s| s.join(",")).collect::<Vec<_>>().join(" | "),
             Part::Construct(c) => c.as_str().to_owned(),
         }
     }
@@ -177,11 +169,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
             mode: Mode::Enforce,
         },
     };
-    apply_mode(
-        action,
-        action.policy_mode.unwrap_or(pack.mode),
-        &mut evaluation,
-    );
+    apply_mode(action, action.policy_mode.unwrap_or(pack.mode), &mut evaluation);
     Explanation {
         parts: reports,
         evaluation,
@@ -204,18 +192,11 @@ fn apply_mode(action: &Action, mode: Mode, e: &mut Evaluation) {
         Mode::Strict => {
             if e.decision == Outcome::Allow {
                 e.decision = Outcome::RequireApproval;
-                e.reason = format!(
-                    "Strict mode: every allowed action needs approval. {}",
-                    e.reason
-                );
+                e.reason = format!("Strict mode: every allowed action needs approval. {}", e.reason);
             }
         }
         Mode::BreakGlass => {
-            let justification = action
-                .justification
-                .as_deref()
-                .map(str::trim)
-                .filter(|j| !j.is_empty());
+            let justification = action.justification.as_deref().map(str::trim).filter(|j| !j.is_empty());
             match (&action.actor, justification) {
                 (Some(actor), Some(why)) if !actor.trim().is_empty() => {
                     e.reason = format!(
@@ -250,10 +231,7 @@ fn parts<'a>(action: &'a Action, line: &'a CommandLine) -> Vec<Part<'a>> {
                 path: path::resolve(&action.target, root, root),
             }]
         }
-        ActionType::GitOperation => vec![Part::Git(git::from_action(
-            &action.target,
-            action.git_operation(),
-        ))],
+        ActionType::GitOperation => vec![Part::Git(git::from_action(&action.target, action.git_operation()))],
         ActionType::McpToolCall => vec![Part::Mcp {
             server: action.mcp_server(),
             tool: action.mcp_tool(),
@@ -288,12 +266,8 @@ fn matching_rules(pack: &CompiledPack, part: &Part<'_>, all: bool) -> Vec<usize>
     let mut test = |i: usize| -> bool {
         let m = &pack.rules[i].matcher;
         let ok = match (m, part) {
-            (CompiledMatcher::Command(m), Part::Command(c)) => {
-                command_matches(m, c, pack.id.as_str())
-            }
-            (CompiledMatcher::File(m), Part::File { access, path }) => {
-                file_matches(m, *access, path)
-            }
+            (CompiledMatcher::Command(m), Part::Command(c)) => command_matches(m, c, pack.id.as_str()),
+            (CompiledMatcher::File(m), Part::File { access, path }) => file_matches(m, *access, path),
             (CompiledMatcher::Git(m), Part::Git(g)) => git_matches(m, g, pack),
             (
                 CompiledMatcher::Mcp(m),
@@ -315,10 +289,7 @@ fn matching_rules(pack: &CompiledPack, part: &Part<'_>, all: bool) -> Vec<usize>
     match part {
         Part::Command(c) => {
             // Merge the program's own rules with the generic ones, keeping pack order.
-            let own = pack
-                .by_program
-                .get(&c.program)
-                .map_or(&[][..], Vec::as_slice);
+            let own = pack.by_program.get(&c.program).map_or(&[][..], Vec::as_slice);
             let generic = pack.any_program.as_slice();
             let (mut a, mut b) = (0, 0);
             while a < own.len() || b < generic.len() {
@@ -373,18 +344,12 @@ fn arg_matches(set: &globset::GlobSet, arg: &str, cwd: Option<&str>, root: Optio
 }
 
 fn command_matches(m: &CommandMatcher, c: &SimpleCommand, _pack: &str) -> bool {
-    if let Some(program) = &m.program {
-        if !program.is_match(&c.program) {
-            return false;
-        }
-    }
-    if m.args.len() > c.positionals.len()
-        || !m
-            .args
-            .iter()
-            .zip(&c.positionals)
-            .all(|(g, a)| g.is_match(a))
+    if let Some(program) = &m.program
+        && !program.is_match(&c.program)
     {
+        return false;
+    }
+    if m.args.len() > c.positionals.len() || !m.args.iter().zip(&c.positionals).all(|(g, a)| g.is_match(a)) {
         return false;
     }
     if !m.flags.iter().all(|f| c.has_flag(f)) {
@@ -407,20 +372,20 @@ fn command_matches(m: &CommandMatcher, c: &SimpleCommand, _pack: &str) -> bool {
     }
     let rest = &c.positionals[m.args.len()..];
     let cwd = c.cwd.as_deref();
-    if let Some(set) = &m.any_arg {
-        if !rest.iter().any(|a| arg_matches(set, a, cwd, cwd)) {
-            return false;
-        }
+    if let Some(set) = &m.any_arg
+        && !rest.iter().any(|a| arg_matches(set, a, cwd, cwd))
+    {
+        return false;
     }
-    if let Some(set) = &m.all_args {
-        if rest.is_empty() || !rest.iter().all(|a| arg_matches(set, a, cwd, cwd)) {
-            return false;
-        }
+    if let Some(set) = &m.all_args
+        && (rest.is_empty() || !rest.iter().all(|a| arg_matches(set, a, cwd, cwd)))
+    {
+        return false;
     }
-    if let Some(re) = &m.text {
-        if !re.is_match(&c.text()) {
-            return false;
-        }
+    if let Some(re) = &m.text
+        && !re.is_match(&c.text())
+    {
+        return false;
     }
     true
 }
@@ -431,9 +396,8 @@ fn file_matches(m: &FileMatcher, access: Access, path: &NormalPath) -> bool {
         FileAccess::Read => access == Access::Read,
         FileAccess::Write => access == Access::Write,
     };
-    let hit = |set: &globset::GlobSet| {
-        set.is_match(&path.full) || path.relative.as_deref().is_some_and(|r| set.is_match(r))
-    };
+    let hit =
+        |set: &globset::GlobSet| set.is_match(&path.full) || path.relative.as_deref().is_some_and(|r| set.is_match(r));
     wanted && hit(&m.paths) && !hit(&m.except)
 }
 
@@ -450,10 +414,10 @@ fn git_matches(m: &GitMatcher, g: &GitIntent, pack: &CompiledPack) -> bool {
             return false;
         }
     }
-    if let Some(set) = &m.branches {
-        if !g.branches.iter().any(|b| set.is_match(b)) {
-            return false;
-        }
+    if let Some(set) = &m.branches
+        && !g.branches.iter().any(|b| set.is_match(b))
+    {
+        return false;
     }
     true
 }

@@ -127,11 +127,7 @@ pub fn from_command(cmd: &SimpleCommand) -> Option<GitIntent> {
         })
         .collect();
     if delete {
-        branches.extend(
-            refs.iter()
-                .filter(|r| !r.contains(':'))
-                .map(|r| branch_name(r)),
-        );
+        branches.extend(refs.iter().filter(|r| !r.contains(':')).map(|r| branch_name(r)));
         branches.dedup();
     }
     Some(GitIntent {
@@ -151,20 +147,11 @@ mod tests {
     /// Every spelling of main is main.
     #[test]
     fn branch_spellings() {
-        for r in [
-            "main",
-            "refs/heads/main",
-            "origin/main",
-            "+main",
-            "remotes/origin/main",
-        ] {
+        for r in ["main", "refs/heads/main", "origin/main", "+main", "remotes/origin/main"] {
             assert_eq!(branch_name(r), "main", "{r}");
         }
         assert_eq!(branch_name("release/1.2"), "release/1.2");
-        assert_eq!(
-            from_action("origin HEAD:main", "push").branches,
-            vec!["main"]
-        );
+        assert_eq!(from_action("origin HEAD:main", "push").branches, vec!["main"]);
         assert_eq!(from_action("origin/main", "push").branches, vec!["main"]);
     }
 
@@ -176,14 +163,8 @@ mod tests {
         assert!(intent("git push --force origin feature").force);
         assert!(intent("git push origin +feature").force);
         assert!(!intent("git push --force-with-lease origin feature").force);
-        assert_eq!(
-            intent("git push origin HEAD:refs/heads/main").branches,
-            vec!["main"]
-        );
-        assert_eq!(
-            intent("git push origin --delete main").operation,
-            "branch_delete"
-        );
+        assert_eq!(intent("git push origin HEAD:refs/heads/main").branches, vec!["main"]);
+        assert_eq!(intent("git push origin --delete main").operation, "branch_delete");
         assert!(intent("git push --all origin").all_branches);
     }
 }

@@ -33,8 +33,6 @@ pub mod path;
 pub mod shell;
 
 pub use action::{Action, ActionError, ActionType, DEFAULT_POLICY_PACK};
-pub use decision::{
-    DecisionRecord, Evaluation, MatchedRule, Mode, Outcome, RecordStamp, SCHEMA_VERSION, Severity,
-};
+pub use decision::{DecisionRecord, Evaluation, MatchedRule, Mode, Outcome, RecordStamp, SCHEMA_VERSION, Severity};
 pub use evaluate::{Explanation, PartReport, evaluate, explain};
 pub use pack::{CompiledPack, Diagnostic, PackError, PackSet, PolicyPack};

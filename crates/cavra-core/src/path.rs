@@ -89,11 +89,7 @@ mod tests {
         assert_eq!(lexical("/../etc"), "/etc");
         assert_eq!(lexical("../x"), "../x");
         assert_eq!(lexical("~/.ssh/../.ssh/id_rsa"), "~/.ssh/id_rsa");
-        let p = resolve(
-            "/home/dev/repo/.env",
-            Some("/home/dev/repo"),
-            Some("/home/dev/repo"),
-        );
+        let p = resolve("/home/dev/repo/.env", Some("/home/dev/repo"), Some("/home/dev/repo"));
         assert_eq!(p.relative.as_deref(), Some(".env"));
         let p = resolve(".", Some("/home/dev/repo"), Some("/home/dev/repo"));
         assert_eq!(p.relative.as_deref(), Some("."));

@@ -55,23 +55,17 @@ impl ActionArgs {
     /// The action these flags describe.
     pub fn action(&self) -> Result<Action, CliError> {
         let (Some(action_type), Some(target)) = (self.action_type, self.target.clone()) else {
-            return Err(CliError::Invalid(
-                "give ACTION_TYPE and TARGET (see --help)".to_owned(),
-            ));
+            return Err(CliError::Invalid("give ACTION_TYPE and TARGET (see --help)".to_owned()));
         };
         let arguments = match &self.arguments {
             None => None,
             Some(text) => match serde_json::from_str(text) {
                 Ok(serde_json::Value::Object(map)) => Some(map),
                 Ok(_) => {
-                    return Err(CliError::Invalid(
-                        "`--arguments` must be a JSON object".to_owned(),
-                    ));
+                    return Err(CliError::Invalid("`--arguments` must be a JSON object".to_owned()));
                 }
                 Err(e) => {
-                    return Err(CliError::Invalid(format!(
-                        "`--arguments` is not valid JSON: {e}"
-                    )));
+                    return Err(CliError::Invalid(format!("`--arguments` is not valid JSON: {e}")));
                 }
             },
         };

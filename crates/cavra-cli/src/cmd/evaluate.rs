@@ -45,8 +45,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         Stamper::new().stamp(),
     );
     if args.json {
-        let text =
-            serde_json::to_string_pretty(&record).map_err(|e| CliError::Failed(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&record).map_err(|e| CliError::Failed(e.to_string()))?;
         println!("{text}");
     } else {
         print_human(&record);
@@ -91,8 +90,7 @@ fn batch(set: &PackSet, file: &std::path::Path, default_pack: &str) -> Result<Ex
     let input: Box<dyn BufRead> = if file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        let f = std::fs::File::open(file)
-            .map_err(CliError::io(format!("cannot open `{}`", file.display())))?;
+        let f = std::fs::File::open(file).map_err(CliError::io(format!("cannot open `{}`", file.display())))?;
         Box::new(std::io::BufReader::with_capacity(1 << 16, f))
     };
     let stdout = std::io::stdout();
@@ -116,9 +114,9 @@ fn batch(set: &PackSet, file: &std::path::Path, default_pack: &str) -> Result<Ex
                 let pack = match &cache {
                     Some(p) if p.id() == id => Arc::clone(p),
                     _ => {
-                        let p = set.get(id).ok_or_else(|| {
-                            ("unknown_pack", format!("unknown policy pack `{id}`"))
-                        })?;
+                        let p = set
+                            .get(id)
+                            .ok_or_else(|| ("unknown_pack", format!("unknown policy pack `{id}`")))?;
                         cache = Some(Arc::clone(&p));
                         p
                     }

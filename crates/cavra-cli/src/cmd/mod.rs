@@ -18,7 +18,7 @@ pub enum Command {
     /// Exit codes: 0 the action may proceed (allow, audit_only, warn, allow_with_attestation);
     /// 2 it may not (block, or require_approval: a human must approve first); 3 invalid input
     /// or pack; 1 any other error.
-    Evaluate(evaluate::Args),
+    Evaluate(Box<evaluate::Args>),
     /// List, show, validate, test and explain policy packs.
     #[command(subcommand)]
     Policy(policy::Command),
@@ -28,7 +28,7 @@ impl Command {
     /// Runs the subcommand.
     pub fn run(self) -> Result<ExitCode, CliError> {
         match self {
-            Command::Evaluate(args) => evaluate::run(args),
+            Command::Evaluate(args) => evaluate::run(*args),
             Command::Policy(cmd) => cmd.run(),
         }
     }

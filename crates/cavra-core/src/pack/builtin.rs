@@ -7,27 +7,12 @@ pub const BUILTIN_PACKS: &[(&str, &str)] = &[
         include_str!("../../packs/cavra-ai-agent-baseline.yaml"),
     ),
     ("strict", include_str!("../../packs/strict.yaml")),
-    (
-        "terraform-prod",
-        include_str!("../../packs/terraform-prod.yaml"),
-    ),
-    (
-        "kubernetes-prod",
-        include_str!("../../packs/kubernetes-prod.yaml"),
-    ),
+    ("terraform-prod", include_str!("../../packs/terraform-prod.yaml")),
+    ("kubernetes-prod", include_str!("../../packs/kubernetes-prod.yaml")),
     ("cloud-iam", include_str!("../../packs/cloud-iam.yaml")),
-    (
-        "github-enterprise",
-        include_str!("../../packs/github-enterprise.yaml"),
-    ),
-    (
-        "mcp-enterprise",
-        include_str!("../../packs/mcp-enterprise.yaml"),
-    ),
-    (
-        "owasp-llm-agentic",
-        include_str!("../../packs/owasp-llm-agentic.yaml"),
-    ),
+    ("github-enterprise", include_str!("../../packs/github-enterprise.yaml")),
+    ("mcp-enterprise", include_str!("../../packs/mcp-enterprise.yaml")),
+    ("owasp-llm-agentic", include_str!("../../packs/owasp-llm-agentic.yaml")),
 ];
 
 /// The built-in packs as `(file name, YAML)` sources for [`super::PackSet::load`].

@@ -146,12 +146,10 @@ impl CompiledPack {
         defaults: (Outcome, Severity),
     ) -> Result<CompiledPack, Vec<Diagnostic>> {
         let mut diags = Vec::new();
-        let protected_list: Vec<String> = source.protected_branches.clone().unwrap_or_else(|| {
-            DEFAULT_PROTECTED_BRANCHES
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect()
-        });
+        let protected_list: Vec<String> = source
+            .protected_branches
+            .clone()
+            .unwrap_or_else(|| DEFAULT_PROTECTED_BRANCHES.iter().map(|s| (*s).to_owned()).collect());
         let protected = set(&protected_list).unwrap_or_else(|e| {
             diags.push(diag(
                 &source,
@@ -212,11 +210,7 @@ impl CompiledPack {
                 matcher,
             });
         }
-        if diags.is_empty() {
-            Ok(pack)
-        } else {
-            Err(diags)
-        }
+        if diags.is_empty() { Ok(pack) } else { Err(diags) }
     }
 
     /// The pack's id.

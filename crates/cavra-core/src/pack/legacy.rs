@@ -8,16 +8,12 @@
 use saphyr::MarkedYaml;
 
 use super::is_valid_pack_id;
-use super::model::{CommandMatch, FileAccess, FileMatch, Matcher, McpMatch, PolicyPack, Rule};
+use super::model::{CommandMatch, FileAccess, FileMatch, GitMatch, Matcher, McpMatch, PolicyPack, Rule};
 use super::yaml::{Entries, Reader};
 use crate::decision::{Mode, Outcome, Severity};
 use crate::shell;
 
-pub(super) fn convert(
-    r: &mut Reader<'_>,
-    root: &MarkedYaml<'_>,
-    entries: &Entries<'_, '_>,
-) -> Option<PolicyPack> {
+pub(super) fn convert(r: &mut Reader<'_>, root: &MarkedYaml<'_>, entries: &Entries<'_, '_>) -> Option<PolicyPack> {
     r.only_keys(
         root,
         entries,
@@ -56,18 +52,11 @@ pub(super) fn convert(
                 );
                 for (section, node) in fs {
                     let (access, outcome, severity, verb) = match section {
-                        "block_read" => {
-                            (FileAccess::Read, Outcome::Block, Severity::High, "reading")
+                        "block_read" => (FileAccess::Read, Outcome::Block, Severity::High, "reading"),
+                        "block_write" => (FileAccess::Write, Outcome::Block, Severity::High, "writing"),
+                        "require_approval_write" => {
+                            (FileAccess::Write, Outcome::RequireApproval, Severity::Medium, "writing")
                         }
-                        "block_write" => {
-                            (FileAccess::Write, Outcome::Block, Severity::High, "writing")
-                        }
-                        "require_approval_write" => (
-                            FileAccess::Write,
-                            Outcome::RequireApproval,
-                            Severity::Medium,
-                            "writing",
-                        ),
                         _ => continue,
                     };
                     let paths = r.globs(node, &format!("`filesystem.{section}`"));
@@ -97,12 +86,7 @@ pub(super) fn convert(
                 let Some(cmds) = r.map(value, "`commands`") else {
                     continue;
                 };
-                r.only_keys(
-                    value,
-                    &cmds,
-                    &["block", "allow", "require_approval"],
-                    "`commands`",
-                );
+                r.only_keys(value, &cmds, &["block", "allow", "require_approval"], "`commands`");
                 for (section, node) in cmds {
                     let (outcome, severity) = match section {
                         "block" => (Outcome::Block, Severity::High),
@@ -115,9 +99,7 @@ pub(super) fn convert(
                         let Some(matcher) = command_pattern(pattern) else {
                             r.err(
                                 node,
-                                format!(
-                                    "`commands.{section}`: pattern `{pattern}` names no command"
-                                ),
+                                format!("`commands.{section}`: pattern `{pattern}` names no command"),
                             );
                             continue;
                         };
@@ -125,10 +107,7 @@ pub(super) fn convert(
                             if let Err(e) = globset::Glob::new(g) {
                                 r.err(
                                     node,
-                                    format!(
-                                        "invalid pattern `{pattern}` in `commands.{section}`: {}",
-                                        e.kind()
-                                    ),
+                                    format!("invalid pattern `{pattern}` in `commands.{section}`: {}", e.kind()),
                                 );
                             }
                         }
@@ -139,9 +118,7 @@ pub(super) fn convert(
                         };
                         let rule = Rule {
                             id: format!("commands.{section}.{}", i + 1),
-                            description: format!(
-                                "converted from `commands.{section}`: `{pattern}`"
-                            ),
+                            description: format!("converted from `commands.{section}`: `{pattern}`"),
                             matcher: Matcher::Command(matcher),
                             decision: outcome,
                             severity,
@@ -176,7 +153,42 @@ pub(super) fn convert(
             );
         }
     }
-    pack.rules = blocks.into_iter().chain(approvals).chain(allows).collect();
+    // The reference system always guarded protected branches; converted packs keep that, as
+    // branch rules (an allow pattern like `git*` decides the command part, not the push).
+    let git_rules = [
+        (
+            "git.force-push",
+            GitMatch {
+                operations: vec!["push".to_owned()],
+                force: Some(true),
+                ..GitMatch::default()
+            },
+            "A force push rewrites history other people have pulled.",
+            Some("`git push --force-with-lease`, which refuses when the remote moved."),
+        ),
+        (
+            "git.protected-push",
+            GitMatch {
+                operations: vec!["push".to_owned(), "merge".to_owned(), "branch_delete".to_owned()],
+                protected: Some(true),
+                ..GitMatch::default()
+            },
+            "Protected branches change only through reviewed pull requests.",
+            Some("Push to a feature branch and open a pull request."),
+        ),
+    ];
+    let guards = git_rules.into_iter().map(|(id, m, reason, suggestion)| Rule {
+        id: id.to_owned(),
+        description: "protected-branch guard kept from the section format".to_owned(),
+        matcher: Matcher::Git(m),
+        decision: Outcome::Block,
+        severity: Severity::High,
+        reason: reason.to_owned(),
+        suggestion: suggestion.map(str::to_owned),
+        approver_group: None,
+        line: root.span.start.line(),
+    });
+    pack.rules = guards.chain(blocks).chain(approvals).chain(allows).collect();
     Some(pack)
 }
 
@@ -187,15 +199,7 @@ fn metadata(r: &mut Reader<'_>, node: &MarkedYaml<'_>, pack: &mut PolicyPack) {
     r.only_keys(
         node,
         &meta,
-        &[
-            "id",
-            "name",
-            "title",
-            "description",
-            "version",
-            "owner",
-            "tags",
-        ],
+        &["id", "name", "title", "description", "version", "owner", "tags"],
         "`metadata`",
     );
     for (key, value) in &meta {
@@ -221,11 +225,7 @@ fn metadata(r: &mut Reader<'_>, node: &MarkedYaml<'_>, pack: &mut PolicyPack) {
                 }
             }
             "title" => pack.title = r.string(value, "`metadata.title`").unwrap_or_default(),
-            "description" => {
-                pack.description = r
-                    .string(value, "`metadata.description`")
-                    .unwrap_or_default()
-            }
+            "description" => pack.description = r.string(value, "`metadata.description`").unwrap_or_default(),
             "version" => pack.version = r.string(value, "`metadata.version`").unwrap_or_default(),
             _ => {
                 let _ = r.strings(value, "`metadata`");
@@ -241,11 +241,7 @@ fn mcp(r: &mut Reader<'_>, node: &MarkedYaml<'_>, blocks: &mut Vec<Rule>, allows
     r.only_keys(
         node,
         &entries,
-        &[
-            "allowed_servers",
-            "blocked_servers",
-            "block_unknown_servers",
-        ],
+        &["allowed_servers", "blocked_servers", "block_unknown_servers"],
         "`mcp`",
     );
     let mut allowed = Vec::new();
@@ -305,9 +301,7 @@ fn mcp(r: &mut Reader<'_>, node: &MarkedYaml<'_>, blocks: &mut Vec<Rule>, allows
             decision: Outcome::Block,
             severity: Severity::High,
             reason: "This MCP server is not on the pack's allow-list.".to_owned(),
-            suggestion: Some(
-                "Ask a platform admin to review and allow-list the server.".to_owned(),
-            ),
+            suggestion: Some("Ask a platform admin to review and allow-list the server.".to_owned()),
             approver_group: None,
             line,
         });

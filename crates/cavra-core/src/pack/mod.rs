@@ -25,8 +25,8 @@ use std::fmt;
 pub use builtin::{BUILTIN_PACKS, builtin_sources};
 pub use compile::{CompiledPack, CompiledRule};
 pub use model::{
-    CommandMatch, Defaults, Expectation, FileAccess, FileMatch, GitMatch, Matcher, McpMatch,
-    PackTest, PipelineMatch, PolicyPack, Rule,
+    CommandMatch, Defaults, Expectation, FileAccess, FileMatch, GitMatch, Matcher, McpMatch, PackTest, PipelineMatch,
+    PolicyPack, Rule,
 };
 pub use set::PackSet;
 pub use yaml::parse_pack;
@@ -46,11 +46,7 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
     }
 }
 
@@ -60,11 +56,7 @@ impl fmt::Display for Diagnostic {
 pub struct PackError(pub Vec<Diagnostic>);
 
 fn render(diags: &[Diagnostic]) -> String {
-    diags
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+    diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
 /// Whether `id` is a valid pack id: non-empty `[a-z0-9-]`.

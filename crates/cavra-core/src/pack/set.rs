@@ -45,10 +45,7 @@ impl PackSet {
                             file: file.clone(),
                             line: 1,
                             column: 1,
-                            message: format!(
-                                "pack id `{}` is already defined in {}",
-                                pack.id, existing.file
-                            ),
+                            message: format!("pack id `{}` is already defined in {}", pack.id, existing.file),
                         });
                     } else {
                         raw.insert(pack.id.clone(), pack);
@@ -67,9 +64,9 @@ impl PackSet {
             let Some(eff) = resolved.get(id) else {
                 continue;
             };
-            let defaults = eff.defaults.map_or((Outcome::Allow, Severity::Low), |d| {
-                (d.decision, d.severity)
-            });
+            let defaults = eff
+                .defaults
+                .map_or((Outcome::Allow, Severity::Low), |d| (d.decision, d.severity));
             let mut source = pack.clone();
             let (rules, owners): (Vec<Rule>, Vec<String>) = eff.rules.iter().cloned().unzip();
             source.rules = rules;

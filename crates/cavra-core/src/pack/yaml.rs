@@ -7,8 +7,8 @@
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
 use super::model::{
-    CommandMatch, Defaults, Expectation, FileAccess, FileMatch, GitMatch, Matcher, McpMatch,
-    PackTest, PipelineMatch, PolicyPack, Rule,
+    CommandMatch, Defaults, Expectation, FileAccess, FileMatch, GitMatch, Matcher, McpMatch, PackTest, PipelineMatch,
+    PolicyPack, Rule,
 };
 use super::{Diagnostic, PackError, is_valid_pack_id, legacy};
 use crate::action::Action;
@@ -92,13 +92,7 @@ impl Reader<'_> {
     }
 
     /// Reports every key not in `allowed`.
-    pub fn only_keys(
-        &mut self,
-        node: &MarkedYaml<'_>,
-        entries: &Entries<'_, '_>,
-        allowed: &[&str],
-        what: &str,
-    ) {
+    pub fn only_keys(&mut self, node: &MarkedYaml<'_>, entries: &Entries<'_, '_>, allowed: &[&str], what: &str) {
         for (key, value) in entries {
             if !allowed.contains(key) {
                 let _ = node;
@@ -129,9 +123,7 @@ impl Reader<'_> {
     /// One string or a list of strings.
     pub fn strings(&mut self, node: &MarkedYaml<'_>, what: &str) -> Vec<String> {
         match &node.data {
-            YamlData::Sequence(items) => {
-                items.iter().filter_map(|i| self.string(i, what)).collect()
-            }
+            YamlData::Sequence(items) => items.iter().filter_map(|i| self.string(i, what)).collect(),
             _ => self.string(node, what).into_iter().collect(),
         }
     }
@@ -165,10 +157,7 @@ impl Reader<'_> {
         let items = self.strings(node, what);
         for g in &items {
             if let Err(e) = globset::GlobBuilder::new(g).literal_separator(true).build() {
-                self.err(
-                    node,
-                    format!("invalid pattern `{g}` in {what}: {}", e.kind()),
-                );
+                self.err(node, format!("invalid pattern `{g}` in {what}: {}", e.kind()));
             }
         }
         items
@@ -232,9 +221,7 @@ impl Reader<'_> {
                     }
                 }
                 "title" => pack.title = self.string(value, "`title`").unwrap_or_default(),
-                "description" => {
-                    pack.description = self.string(value, "`description`").unwrap_or_default()
-                }
+                "description" => pack.description = self.string(value, "`description`").unwrap_or_default(),
                 "version" => pack.version = self.string(value, "`version`").unwrap_or_default(),
                 "mode" => pack.mode = self.parsed(value, "`mode`").unwrap_or_default(),
                 "inherits" => {
@@ -242,9 +229,7 @@ impl Reader<'_> {
                     pack.inherits_line = value.span.start.line();
                 }
                 "defaults" => pack.defaults = self.defaults(value),
-                "protected_branches" => {
-                    pack.protected_branches = Some(self.globs(value, "`protected_branches`"))
-                }
+                "protected_branches" => pack.protected_branches = Some(self.globs(value, "`protected_branches`")),
                 "rules" => pack.rules = self.rules(value),
                 "tests" => pack.tests = self.tests(value),
                 _ => {}
@@ -265,16 +250,8 @@ impl Reader<'_> {
         };
         for (key, value) in &entries {
             match *key {
-                "decision" => {
-                    d.decision = self
-                        .parsed(value, "`defaults.decision`")
-                        .unwrap_or(d.decision)
-                }
-                "severity" => {
-                    d.severity = self
-                        .parsed(value, "`defaults.severity`")
-                        .unwrap_or(d.severity)
-                }
+                "decision" => d.decision = self.parsed(value, "`defaults.decision`").unwrap_or(d.decision),
+                "severity" => d.severity = self.parsed(value, "`defaults.severity`").unwrap_or(d.severity),
                 _ => {}
             }
         }
@@ -290,10 +267,7 @@ impl Reader<'_> {
         for item in items {
             if let Some(rule) = self.rule(item) {
                 if let Some(first) = rules.iter().find(|r| r.id == rule.id) {
-                    let msg = format!(
-                        "duplicate rule id `{}` (first defined on line {})",
-                        rule.id, first.line
-                    );
+                    let msg = format!("duplicate rule id `{}` (first defined on line {})", rule.id, first.line);
                     self.err(item, msg);
                 }
                 rules.push(rule);
@@ -319,8 +293,7 @@ impl Reader<'_> {
             ],
             "a rule",
         );
-        let (mut id, mut matcher, mut decision, mut severity, mut reason) =
-            (None, None, None, None, None);
+        let (mut id, mut matcher, mut decision, mut severity, mut reason) = (None, None, None, None, None);
         let mut rule = Rule {
             id: String::new(),
             description: String::new(),
@@ -335,9 +308,7 @@ impl Reader<'_> {
         for (key, value) in &entries {
             match *key {
                 "id" => id = self.string(value, "rule `id`"),
-                "description" => {
-                    rule.description = self.string(value, "`description`").unwrap_or_default()
-                }
+                "description" => rule.description = self.string(value, "`description`").unwrap_or_default(),
                 "match" => matcher = self.matcher(value),
                 "decision" => decision = self.parsed(value, "`decision`"),
                 "severity" => severity = self.parsed(value, "`severity`"),
@@ -375,10 +346,7 @@ impl Reader<'_> {
         self.only_keys(node, &entries, &kinds, "`match`");
         let known: Vec<_> = entries.iter().filter(|(k, _)| kinds.contains(k)).collect();
         if known.len() != 1 {
-            self.err(
-                node,
-                format!("`match` needs exactly one of: {}", kinds.join(", ")),
-            );
+            self.err(node, format!("`match` needs exactly one of: {}", kinds.join(", ")));
             return None;
         }
         let (kind, value) = known[0];
@@ -396,10 +364,7 @@ impl Reader<'_> {
                         let all: Vec<_> = Construct::ALL.iter().map(|c| c.as_str()).collect();
                         self.err(
                             value,
-                            format!(
-                                "unknown construct `{name}` (expected one of: {})",
-                                all.join(", ")
-                            ),
+                            format!("unknown construct `{name}` (expected one of: {})", all.join(", ")),
                         );
                         None
                     }
@@ -448,13 +413,7 @@ impl Reader<'_> {
                 "text" => {
                     if let Some(re) = self.string(value, "`text`") {
                         if let Err(e) = regex::Regex::new(&re) {
-                            let first = e
-                                .to_string()
-                                .lines()
-                                .last()
-                                .unwrap_or_default()
-                                .trim()
-                                .to_owned();
+                            let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
                             self.err(value, format!("invalid regex `{re}` in `text`: {first}"));
                         }
                         m.text = Some(re);
@@ -482,9 +441,7 @@ impl Reader<'_> {
                         Some(other) => {
                             self.err(
                                 value,
-                                format!(
-                                    "unknown access `{other}` (expected one of: read, write, any)"
-                                ),
+                                format!("unknown access `{other}` (expected one of: read, write, any)"),
                             );
                             FileAccess::Any
                         }
@@ -597,12 +554,7 @@ impl Reader<'_> {
 
     fn expectation(&mut self, node: &MarkedYaml<'_>) -> Option<Expectation> {
         let entries = self.map(node, "`expect`")?;
-        self.only_keys(
-            node,
-            &entries,
-            &["decision", "rule_id", "severity"],
-            "`expect`",
-        );
+        self.only_keys(node, &entries, &["decision", "rule_id", "severity"], "`expect`");
         let mut decision = None;
         let mut e = Expectation {
             decision: Outcome::Allow,

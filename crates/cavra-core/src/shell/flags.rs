@@ -34,9 +34,7 @@ fn single_dash_long(program: &str) -> bool {
 /// Short-flag aliases: letter → canonical names.
 fn short_alias(program: &str, sub: &str, letter: char) -> Option<&'static [&'static str]> {
     let names: &'static [&'static str] = match (program, sub, letter) {
-        ("rm" | "cp" | "rsync" | "scp" | "grep" | "ls" | "chmod" | "chown" | "chgrp", _, 'R') => {
-            &["recursive"]
-        }
+        ("rm" | "cp" | "rsync" | "scp" | "grep" | "ls" | "chmod" | "chown" | "chgrp", _, 'R') => &["recursive"],
         ("rm" | "cp" | "rsync" | "grep" | "zip", _, 'r') => &["recursive"],
         ("rm" | "cp" | "mv" | "ln" | "shred", _, 'f') => &["force"],
         ("rm", _, 'd') => &["dir"],
@@ -157,8 +155,20 @@ fn takes_value(program: &str, sub: &str, name: &str) -> bool {
         "az" => matches!(name, "subscription" | "output" | "o" | "query"),
         "gh" => matches!(
             name,
-            "R" | "repo" | "visibility" | "b" | "body" | "t" | "title" | "base" | "method"
-                | "header" | "raw-field" | "field" | "input" | "jq" | "q"
+            "R" | "repo"
+                | "visibility"
+                | "b"
+                | "body"
+                | "t"
+                | "title"
+                | "base"
+                | "method"
+                | "header"
+                | "raw-field"
+                | "field"
+                | "input"
+                | "jq"
+                | "q"
         ),
         "terraform" | "tofu" | "terragrunt" => matches!(
             name,
@@ -187,10 +197,7 @@ fn takes_value(program: &str, sub: &str, name: &str) -> bool {
                 | "m"
                 | "max-time"
         ),
-        "wget" => matches!(
-            name,
-            "output-document" | "P" | "directory-prefix" | "header" | "U"
-        ),
+        "wget" => matches!(name, "output-document" | "P" | "directory-prefix" | "header" | "U"),
         "tar" => matches!(name, "f" | "file" | "C" | "directory"),
         "ssh" | "scp" | "sftp" => matches!(
             name,
@@ -269,10 +276,10 @@ fn subcommand<'a>(program: &str, args: &'a [String]) -> &'a str {
 pub(crate) fn canonical(program: &str, sub: &str, spelling: &str) -> Vec<String> {
     let bare = spelling.trim_start_matches('-');
     let mut chars = bare.chars();
-    if let (Some(letter), None) = (chars.next(), chars.next()) {
-        if let Some(names) = short_alias(program, sub, letter) {
-            return names.iter().map(|n| (*n).to_owned()).collect();
-        }
+    if let (Some(letter), None) = (chars.next(), chars.next())
+        && let Some(names) = short_alias(program, sub, letter)
+    {
+        return names.iter().map(|n| (*n).to_owned()).collect();
     }
     vec![long_alias(program, bare).to_owned()]
 }
@@ -324,8 +331,7 @@ pub(crate) fn parse_args(program: &str, args: &[String]) -> ParsedArgs {
                 Some(names) => names.iter().map(|n| (*n).to_owned()).collect(),
                 None => vec![key.clone()],
             };
-            let wants_value = names.iter().any(|n| takes_value(program, sub, n))
-                || takes_value(program, sub, &key);
+            let wants_value = names.iter().any(|n| takes_value(program, sub, n)) || takes_value(program, sub, &key);
             if wants_value {
                 let rest = &body[at + letter.len_utf8()..];
                 let value = if !rest.is_empty() {
@@ -366,11 +372,7 @@ mod tests {
 
     fn names(program: &str, args: &[&str]) -> Vec<String> {
         let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-        let mut n: Vec<String> = parse_args(program, &args)
-            .flags
-            .into_iter()
-            .map(|f| f.name)
-            .collect();
+        let mut n: Vec<String> = parse_args(program, &args).flags.into_iter().map(|f| f.name).collect();
         n.sort();
         n.dedup();
         n
@@ -394,14 +396,8 @@ mod tests {
     /// Single-dash long options stay whole for terraform.
     #[test]
     fn terraform_flags_stay_whole() {
-        assert_eq!(
-            names("terraform", &["apply", "-auto-approve"]),
-            vec!["auto-approve"]
-        );
-        assert_eq!(
-            names("terraform", &["apply", "--auto-approve"]),
-            vec!["auto-approve"]
-        );
+        assert_eq!(names("terraform", &["apply", "-auto-approve"]), vec!["auto-approve"]);
+        assert_eq!(names("terraform", &["apply", "--auto-approve"]), vec!["auto-approve"]);
     }
 
     /// Values of known options are not positionals.
@@ -414,10 +410,7 @@ mod tests {
         let p = parse_args("kubectl", &args);
         assert_eq!(p.positionals, vec!["delete", "ns", "x"]);
         assert_eq!(p.flags[0].value.as_deref(), Some("prod"));
-        let args: Vec<String> = ["-nprod", "get", "pods"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let args: Vec<String> = ["-nprod", "get", "pods"].iter().map(|s| (*s).to_owned()).collect();
         let p = parse_args("kubectl", &args);
         assert_eq!(p.flags[0].name, "namespace");
         assert_eq!(p.flags[0].value.as_deref(), Some("prod"));
@@ -426,10 +419,7 @@ mod tests {
     /// `git branch -D` is a forced delete.
     #[test]
     fn git_branch_capital_d() {
-        assert_eq!(
-            names("git", &["branch", "-D", "x"]),
-            vec!["delete", "force"]
-        );
+        assert_eq!(names("git", &["branch", "-D", "x"]), vec!["delete", "force"]);
         assert_eq!(canonical("git", "branch", "-D"), vec!["delete", "force"]);
     }
 }

@@ -40,11 +40,7 @@ pub enum Construct {
 
 impl Construct {
     /// Every construct.
-    pub const ALL: [Construct; 3] = [
-        Construct::ForkBomb,
-        Construct::Unparseable,
-        Construct::TooDeep,
-    ];
+    pub const ALL: [Construct; 3] = [Construct::ForkBomb, Construct::Unparseable, Construct::TooDeep];
 
     /// The name used in packs, e.g. `fork_bomb`.
     pub fn as_str(self) -> &'static str {

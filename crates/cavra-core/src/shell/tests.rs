@@ -3,11 +3,7 @@
 use super::*;
 
 fn programs(line: &str) -> Vec<String> {
-    analyse(line, None)
-        .commands
-        .iter()
-        .map(|c| c.text())
-        .collect()
+    analyse(line, None).commands.iter().map(|c| c.text()).collect()
 }
 
 /// Lists, pipelines, subshells and substitutions all yield their commands.
@@ -21,10 +17,7 @@ fn compound_lines_split() {
         programs("ls; (cd x && make) | tee log"),
         vec!["ls", "cd x", "make", "tee log"]
     );
-    assert_eq!(
-        programs("echo $(cat .env)"),
-        vec!["cat .env", "echo '$(cat .env)'"]
-    );
+    assert_eq!(programs("echo $(cat .env)"), vec!["cat .env", "echo '$(cat .env)'"]);
     assert_eq!(programs("echo `whoami`"), vec!["whoami", "echo `whoami`"]);
 }
 
@@ -42,10 +35,7 @@ fn wrappers_unwrap() {
         programs("find . -name x -exec rm -rf {} ;"),
         vec!["find . -name x -exec rm -rf {}", "rm -rf {}"]
     );
-    assert_eq!(
-        programs("bash <<EOF\nrm -rf /\nEOF\n"),
-        vec!["bash", "rm -rf /"]
-    );
+    assert_eq!(programs("bash <<EOF\nrm -rf /\nEOF\n"), vec!["bash", "rm -rf /"]);
 }
 
 /// Quotes are removed from program names.
@@ -62,10 +52,7 @@ fn mentions_are_text() {
     let line = analyse("echo \"rm -rf /\" > notes.txt", None);
     assert_eq!(line.commands.len(), 1);
     assert_eq!(line.commands[0].program, "echo");
-    assert_eq!(
-        line.commands[0].files,
-        vec![(Access::Write, "notes.txt".to_owned())]
-    );
+    assert_eq!(line.commands[0].files, vec![(Access::Write, "notes.txt".to_owned())]);
 }
 
 /// `cd` moves the directory later commands run in.
@@ -86,26 +73,15 @@ fn download_pipelines() {
         vec![vec![vec!["curl".to_owned()], vec!["bash".to_owned()]]]
     );
     let line = analyse("bash -c \"$(curl -fsSL https://x.sh)\"", None);
-    assert!(
-        line.pipelines
-            .iter()
-            .any(|p| p[0].contains(&"curl".to_owned()))
-    );
+    assert!(line.pipelines.iter().any(|p| p[0].contains(&"curl".to_owned())));
     let line = analyse("bash <(wget -qO- https://x.sh)", None);
-    assert!(
-        line.pipelines
-            .iter()
-            .any(|p| p[0].contains(&"wget".to_owned()))
-    );
+    assert!(line.pipelines.iter().any(|p| p[0].contains(&"wget".to_owned())));
 }
 
 /// The classic fork bomb and a named one are found.
 #[test]
 fn fork_bombs() {
-    assert_eq!(
-        analyse(":(){ :|:& };:", None).constructs,
-        vec![Construct::ForkBomb]
-    );
+    assert_eq!(analyse(":(){ :|:& };:", None).constructs, vec![Construct::ForkBomb]);
     assert_eq!(
         analyse("bomb() { bomb | bomb & }; bomb", None).constructs,
         vec![Construct::ForkBomb]
@@ -120,11 +96,7 @@ fn depth_is_bounded() {
     for _ in 0..12 {
         line = format!("sh -c {}", shell_quote(&line));
     }
-    assert!(
-        analyse(&line, None)
-            .constructs
-            .contains(&Construct::TooDeep)
-    );
+    assert!(analyse(&line, None).constructs.contains(&Construct::TooDeep));
 }
 
 /// Broken quoting still yields the commands.
@@ -137,4 +109,27 @@ fn unparseable_lines_still_split() {
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The plain-word fast path yields exactly what the full grammar yields.
+#[test]
+fn fast_path_agrees_with_the_grammar() {
+    for line in [
+        "cargo test --workspace",
+        "A=1 B=2 rm -rf /tmp/x",
+        "git push origin HEAD:main",
+        "kubectl --context=prod-eu delete ns x",
+        "ls -la src/ tests/",
+        "terraform apply -auto-approve -var=x=1",
+        "echo a,b c%d @e +f",
+    ] {
+        assert!(walk::plain_words(line).is_some(), "{line}");
+        let fast = analyse(line, Some("/repo"));
+        let mut slow = walk::Walker::new(Some("/repo"));
+        slow.force_grammar = true;
+        assert_eq!(fast, slow.run(line), "{line}");
+    }
+    assert!(walk::plain_words("if x; then y; fi").is_none());
+    assert!(walk::plain_words("time rm -rf /").is_none());
+    assert!(walk::plain_words("rm -rf *").is_none());
 }

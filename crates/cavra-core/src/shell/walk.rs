@@ -6,13 +6,52 @@
 
 use brush_parser::ParserOptions;
 use brush_parser::ast::{
-    self, Command, CommandPrefixOrSuffixItem, CompoundCommand, IoFileRedirectKind,
-    IoFileRedirectTarget, IoRedirect,
+    self, Command, CommandPrefixOrSuffixItem, CompoundCommand, IoFileRedirectKind, IoFileRedirectTarget, IoRedirect,
 };
 
 use super::words::expand;
 use super::{Access, CommandLine, Construct, MAX_DEPTH};
 use crate::path;
+
+/// Words a shell would not treat specially: no quotes, expansions, operators, globs or comments.
+fn is_plain_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b' ' | b'\t' | b'_' | b'.' | b'/' | b':' | b',' | b'@' | b'%' | b'+' | b'=' | b'-'
+        )
+}
+
+/// Reserved words that start compound commands; a line starting with one needs the grammar.
+const RESERVED: [&str; 14] = [
+    "if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "function", "time",
+];
+
+/// The fast path for the most common line, a single simple command of plain words: the grammar
+/// would yield exactly these words, so the parser is skipped. Leading `NAME=value` assignments
+/// are dropped as the grammar would treat them. `None` when the full parser is needed.
+pub(super) fn plain_words(text: &str) -> Option<Vec<String>> {
+    if !text.bytes().all(is_plain_byte) {
+        return None;
+    }
+    let mut words = text.split_ascii_whitespace().peekable();
+    while let Some(w) = words.peek() {
+        let is_assignment = w.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !name.as_bytes()[0].is_ascii_digit()
+        });
+        if !is_assignment {
+            break;
+        }
+        words.next();
+    }
+    let argv: Vec<String> = words.map(str::to_owned).collect();
+    match argv.first() {
+        Some(first) if RESERVED.contains(&first.as_str()) => None,
+        _ => Some(argv),
+    }
+}
 
 /// Walks one command line; see the module docs.
 pub(crate) struct Walker {
@@ -22,6 +61,9 @@ pub(crate) struct Walker {
     pub(super) out: CommandLine,
     /// Functions being defined, innermost last, with how often each body calls itself.
     functions: Vec<(String, usize)>,
+    /// Tests only: skip the plain-word fast path.
+    #[cfg(test)]
+    pub(super) force_grammar: bool,
 }
 
 /// What one simple command brings besides its words.
@@ -42,6 +84,8 @@ impl Walker {
             cwd: cwd.map(path::lexical),
             out: CommandLine::default(),
             functions: Vec::new(),
+            #[cfg(test)]
+            force_grammar: false,
         }
     }
 
@@ -61,6 +105,13 @@ impl Walker {
         if depth > MAX_DEPTH {
             self.construct(Construct::TooDeep);
             return Vec::new();
+        }
+        #[cfg(test)]
+        let fast = !self.force_grammar;
+        #[cfg(not(test))]
+        let fast = true;
+        if let Some(argv) = plain_words(text).filter(|_| fast) {
+            return self.invoke(argv, Extras::default(), depth, via);
         }
         let parsed = brush_parser::uncached_tokenize_str(text, &self.options.tokenizer_options())
             .map_err(|_| ())
@@ -83,14 +134,10 @@ impl Walker {
     /// A line the grammar rejects is still split on operators and blanks, quotes dropped.
     fn fallback(&mut self, text: &str, depth: usize, via: &[String]) -> Vec<String> {
         let mut programs = Vec::new();
-        for segment in text.split(|c| matches!(c, ';' | '&' | '|' | '\n' | '(' | ')' | '`')) {
+        for segment in text.split([';', '&', '|', '\n', '(', ')', '`']) {
             let argv: Vec<String> = segment
                 .split_whitespace()
-                .map(|w| {
-                    w.chars()
-                        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
-                        .collect()
-                })
+                .map(|w| w.chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect())
                 .filter(|w: &String| !w.is_empty())
                 .collect();
             programs.extend(self.invoke(argv, Extras::default(), depth, via));
@@ -98,12 +145,7 @@ impl Walker {
         programs
     }
 
-    fn compound_list(
-        &mut self,
-        list: &ast::CompoundList,
-        depth: usize,
-        via: &[String],
-    ) -> Vec<String> {
+    fn compound_list(&mut self, list: &ast::CompoundList, depth: usize, via: &[String]) -> Vec<String> {
         let mut programs = Vec::new();
         for ast::CompoundListItem(and_or, separator) in &list.0 {
             let background = matches!(separator, ast::SeparatorOperator::Async);
@@ -116,13 +158,7 @@ impl Walker {
         programs
     }
 
-    fn pipeline(
-        &mut self,
-        p: &ast::Pipeline,
-        background: bool,
-        depth: usize,
-        via: &[String],
-    ) -> Vec<String> {
+    fn pipeline(&mut self, p: &ast::Pipeline, background: bool, depth: usize, via: &[String]) -> Vec<String> {
         let concurrent = background || p.seq.len() > 1;
         let stages: Vec<Vec<String>> = p
             .seq
@@ -135,13 +171,7 @@ impl Walker {
         stages.into_iter().flatten().collect()
     }
 
-    fn command(
-        &mut self,
-        cmd: &Command,
-        concurrent: bool,
-        depth: usize,
-        via: &[String],
-    ) -> Vec<String> {
+    fn command(&mut self, cmd: &Command, concurrent: bool, depth: usize, via: &[String]) -> Vec<String> {
         match cmd {
             Command::Simple(simple) => {
                 let programs = self.simple(simple, depth, via);
@@ -164,10 +194,10 @@ impl Walker {
             Command::Function(def) => {
                 self.functions.push((def.fname.value.clone(), 0));
                 self.compound(&def.body.0, depth, via);
-                if let Some((_, self_calls)) = self.functions.pop() {
-                    if self_calls >= 2 {
-                        self.construct(Construct::ForkBomb);
-                    }
+                if let Some((_, self_calls)) = self.functions.pop()
+                    && self_calls >= 2
+                {
+                    self.construct(Construct::ForkBomb);
                 }
                 Vec::new()
             }
@@ -243,14 +273,7 @@ impl Walker {
     }
 
     /// Expands one word: its text goes to `argv`, its substitutions are walked.
-    fn word(
-        &mut self,
-        raw: &str,
-        argv: &mut Vec<String>,
-        extras: &mut Extras,
-        depth: usize,
-        via: &[String],
-    ) {
+    fn word(&mut self, raw: &str, argv: &mut Vec<String>, extras: &mut Extras, depth: usize, via: &[String]) {
         let expanded = expand(raw, &self.options);
         for sub in &expanded.substitutions {
             let programs = self.script(sub, depth + 1, via);
@@ -259,13 +282,7 @@ impl Walker {
         argv.push(expanded.text);
     }
 
-    fn redirect(
-        &mut self,
-        r: &IoRedirect,
-        extras: &mut Extras,
-        depth: usize,
-        via: &[String],
-    ) -> Vec<String> {
+    fn redirect(&mut self, r: &IoRedirect, extras: &mut Extras, depth: usize, via: &[String]) -> Vec<String> {
         match r {
             IoRedirect::File(_, kind, target) => match target {
                 IoFileRedirectTarget::Filename(w) => {
@@ -277,8 +294,7 @@ impl Walker {
                         | IoFileRedirectKind::Append
                         | IoFileRedirectKind::Clobber
                         | IoFileRedirectKind::ReadAndWrite => Some(Access::Write),
-                        IoFileRedirectKind::DuplicateInput
-                        | IoFileRedirectKind::DuplicateOutput => None,
+                        IoFileRedirectKind::DuplicateInput | IoFileRedirectKind::DuplicateOutput => None,
                     };
                     if let (Some(access), Some(file)) = (access, argv.pop()) {
                         extras.files.push((access, file));

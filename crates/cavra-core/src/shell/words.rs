@@ -33,13 +33,7 @@ pub(crate) fn expand(raw: &str, options: &ParserOptions) -> Expanded {
     match word::parse(raw, options) {
         Ok(pieces) => {
             for piece in pieces {
-                push_piece(
-                    raw,
-                    piece.piece,
-                    piece.start_index,
-                    piece.end_index,
-                    &mut out,
-                );
+                push_piece(raw, piece.piece, piece.start_index, piece.end_index, &mut out);
             }
         }
         // The grammar accepted the line but not this word: fall back to a plain unquote.

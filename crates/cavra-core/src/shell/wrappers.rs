@@ -11,10 +11,7 @@ use crate::path;
 
 /// The program's name: `/usr/bin/rm` and `./rm` are `rm`.
 pub(crate) fn program_name(word: &str) -> &str {
-    word.rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .unwrap_or(word)
+    word.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or(word)
 }
 
 fn is_shell(program: &str) -> bool {
@@ -99,25 +96,17 @@ impl Walker {
             let rest_at = match program.as_str() {
                 "sudo" => Some(skip_options(
                     args,
-                    &[
-                        "u", "g", "h", "p", "C", "D", "r", "t", "U", "T", "user", "group",
-                    ],
+                    &["u", "g", "h", "p", "C", "D", "r", "t", "U", "T", "user", "group"],
                 )),
                 "doas" => Some(skip_options(args, &["u", "C"])),
-                "nohup" | "setsid" | "builtin" | "unbuffer" | "caffeinate" | "time" => {
-                    Some(skip_options(args, &[]))
-                }
+                "nohup" | "setsid" | "builtin" | "unbuffer" | "caffeinate" | "time" => Some(skip_options(args, &[])),
                 "exec" => Some(skip_options(args, &["a"])),
                 "nice" => Some(skip_options(args, &["n", "adjustment"])),
                 "ionice" => Some(skip_options(args, &["c", "n", "class", "classdata"])),
                 "stdbuf" => Some(skip_options(args, &["i", "o", "e"])),
                 "chrt" | "taskset" => Some(skip_options(args, &[]).saturating_add(1)),
-                "command" if !args.iter().any(|a| a == "-v" || a == "-V") => {
-                    Some(skip_options(args, &[]))
-                }
-                "timeout" => {
-                    Some(skip_options(args, &["s", "k", "signal", "kill-after"]).saturating_add(1))
-                }
+                "command" if !args.iter().any(|a| a == "-v" || a == "-V") => Some(skip_options(args, &[])),
+                "timeout" => Some(skip_options(args, &["s", "k", "signal", "kill-after"]).saturating_add(1)),
                 "xargs" => Some(skip_options(
                     args,
                     &[
@@ -140,16 +129,13 @@ impl Walker {
                     ],
                 )),
                 "flock" => {
-                    if let Some(at) = args.iter().position(|a| a == "-c" || a == "--command") {
-                        if let Some(script) = args.get(at + 1) {
-                            via.push("flock -c".to_owned());
-                            return self.script(script, depth + 1, &via);
-                        }
+                    if let Some(at) = args.iter().position(|a| a == "-c" || a == "--command")
+                        && let Some(script) = args.get(at + 1)
+                    {
+                        via.push("flock -c".to_owned());
+                        return self.script(script, depth + 1, &via);
                     }
-                    Some(
-                        skip_options(args, &["w", "E", "timeout", "conflict-exit-code"])
-                            .saturating_add(1),
-                    )
+                    Some(skip_options(args, &["w", "E", "timeout", "conflict-exit-code"]).saturating_add(1))
                 }
                 "env" => return self.env(argv, extras, depth, via),
                 "eval" => {
@@ -183,8 +169,8 @@ impl Walker {
                 "ssh" => {
                     let mut programs = self.emit(&argv, &extras, &via);
                     let valued = [
-                        "b", "c", "D", "E", "e", "F", "I", "i", "J", "L", "l", "m", "O", "o", "p",
-                        "Q", "R", "S", "W", "w",
+                        "b", "c", "D", "E", "e", "F", "I", "i", "J", "L", "l", "m", "O", "o", "p", "Q", "R", "S", "W",
+                        "w",
                     ];
                     let at = skip_options(args, &valued);
                     if args.len() > at + 1 {
@@ -209,12 +195,7 @@ impl Walker {
                             if depth + 1 > super::MAX_DEPTH {
                                 self.construct(super::Construct::TooDeep);
                             } else {
-                                programs.extend(self.invoke(
-                                    inner,
-                                    Extras::default(),
-                                    depth + 1,
-                                    &inner_via,
-                                ));
+                                programs.extend(self.invoke(inner, Extras::default(), depth + 1, &inner_via));
                             }
                             i = end;
                         }
@@ -249,13 +230,7 @@ impl Walker {
         }
     }
 
-    fn env(
-        &mut self,
-        argv: Vec<String>,
-        extras: Extras,
-        depth: usize,
-        mut via: Vec<String>,
-    ) -> Vec<String> {
+    fn env(&mut self, argv: Vec<String>, extras: Extras, depth: usize, mut via: Vec<String>) -> Vec<String> {
         let args = &argv[1..];
         let mut i = 0;
         while i < args.len() {
@@ -285,13 +260,7 @@ impl Walker {
         self.invoke(rest, extras, depth, &via)
     }
 
-    fn shell(
-        &mut self,
-        argv: Vec<String>,
-        extras: Extras,
-        depth: usize,
-        mut via: Vec<String>,
-    ) -> Vec<String> {
+    fn shell(&mut self, argv: Vec<String>, extras: Extras, depth: usize, mut via: Vec<String>) -> Vec<String> {
         let program = program_name(&argv[0]).to_owned();
         let args = &argv[1..];
         let mut command_string = false;
@@ -321,14 +290,14 @@ impl Walker {
                 via.push(format!("{program} -c"));
                 return self.script(script, depth + 1, &via);
             }
-        } else if i >= args.len() {
-            if let Some(stdin) = &extras.stdin {
-                via.push(format!("{program} <<"));
-                let stdin = stdin.clone();
-                let mut programs = self.emit(&argv, &extras, &via[..via.len() - 1]);
-                programs.extend(self.script(&stdin, depth + 1, &via));
-                return programs;
-            }
+        } else if i >= args.len()
+            && let Some(stdin) = &extras.stdin
+        {
+            via.push(format!("{program} <<"));
+            let stdin = stdin.clone();
+            let mut programs = self.emit(&argv, &extras, &via[..via.len() - 1]);
+            programs.extend(self.script(&stdin, depth + 1, &via));
+            return programs;
         }
         self.emit(&argv, &extras, &via)
     }
@@ -370,11 +339,7 @@ impl Walker {
 }
 
 /// Which positionals a program reads or writes.
-fn file_arguments(
-    program: &str,
-    positionals: &[String],
-    flags: &[flags::Flag],
-) -> Vec<(Access, String)> {
+fn file_arguments(program: &str, positionals: &[String], flags: &[flags::Flag]) -> Vec<(Access, String)> {
     let in_place = flags.iter().any(|f| f.name == "in-place");
     let sub = flags::first_positional(positionals);
     positionals
@@ -389,8 +354,8 @@ fn file_arguments(
             }
             let last = i + 1 == positionals.len() && i > 0;
             let access = match program {
-                "tee" | "touch" | "rm" | "rmdir" | "truncate" | "shred" | "mkdir" | "unlink"
-                | "chmod" | "chown" | "chgrp" | "wipefs" | "mkfs" => Access::Write,
+                "tee" | "touch" | "rm" | "rmdir" | "truncate" | "shred" | "mkdir" | "unlink" | "chmod" | "chown"
+                | "chgrp" | "wipefs" | "mkfs" => Access::Write,
                 "cp" | "mv" | "install" | "ln" | "rsync" | "scp" if last => Access::Write,
                 "sed" | "perl" if in_place => Access::Write,
                 "git" if sub == "rm" || sub == "mv" => Access::Write,

@@ -11,9 +11,7 @@ use crate::packs;
 
 /// Explain a decision.
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Example:\n  cavra policy explain execute_command \"cd / && sudo sh -c 'rm -rf *'\""
-)]
+#[command(after_help = "Example:\n  cavra policy explain execute_command \"cd / && sudo sh -c 'rm -rf *'\"")]
 pub struct Args {
     #[command(flatten)]
     action: ActionArgs,
@@ -52,15 +50,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             println!("    no rule matched → default {d} ({s})");
         }
         for (n, r) in part.rules.iter().enumerate() {
-            let marker = if n == 0 {
-                "decides"
-            } else {
-                "also matches (shadowed)"
-            };
-            println!(
-                "    {} → {} ({})  {marker}",
-                r.rule_id, r.decision, r.severity
-            );
+            let marker = if n == 0 { "decides" } else { "also matches (shadowed)" };
+            println!("    {} → {} ({})  {marker}", r.rule_id, r.decision, r.severity);
         }
     }
     let e = &x.evaluation;

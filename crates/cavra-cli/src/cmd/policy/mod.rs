@@ -23,7 +23,7 @@ pub enum Command {
     /// Run packs' inline `tests`; exit 1 when one fails.
     Test(test::Args),
     /// Show how an action is parsed into parts and every rule that fires on each.
-    Explain(explain::Args),
+    Explain(Box<explain::Args>),
 }
 
 impl Command {
@@ -34,7 +34,7 @@ impl Command {
             Command::Show(a) => show::run(a),
             Command::Validate(a) => validate::run(a),
             Command::Test(a) => test::run(a),
-            Command::Explain(a) => explain::run(a),
+            Command::Explain(a) => explain::run(*a),
         }
     }
 }

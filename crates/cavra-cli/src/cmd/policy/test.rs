@@ -60,15 +60,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                     got.decision, test.expect.decision
                 ));
             }
-            if let Some(rule) = &test.expect.rule_id {
-                if &got.rule_id != rule {
-                    problems.push(format!("rule `{}`, expected `{rule}`", got.rule_id));
-                }
+            if let Some(rule) = test.expect.rule_id.as_ref().filter(|r| **r != got.rule_id) {
+                problems.push(format!("rule `{}`, expected `{rule}`", got.rule_id));
             }
-            if let Some(sev) = test.expect.severity {
-                if got.severity != sev {
-                    problems.push(format!("severity `{}`, expected `{sev}`", got.severity));
-                }
+            if let Some(sev) = test.expect.severity.filter(|s| *s != got.severity) {
+                problems.push(format!("severity `{}`, expected `{sev}`", got.severity));
             }
             let name = test
                 .name

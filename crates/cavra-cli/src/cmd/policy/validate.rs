@@ -41,9 +41,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             .iter()
             .map(|d| serde_json::json!({"file": d.file, "line": d.line, "column": d.column, "message": d.message}))
             .collect();
-        print_json(
-            &serde_json::json!({"valid": problems.is_empty(), "files": files, "problems": list}),
-        )?;
+        print_json(&serde_json::json!({"valid": problems.is_empty(), "files": files, "problems": list}))?;
     } else if problems.is_empty() {
         println!("ok: {} pack file(s) valid", files.len());
     } else {

@@ -1,0 +1,90 @@
+//! Evaluation speed over the acceptance corpora: time per action for the packs they name,
+//! pack loading excluded (packs compile once, before measuring).
+//!
+//! Run: `cargo bench -p cavra-core --bench evaluate`. Results are recorded in docs/PERFORMANCE.md.
+#![allow(missing_docs)]
+#![expect(clippy::expect_used, reason = "a benchmark with a broken corpus should stop loudly")]
+
+use std::hint::black_box;
+
+use cavra_core::{Action, PackSet, evaluate};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+/// Every action of the corpus files, with the pack each names.
+fn corpus() -> Vec<Action> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
+    let mut actions = Vec::new();
+    for file in ["parity.jsonl", "cavra.jsonl"] {
+        let Ok(text) = std::fs::read_to_string(format!("{dir}/{file}")) else {
+            continue;
+        };
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let case: serde_json::Value = serde_json::from_str(line).expect("corpus line is JSON");
+            let mut action = Action::from_value(case["action"].clone()).expect("corpus action is valid");
+            if let Some(pack) = case["pack"].as_str() {
+                action.policy_pack = Some(pack.to_owned());
+            }
+            actions.push(action);
+        }
+    }
+    actions
+}
+
+fn bench(c: &mut Criterion) {
+    let packs = PackSet::builtin().expect("built-in packs load");
+    let actions = corpus();
+    let resolved: Vec<_> = actions
+        .iter()
+        .map(|a| (a, packs.get(a.policy_pack()).expect("corpus packs exist")))
+        .collect();
+
+    let mut group = c.benchmark_group("corpus");
+    group.throughput(Throughput::Elements(resolved.len() as u64));
+    group.bench_function("evaluate_all", |b| {
+        b.iter(|| {
+            for (action, pack) in &resolved {
+                black_box(evaluate(black_box(action), pack));
+            }
+        })
+    });
+    group.finish();
+
+    let baseline = packs.get("cavra-ai-agent-baseline").expect("baseline exists");
+    let mut single = c.benchmark_group("single");
+    for (name, action_type, target) in [
+        ("read_file_env", cavra_core::ActionType::ReadFile, "/home/dev/repo/.env"),
+        (
+            "simple_command",
+            cavra_core::ActionType::ExecuteCommand,
+            "cargo test --workspace",
+        ),
+        (
+            "compound_terraform",
+            cavra_core::ActionType::ExecuteCommand,
+            "terraform plan && terraform apply -auto-approve",
+        ),
+        (
+            "nested_sh_c",
+            cavra_core::ActionType::ExecuteCommand,
+            "sudo env X=1 bash -c \"cd / && rm -rf $(echo *)\"",
+        ),
+        (
+            "git_push",
+            cavra_core::ActionType::ExecuteCommand,
+            "git push origin HEAD:refs/heads/main",
+        ),
+        (
+            "mcp_call",
+            cavra_core::ActionType::McpToolCall,
+            "unknown-filesystem:read_file",
+        ),
+    ] {
+        let mut action = Action::new(action_type, target);
+        action.cwd = Some("/home/dev/repo".to_owned());
+        single.bench_function(name, |b| b.iter(|| black_box(evaluate(black_box(&action), &baseline))));
+    }
+    single.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
