@@ -13,7 +13,7 @@ use crate::git::{self, GitIntent};
 use crate::pack::compile::{CommandMatcher, CompiledMatcher, FileMatcher, GitMatcher, McpMatcher, PipelineMatcher};
 use crate::pack::{CompiledPack, FileAccess};
 use crate::path::{self, NormalPath};
-use crate::shell::{self, Access, CommandLine, Construct, SimpleCommand};
+use crate::shell::{self, Access, CommandLine, Construct, SimpleCommand, Stage};
 
 /// One part of an action, as rules see it.
 enum Part<'a> {
@@ -21,6 +21,8 @@ enum Part<'a> {
     File {
         access: Access,
         path: NormalPath,
+        /// How the command named it (a glob stays a glob).
+        shown: String,
     },
     Git(GitIntent),
     Mcp {
@@ -28,7 +30,7 @@ enum Part<'a> {
         tool: &'a str,
         capability: Option<&'a str>,
     },
-    Pipeline(&'a [Vec<String>]),
+    Pipeline(&'a [Stage]),
     Construct(Construct),
 }
 
@@ -47,12 +49,14 @@ impl Part<'_> {
     fn label(&self) -> String {
         match self {
             Part::Command(c) => c.text(),
-            Part::File { access, path } => {
-                format!("{} {}", access.as_str(), path.relative.as_deref().unwrap_or(&path.full))
-            }
+            Part::File { access, shown, .. } => format!("{} {shown}", access.as_str()),
             Part::Git(g) => g.label(),
             Part::Mcp { server, tool, .. } => format!("{server}:{tool}"),
-            Part::Pipeline(stages) => stages.iter().map(|s| s.join(",")).collect::<Vec<_>>().join(" | "),
+            Part::Pipeline(stages) => stages
+                .iter()
+                .map(|s| s.programs.join(","))
+                .collect::<Vec<_>>()
+                .join(" | "),
             Part::Construct(c) => c.as_str().to_owned(),
         }
     }
@@ -93,6 +97,9 @@ pub fn explain(action: &Action, pack: &CompiledPack) -> Explanation {
 fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
     let line = match action.action_type {
         ActionType::ExecuteCommand => shell::analyse(&action.target, action.cwd.as_deref()),
+        ActionType::McpToolCall => mcp_script(action).map_or_else(CommandLine::default, |script| {
+            shell::analyse(&script, action.cwd.as_deref())
+        }),
         _ => CommandLine::default(),
     };
     let parts = parts(action, &line);
@@ -101,7 +108,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
     // (outcome, severity, rule index) of the most restrictive part so far.
     let mut best: Option<(Outcome, Severity, Option<usize>)> = None;
     for part in &parts {
-        let hits = matching_rules(pack, part, report);
+        let hits = matching_rules(pack, part, action.cwd.as_deref(), report);
         let label = part.label();
         let verdict = match hits.first() {
             Some(&i) => {
@@ -219,6 +226,7 @@ fn apply_mode(action: &Action, mode: Mode, e: &mut Evaluation) {
 /// Breaks an action into the parts rules see.
 fn parts<'a>(action: &'a Action, line: &'a CommandLine) -> Vec<Part<'a>> {
     let root = action.cwd.as_deref();
+    let mut parts = Vec::new();
     match action.action_type {
         ActionType::ReadFile | ActionType::WriteFile => {
             let access = if action.action_type == ActionType::ReadFile {
@@ -226,48 +234,126 @@ fn parts<'a>(action: &'a Action, line: &'a CommandLine) -> Vec<Part<'a>> {
             } else {
                 Access::Write
             };
-            vec![Part::File {
-                access,
-                path: path::resolve(&action.target, root, root),
-            }]
+            file_parts(access, &action.target, root, root, &mut parts);
         }
-        ActionType::GitOperation => vec![Part::Git(git::from_action(&action.target, action.git_operation()))],
-        ActionType::McpToolCall => vec![Part::Mcp {
-            server: action.mcp_server(),
-            tool: action.mcp_tool(),
-            capability: action.capability.as_deref(),
-        }],
-        ActionType::ExecuteCommand => {
-            let mut parts = Vec::new();
-            for cmd in &line.commands {
-                parts.push(Part::Command(cmd));
-                if let Some(intent) = git::from_command(cmd) {
-                    parts.push(Part::Git(intent));
-                }
-                for (access, file) in &cmd.files {
-                    if !file.is_empty() && !file.contains("://") {
-                        parts.push(Part::File {
-                            access: *access,
-                            path: path::resolve(file, cmd.cwd.as_deref(), root),
-                        });
-                    }
-                }
+        ActionType::GitOperation => parts.push(Part::Git(git::from_action(&action.target, action.git_operation()))),
+        ActionType::McpToolCall => {
+            parts.push(Part::Mcp {
+                server: action.mcp_server(),
+                tool: action.mcp_tool(),
+                capability: action.capability.as_deref(),
+            });
+            // What the tool is asked to touch is checked like the agent's own file access.
+            let access = mcp_access(action.mcp_tool());
+            for file in mcp_paths(action) {
+                file_parts(access, file, root, root, &mut parts);
             }
-            parts.extend(line.pipelines.iter().map(|p| Part::Pipeline(p)));
-            parts.extend(line.constructs.iter().map(|c| Part::Construct(*c)));
-            parts
+            command_line_parts(line, root, &mut parts);
         }
+        ActionType::ExecuteCommand => command_line_parts(line, root, &mut parts),
+    }
+    parts
+}
+
+fn command_line_parts<'a>(line: &'a CommandLine, root: Option<&str>, parts: &mut Vec<Part<'a>>) {
+    for cmd in &line.commands {
+        parts.push(Part::Command(cmd));
+        if let Some(intent) = git::from_command(cmd) {
+            parts.push(Part::Git(intent));
+        }
+        for (access, file) in &cmd.files {
+            file_parts(*access, file, cmd.cwd.as_deref(), root, parts);
+        }
+    }
+    parts.extend(line.pipelines.iter().map(|p| Part::Pipeline(p)));
+    parts.extend(line.constructs.iter().map(|c| Part::Construct(*c)));
+}
+
+/// One file part, or two for a shell glob: `.env*` stands for `.env` and `.env.local` alike, so
+/// its star is tried as empty and as a name.
+fn file_parts(access: Access, raw: &str, cwd: Option<&str>, root: Option<&str>, parts: &mut Vec<Part<'_>>) {
+    let resolved = path::resolve(raw, cwd, root);
+    let shown = if raw.contains(['*', '?']) {
+        raw.to_owned()
+    } else {
+        resolved.relative.clone().unwrap_or_else(|| resolved.full.clone())
+    };
+    if raw.contains(['*', '?']) {
+        for guess in [raw.replace(['*', '?'], ""), raw.replace(['*', '?'], "x")] {
+            parts.push(Part::File {
+                access,
+                path: path::resolve(&guess, cwd, root),
+                shown: shown.clone(),
+            });
+        }
+    } else {
+        parts.push(Part::File {
+            access,
+            path: resolved,
+            shown,
+        });
+    }
+}
+
+/// MCP argument keys that name files.
+const MCP_PATH_KEYS: [&str; 12] = [
+    "path",
+    "paths",
+    "file",
+    "files",
+    "file_path",
+    "filepath",
+    "filename",
+    "source",
+    "destination",
+    "target",
+    "dir",
+    "directory",
+];
+
+/// MCP argument keys that hold shell commands.
+const MCP_COMMAND_KEYS: [&str; 5] = ["command", "cmd", "script", "shell_command", "commandLine"];
+
+fn mcp_paths(action: &Action) -> Vec<&str> {
+    let mut out = Vec::new();
+    let Some(args) = &action.arguments else { return out };
+    for key in MCP_PATH_KEYS {
+        match args.get(key) {
+            Some(serde_json::Value::String(s)) => out.push(s.strip_prefix("file://").unwrap_or(s)),
+            Some(serde_json::Value::Array(items)) => out.extend(items.iter().filter_map(|i| i.as_str())),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn mcp_script(action: &Action) -> Option<String> {
+    let args = action.arguments.as_ref()?;
+    let scripts: Vec<&str> = MCP_COMMAND_KEYS.iter().filter_map(|k| args.get(*k)?.as_str()).collect();
+    (!scripts.is_empty()).then(|| scripts.join("\n"))
+}
+
+/// Whether an MCP tool, by its name, writes what it is given.
+fn mcp_access(tool: &str) -> Access {
+    let t = tool.to_ascii_lowercase();
+    let writes = [
+        "write", "edit", "create", "move", "rename", "delete", "remove", "append", "upload", "save", "put",
+    ];
+    if writes.iter().any(|w| t.contains(w)) {
+        Access::Write
+    } else {
+        Access::Read
     }
 }
 
 /// Indices of the rules that match `part`, in pack order: the first only, or all.
-fn matching_rules(pack: &CompiledPack, part: &Part<'_>, all: bool) -> Vec<usize> {
+fn matching_rules(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: bool) -> Vec<usize> {
     let mut hits = Vec::new();
     let mut test = |i: usize| -> bool {
         let m = &pack.rules[i].matcher;
         let ok = match (m, part) {
-            (CompiledMatcher::Command(m), Part::Command(c)) => command_matches(m, c, pack.id.as_str()),
-            (CompiledMatcher::File(m), Part::File { access, path }) => file_matches(m, *access, path),
+            (CompiledMatcher::Command(m), Part::Command(c)) => command_matches(m, c, root),
+            (CompiledMatcher::File(m), Part::File { access, path, .. }) => file_matches(m, *access, path),
             (CompiledMatcher::Git(m), Part::Git(g)) => git_matches(m, g, pack),
             (
                 CompiledMatcher::Mcp(m),
@@ -343,7 +429,7 @@ fn arg_matches(set: &globset::GlobSet, arg: &str, cwd: Option<&str>, root: Optio
     set.is_match(&p.full) || p.relative.is_some_and(|r| set.is_match(r))
 }
 
-fn command_matches(m: &CommandMatcher, c: &SimpleCommand, _pack: &str) -> bool {
+fn command_matches(m: &CommandMatcher, c: &SimpleCommand, root: Option<&str>) -> bool {
     if let Some(program) = &m.program
         && !program.is_match(&c.program)
     {
@@ -373,12 +459,12 @@ fn command_matches(m: &CommandMatcher, c: &SimpleCommand, _pack: &str) -> bool {
     let rest = &c.positionals[m.args.len()..];
     let cwd = c.cwd.as_deref();
     if let Some(set) = &m.any_arg
-        && !rest.iter().any(|a| arg_matches(set, a, cwd, cwd))
+        && !rest.iter().any(|a| arg_matches(set, a, cwd, root))
     {
         return false;
     }
     if let Some(set) = &m.all_args
-        && (rest.is_empty() || !rest.iter().all(|a| arg_matches(set, a, cwd, cwd)))
+        && (rest.is_empty() || !rest.iter().all(|a| arg_matches(set, a, cwd, root)))
     {
         return false;
     }
@@ -431,12 +517,12 @@ fn mcp_matches(m: &McpMatcher, server: &str, tool: &str, capability: Option<&str
             .is_none_or(|s| capability.is_some_and(|c| s.is_match(c)))
 }
 
-fn pipeline_matches(m: &PipelineMatcher, stages: &[Vec<String>]) -> bool {
+fn pipeline_matches(m: &PipelineMatcher, stages: &[Stage]) -> bool {
     stages.iter().enumerate().any(|(i, stage)| {
-        stage.iter().any(|p| m.from.is_match(p))
+        stage.programs.iter().any(|p| m.from.is_match(p))
             && stages[i + 1..]
                 .iter()
-                .any(|later| later.iter().any(|p| m.to.is_match(p)))
+                .any(|later| (!m.executes || later.runs_input) && later.programs.iter().any(|p| m.to.is_match(p)))
     })
 }
 
@@ -466,7 +552,7 @@ fn detail(part: &Part<'_>) -> Vec<(String, String)> {
                 d.push(("cwd".to_owned(), cwd.clone()));
             }
         }
-        Part::File { access, path } => {
+        Part::File { access, path, .. } => {
             d.push(("access".to_owned(), access.as_str().to_owned()));
             d.push(("path".to_owned(), path.full.clone()));
             if let Some(r) = &path.relative {

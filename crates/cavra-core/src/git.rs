@@ -111,6 +111,9 @@ pub fn from_command(cmd: &SimpleCommand) -> Option<GitIntent> {
     if cmd.program != "git" || cmd.positionals.first().map(String::as_str) != Some("push") {
         return None;
     }
+    if cmd.has_flag("dry-run") || cmd.has_flag("n") {
+        return None;
+    }
     let rest = &cmd.positionals[1..];
     let remote = rest.first().cloned();
     let refs = rest.get(1..).unwrap_or_default();

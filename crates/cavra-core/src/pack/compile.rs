@@ -100,6 +100,7 @@ pub(crate) struct McpMatcher {
 pub(crate) struct PipelineMatcher {
     pub from: GlobSet,
     pub to: GlobSet,
+    pub executes: bool,
 }
 
 fn glob(pattern: &str) -> Result<Glob, globset::Error> {
@@ -125,13 +126,22 @@ fn optional_set(patterns: &[String]) -> Result<Option<GlobSet>, globset::Error> 
     }
 }
 
-/// File patterns match at any depth unless anchored: `.env` is `**/.env`.
-fn anywhere(pattern: &str) -> String {
-    if pattern.starts_with(['/', '~', '$']) || pattern.starts_with("**") {
-        pattern.to_owned()
-    } else {
-        format!("**/{pattern}")
+/// File patterns match at any depth unless anchored: `.env` is `**/.env`. A directory pattern
+/// `dir/**` also matches `dir` itself, since commands name directories (`tar czf x ~/.ssh`).
+fn file_patterns(patterns: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(patterns.len());
+    for pattern in patterns {
+        let p = if pattern.starts_with(['/', '~', '$']) || pattern.starts_with("**") {
+            pattern.clone()
+        } else {
+            format!("**/{pattern}")
+        };
+        if let Some(dir) = p.strip_suffix("/**").filter(|d| !d.is_empty() && *d != "**") {
+            out.push(dir.to_owned());
+        }
+        out.push(p);
     }
+    out
 }
 
 fn is_literal(pattern: &str) -> bool {
@@ -292,8 +302,8 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, globset::Error> {
             })
         }
         Matcher::File(f) => CompiledMatcher::File(FileMatcher {
-            paths: set(&f.paths.iter().map(|p| anywhere(p)).collect::<Vec<_>>())?,
-            except: set(&f.except.iter().map(|p| anywhere(p)).collect::<Vec<_>>())?,
+            paths: set(&file_patterns(&f.paths))?,
+            except: set(&file_patterns(&f.except))?,
             access: f.access,
         }),
         Matcher::Git(g) => CompiledMatcher::Git(GitMatcher {
@@ -311,6 +321,7 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, globset::Error> {
         Matcher::Pipeline(p) => CompiledMatcher::Pipeline(PipelineMatcher {
             from: set(&p.from)?,
             to: set(&p.to)?,
+            executes: p.executes,
         }),
         Matcher::Construct(c) => CompiledMatcher::Construct(*c),
     })

@@ -197,6 +197,9 @@ pub struct PipelineMatch {
     pub from: Vec<String>,
     /// Consuming programs (globs).
     pub to: Vec<String>,
+    /// Only when the consuming stage runs its input as code (`sh`, not `python3 -m json.tool`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub executes: bool,
 }
 
 /// One inline test case.

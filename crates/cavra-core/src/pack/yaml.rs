@@ -500,12 +500,13 @@ impl Reader<'_> {
 
     fn pipeline(&mut self, node: &MarkedYaml<'_>) -> Option<PipelineMatch> {
         let entries = self.map(node, "`pipeline`")?;
-        self.only_keys(node, &entries, &["from", "to"], "`pipeline`");
+        self.only_keys(node, &entries, &["from", "to", "executes"], "`pipeline`");
         let mut m = PipelineMatch::default();
         for (key, value) in &entries {
             match *key {
                 "from" => m.from = self.globs(value, "`from`"),
                 "to" => m.to = self.globs(value, "`to`"),
+                "executes" => m.executes = self.boolean(value, "`executes`").unwrap_or(false),
                 _ => {}
             }
         }

@@ -36,11 +36,18 @@ pub enum Construct {
     Unparseable,
     /// Wrappers or substitutions nested deeper than [`MAX_DEPTH`].
     TooDeep,
+    /// A command whose program name is computed at run time: `$(echo rm) -rf /`, `"$CMD" x`.
+    DynamicProgram,
 }
 
 impl Construct {
     /// Every construct.
-    pub const ALL: [Construct; 3] = [Construct::ForkBomb, Construct::Unparseable, Construct::TooDeep];
+    pub const ALL: [Construct; 4] = [
+        Construct::ForkBomb,
+        Construct::Unparseable,
+        Construct::TooDeep,
+        Construct::DynamicProgram,
+    ];
 
     /// The name used in packs, e.g. `fork_bomb`.
     pub fn as_str(self) -> &'static str {
@@ -48,6 +55,7 @@ impl Construct {
             Construct::ForkBomb => "fork_bomb",
             Construct::Unparseable => "unparseable",
             Construct::TooDeep => "too_deep",
+            Construct::DynamicProgram => "dynamic_program",
         }
     }
 }
@@ -111,14 +119,72 @@ impl SimpleCommand {
     }
 }
 
+/// One stage of a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    /// The programs the stage runs.
+    pub programs: Vec<String>,
+    /// Whether the stage runs what it is fed as code (`sh`, `python3 -`, `eval "$(...)"`), rather
+    /// than reading it as data (`python3 -m json.tool`, `grep x`).
+    pub runs_input: bool,
+}
+
+impl Stage {
+    /// A stage that reads its input as data.
+    pub fn data(programs: Vec<String>) -> Stage {
+        Stage {
+            programs,
+            runs_input: false,
+        }
+    }
+}
+
+/// Whether `program` runs code it reads.
+pub(crate) fn is_interpreter(program: &str) -> bool {
+    matches!(
+        program,
+        "sh" | "bash"
+            | "zsh"
+            | "dash"
+            | "ksh"
+            | "ash"
+            | "mksh"
+            | "fish"
+            | "python"
+            | "python2"
+            | "python3"
+            | "perl"
+            | "ruby"
+            | "node"
+            | "php"
+            | "pwsh"
+            | "powershell"
+            | "osascript"
+            | "lua"
+            | "Rscript"
+            | "deno"
+            | "bun"
+    ) || program.starts_with("python3.")
+}
+
+/// Whether the command runs its standard input as code: an interpreter with no script, no
+/// `-c`/`-e`/`-m`, or with `-` / `-s` as its script.
+pub(crate) fn reads_code_from_stdin(cmd: &SimpleCommand) -> bool {
+    is_interpreter(&cmd.program)
+        && !["c", "e", "m", "E", "command", "eval", "version", "help", "V"]
+            .iter()
+            .any(|f| cmd.has_flag(f))
+        && (cmd.has_flag("s") || cmd.positionals.first().is_none_or(|p| p == "-"))
+}
+
 /// Everything found in one command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommandLine {
     /// Every simple command, in the order they appear.
     pub commands: Vec<SimpleCommand>,
-    /// Pipelines of two or more stages: the programs of each stage, in order. Also records
-    /// substitutions fed to a shell (`bash -c "$(curl ...)"`, `bash <(curl ...)`).
-    pub pipelines: Vec<Vec<Vec<String>>>,
+    /// Pipelines of two or more stages, in order. Also records substitutions fed to a program
+    /// (`bash -c "$(curl ...)"`, `python3 <(curl ...)`).
+    pub pipelines: Vec<Vec<Stage>>,
     /// Whole-line constructs that were found.
     pub constructs: Vec<Construct>,
 }

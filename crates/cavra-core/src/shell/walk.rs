@@ -10,7 +10,7 @@ use brush_parser::ast::{
 };
 
 use super::words::expand;
-use super::{Access, CommandLine, Construct, MAX_DEPTH};
+use super::{Access, CommandLine, Construct, MAX_DEPTH, Stage, reads_code_from_stdin};
 use crate::path;
 
 /// Words a shell would not treat specially: no quotes, expansions, operators, globs or comments.
@@ -160,15 +160,42 @@ impl Walker {
 
     fn pipeline(&mut self, p: &ast::Pipeline, background: bool, depth: usize, via: &[String]) -> Vec<String> {
         let concurrent = background || p.seq.len() > 1;
-        let stages: Vec<Vec<String>> = p
-            .seq
-            .iter()
-            .map(|cmd| self.command(cmd, concurrent, depth, via))
-            .collect();
+        let mut stages: Vec<Stage> = Vec::with_capacity(p.seq.len());
+        // Commands each stage added, to see what it runs and what it prints.
+        let mut ranges = Vec::with_capacity(p.seq.len());
+        for cmd in &p.seq {
+            let start = self.out.commands.len();
+            let programs = self.command(cmd, concurrent, depth, via);
+            let end = self.out.commands.len();
+            let runs_input = self.out.commands[start..end].iter().any(reads_code_from_stdin);
+            ranges.push(start..end);
+            stages.push(Stage { programs, runs_input });
+        }
         if stages.len() > 1 {
+            self.literal_scripts(&stages, &ranges, depth, via);
             self.out.pipelines.push(stages.clone());
         }
-        stages.into_iter().flatten().collect()
+        stages.into_iter().flat_map(|s| s.programs).collect()
+    }
+
+    /// `echo 'rm -rf /' | sh`: text printed into a stage that runs its input is analysed as the
+    /// script it is.
+    fn literal_scripts(&mut self, stages: &[Stage], ranges: &[std::ops::Range<usize>], depth: usize, via: &[String]) {
+        for i in 1..stages.len() {
+            if !stages[i].runs_input {
+                continue;
+            }
+            let printed: Vec<String> = self.out.commands[ranges[i - 1].clone()]
+                .iter()
+                .filter(|c| c.program == "echo" || c.program == "printf")
+                .map(|c| c.positionals.join(" ").replace("\\n", "\n"))
+                .collect();
+            for script in printed {
+                let mut via = via.to_vec();
+                via.push("echo | sh".to_owned());
+                self.script(&script, depth + 1, &via);
+            }
+        }
     }
 
     fn command(&mut self, cmd: &Command, concurrent: bool, depth: usize, via: &[String]) -> Vec<String> {

@@ -6,7 +6,7 @@
 
 use super::flags::{self, parse_args};
 use super::walk::{Extras, Walker};
-use super::{Access, SimpleCommand};
+use super::{Access, Construct, SimpleCommand, Stage, is_interpreter};
 use crate::path;
 
 /// The program's name: `/usr/bin/rm` and `./rm` are `rm`.
@@ -40,6 +40,38 @@ fn skip_options(args: &[String], valued: &[&str]) -> usize {
         }
     }
     i
+}
+
+/// find predicates that narrow what is matched, so `-delete`/`-exec` do not hit the whole tree.
+pub(crate) fn is_find_filter(arg: &str) -> bool {
+    matches!(
+        arg,
+        "-name"
+            | "-iname"
+            | "-path"
+            | "-ipath"
+            | "-wholename"
+            | "-iwholename"
+            | "-regex"
+            | "-iregex"
+            | "-newer"
+            | "-mtime"
+            | "-mmin"
+            | "-ctime"
+            | "-cmin"
+            | "-atime"
+            | "-amin"
+            | "-empty"
+            | "-size"
+            | "-user"
+            | "-group"
+            | "-perm"
+            | "-inum"
+            | "-samefile"
+            | "-links"
+            | "-lname"
+            | "-ilname"
+    )
 }
 
 /// Programs whose arguments are text, not files.
@@ -91,15 +123,23 @@ impl Walker {
             let Some(first) = argv.first() else {
                 return Vec::new();
             };
+            if first.contains('$') || first.contains('`') {
+                self.construct(Construct::DynamicProgram);
+            }
             let program = program_name(first).to_owned();
             let args = &argv[1..];
+            if is_interpreter(&program) && !is_shell(&program) && args.iter().any(|a| a == "/dev/fd/63") {
+                self.record_fed(&extras, &program);
+            }
             let rest_at = match program.as_str() {
                 "sudo" => Some(skip_options(
                     args,
                     &["u", "g", "h", "p", "C", "D", "r", "t", "U", "T", "user", "group"],
                 )),
                 "doas" => Some(skip_options(args, &["u", "C"])),
-                "nohup" | "setsid" | "builtin" | "unbuffer" | "caffeinate" | "time" => Some(skip_options(args, &[])),
+                "nohup" | "setsid" | "builtin" | "unbuffer" | "caffeinate" | "time" | "busybox" | "toybox" => {
+                    Some(skip_options(args, &[]))
+                }
                 "exec" => Some(skip_options(args, &["a"])),
                 "nice" => Some(skip_options(args, &["n", "adjustment"])),
                 "ionice" => Some(skip_options(args, &["c", "n", "class", "classdata"])),
@@ -189,11 +229,18 @@ impl Walker {
                                 .iter()
                                 .position(|a| a == ";" || a == "+")
                                 .map_or(args.len(), |p| i + 1 + p);
-                            let inner = args[i + 1..end].to_vec();
+                            // Without a filter, `{}` is everything under the starting point.
+                            let filtered = args[..i].iter().any(|a| is_find_filter(a));
+                            let root = match args.first() {
+                                Some(r) if !filtered && !r.starts_with('-') && r != "(" && r != "!" => r.as_str(),
+                                _ if !filtered => ".",
+                                _ => "{}",
+                            };
+                            let inner: Vec<String> = args[i + 1..end].iter().map(|a| a.replace("{}", root)).collect();
                             let mut inner_via = via.clone();
                             inner_via.push(format!("find {}", args[i]));
                             if depth + 1 > super::MAX_DEPTH {
-                                self.construct(super::Construct::TooDeep);
+                                self.construct(Construct::TooDeep);
                             } else {
                                 programs.extend(self.invoke(inner, Extras::default(), depth + 1, &inner_via));
                             }
@@ -224,9 +271,11 @@ impl Walker {
     /// run (`bash -c "$(curl ...)"`, `source <(curl ...)`).
     fn record_fed(&mut self, extras: &Extras, program: &str) {
         if !extras.fed.is_empty() {
-            self.out
-                .pipelines
-                .push(vec![extras.fed.clone(), vec![program.to_owned()]]);
+            let consumer = Stage {
+                programs: vec![program.to_owned()],
+                runs_input: true,
+            };
+            self.out.pipelines.push(vec![Stage::data(extras.fed.clone()), consumer]);
         }
     }
 
@@ -313,8 +362,8 @@ impl Walker {
         let mut files = extras.files.clone();
         if !arguments_are_text(&program) {
             files.extend(file_arguments(&program, &parsed.positionals, &parsed.flags));
-            files.extend(parsed.values.iter().map(|v| (Access::Read, v.clone())));
         }
+        files.retain(|(_, f)| !f.is_empty() && !f.contains("://"));
         let cwd = self.cwd.clone();
         if program == "cd" {
             let target = parsed.positionals.first().map_or("~", String::as_str);
@@ -338,30 +387,135 @@ impl Walker {
     }
 }
 
-/// Which positionals a program reads or writes.
-fn file_arguments(program: &str, positionals: &[String], flags: &[flags::Flag]) -> Vec<(Access, String)> {
-    let in_place = flags.iter().any(|f| f.name == "in-place");
-    let sub = flags::first_positional(positionals);
-    positionals
+/// How many leading positionals of a file-handling program are not files (a pattern, a script),
+/// or `None` when the program's arguments are not files whose contents it reads or writes.
+fn file_positionals_from(program: &str, flags: &[flags::Flag]) -> Option<usize> {
+    let pattern_given = flags
         .iter()
-        .enumerate()
-        .filter_map(|(i, p)| {
-            if program == "dd" {
-                return p
-                    .strip_prefix("of=")
-                    .map(|f| (Access::Write, f.to_owned()))
-                    .or_else(|| p.strip_prefix("if=").map(|f| (Access::Read, f.to_owned())));
+        .any(|f| matches!(f.name.as_str(), "e" | "regexp" | "f" | "file"));
+    match program {
+        "grep" | "egrep" | "fgrep" | "rg" | "ag" | "ack" if !pattern_given => Some(1),
+        "sed" if !pattern_given => Some(1),
+        "awk" | "gawk" | "mawk" | "jq" | "yq" => Some(1),
+        "cat" | "tac" | "less" | "more" | "head" | "tail" | "nl" | "od" | "xxd" | "hexdump" | "strings" | "base64"
+        | "base32" | "md5sum" | "sha1sum" | "sha256sum" | "sha512sum" | "wc" | "file" | "cp" | "mv" | "rm"
+        | "rmdir" | "shred" | "truncate" | "touch" | "tee" | "ln" | "install" | "rsync" | "scp" | "tar" | "zip"
+        | "unzip" | "gzip" | "gunzip" | "zcat" | "bzip2" | "xz" | "7z" | "vim" | "vi" | "nvim" | "nano" | "emacs"
+        | "code" | "open" | "source" | "." | "diff" | "cmp" | "sort" | "uniq" | "cut" | "paste" | "column" | "grep"
+        | "egrep" | "fgrep" | "rg" | "ag" | "ack" | "sed" | "gpg" | "sqlite3" | "split" | "iconv" | "dos2unix"
+        | "find" | "unlink" | "wipefs" | "bat" | "view" | "pr" | "fold" | "fmt" | "xargs" | "openssl"
+        | "ssh-keygen" | "ssh-add" => Some(0),
+        p if p.starts_with("mkfs") => Some(0),
+        _ => None,
+    }
+}
+
+/// Programs that only look at or change metadata (names, modes, owners), never contents.
+fn touches_metadata_only(program: &str) -> bool {
+    matches!(
+        program,
+        "ls" | "stat"
+            | "chmod"
+            | "chown"
+            | "chgrp"
+            | "du"
+            | "df"
+            | "readlink"
+            | "realpath"
+            | "basename"
+            | "dirname"
+            | "cd"
+            | "pushd"
+            | "mkdir"
+            | "test"
+            | "["
+            | "tree"
+            | "exa"
+            | "eza"
+    )
+}
+
+/// Whether a word reads as a path rather than a name (`./x`, `src/y`, `.env`, `~/z`, `$HOME/w`).
+fn looks_like_path(word: &str) -> bool {
+    word.contains('/') || word.starts_with(['.', '~', '$'])
+}
+
+/// The file a data argument names: `@file`, `name=@file`, `name=<file` (curl, httpie, gh).
+fn data_file(value: &str) -> Option<&str> {
+    value
+        .strip_prefix('@')
+        .or_else(|| value.split_once("=@").map(|(_, f)| f))
+        .or_else(|| value.split_once("=<").map(|(_, f)| f))
+        .filter(|f| !f.is_empty())
+}
+
+/// Files a command reads or writes: its file arguments, output options, `@file` data and
+/// path-like arguments of other programs. Branch names, patterns and messages are not files.
+fn file_arguments(program: &str, positionals: &[String], flags: &[flags::Flag]) -> Vec<(Access, String)> {
+    let mut files = Vec::new();
+    for f in flags {
+        let Some(value) = &f.value else { continue };
+        if matches!(f.name.as_str(), "output" | "output-document" | "o" | "out" | "log-file") {
+            files.push((Access::Write, value.clone()));
+        } else if let Some(file) = data_file(value) {
+            files.push((Access::Read, file.to_owned()));
+        }
+    }
+    if program == "dd" {
+        for p in positionals {
+            if let Some(f) = p.strip_prefix("of=") {
+                files.push((Access::Write, f.to_owned()));
+            } else if let Some(f) = p.strip_prefix("if=") {
+                files.push((Access::Read, f.to_owned()));
             }
-            let last = i + 1 == positionals.len() && i > 0;
-            let access = match program {
-                "tee" | "touch" | "rm" | "rmdir" | "truncate" | "shred" | "mkdir" | "unlink" | "chmod" | "chown"
-                | "chgrp" | "wipefs" | "mkfs" => Access::Write,
-                "cp" | "mv" | "install" | "ln" | "rsync" | "scp" if last => Access::Write,
-                "sed" | "perl" if in_place => Access::Write,
-                "git" if sub == "rm" || sub == "mv" => Access::Write,
-                _ => Access::Read,
+        }
+        return files;
+    }
+    if program == "git" {
+        let sub = flags::first_positional(positionals);
+        let cached = flags.iter().any(|f| f.name == "cached");
+        let access = match sub {
+            "rm" | "mv" if !cached => Access::Write,
+            "add" | "restore" | "blame" | "diff" | "show" | "cat-file" | "checkout" | "apply" | "am" => Access::Read,
+            _ => return files,
+        };
+        for p in positionals.iter().skip(1) {
+            let path = if matches!(sub, "show" | "cat-file") {
+                p.split_once(':').map_or(p.as_str(), |(_, f)| f)
+            } else {
+                p
             };
-            Some((access, p.clone()))
-        })
-        .collect()
+            files.push((access, path.to_owned()));
+        }
+        return files;
+    }
+    if touches_metadata_only(program) {
+        return files;
+    }
+    if let Some(p) = positionals.iter().find_map(|p| data_file(p)) {
+        files.push((Access::Read, p.to_owned()));
+    }
+    let in_place = flags.iter().any(|f| f.name == "in-place" || f.name == "i");
+    let Some(skip) = file_positionals_from(program, flags) else {
+        files.extend(
+            positionals
+                .iter()
+                .filter(|p| looks_like_path(p))
+                .map(|p| (Access::Read, p.clone())),
+        );
+        return files;
+    };
+    let count = positionals.len();
+    for (i, p) in positionals.iter().enumerate().skip(skip) {
+        let last = i + 1 == count && i > skip;
+        let access = match program {
+            "tee" | "touch" | "rm" | "rmdir" | "truncate" | "shred" | "unlink" | "wipefs" => Access::Write,
+            m if m.starts_with("mkfs") => Access::Write,
+            "cp" | "mv" | "install" | "ln" | "rsync" | "scp" if last => Access::Write,
+            "sed" | "perl" if in_place => Access::Write,
+            _ => Access::Read,
+        };
+        files.push((access, p.clone()));
+    }
+    files
 }

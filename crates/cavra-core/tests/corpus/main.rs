@@ -1,0 +1,283 @@
+//! Acceptance corpus: cavra's own dangerous/benign cases and the reference system's parity cases, evaluated.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use cavra_core::{Action, Evaluation, Outcome, PackSet, Severity, evaluate};
+use serde::Deserialize;
+
+/// Whether a case must be stopped or must go through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Class {
+    Dangerous,
+    Benign,
+}
+
+/// What a case expects; absent fields are not checked.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    decision: Outcome,
+    #[serde(default)]
+    severity: Option<Severity>,
+    #[serde(default)]
+    rule_id: Option<String>,
+    #[serde(default)]
+    approver_group: Option<String>,
+}
+
+/// One line of `cavra.jsonl`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnCase {
+    class: Class,
+    note: String,
+    pack: String,
+    action: serde_json::Value,
+    expect: Expect,
+}
+
+/// One line of `parity.jsonl` (the reference system's cases).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParityCase {
+    pack: String,
+    action: serde_json::Value,
+    expect: Expect,
+}
+
+/// A case from either file, ready to evaluate.
+struct Case {
+    file: &'static str,
+    line: usize,
+    class: Option<Class>,
+    note: String,
+    pack: String,
+    action: Action,
+    expect: Expect,
+}
+
+fn corpus_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("corpus")
+        .join(name)
+}
+
+/// Reads a JSONL file into `(line number, value)`; blank lines are skipped.
+fn read_lines<T: serde::de::DeserializeOwned>(name: &str) -> Vec<(usize, T)> {
+    let path = corpus_path(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}:{}: bad case: {e}", i + 1));
+            (i + 1, value)
+        })
+        .collect()
+}
+
+fn build_action(file: &str, line: usize, pack: &str, value: serde_json::Value) -> Action {
+    let mut action = Action::from_value(value).unwrap_or_else(|e| panic!("{file}:{line}: bad action: {e}"));
+    match &action.policy_pack {
+        Some(p) => assert_eq!(
+            p, pack,
+            "{file}:{line}: action.policy_pack differs from the case's pack"
+        ),
+        None => action.policy_pack = Some(pack.to_owned()),
+    }
+    action
+}
+
+fn own_cases() -> Vec<Case> {
+    read_lines::<OwnCase>("cavra.jsonl")
+        .into_iter()
+        .map(|(line, c)| Case {
+            file: "cavra.jsonl",
+            line,
+            class: Some(c.class),
+            note: c.note,
+            action: build_action("cavra.jsonl", line, &c.pack, c.action),
+            pack: c.pack,
+            expect: c.expect,
+        })
+        .collect()
+}
+
+fn parity_cases() -> Vec<Case> {
+    read_lines::<ParityCase>("parity.jsonl")
+        .into_iter()
+        .map(|(line, c)| Case {
+            file: "parity.jsonl",
+            line,
+            class: None,
+            note: String::new(),
+            action: build_action("parity.jsonl", line, &c.pack, c.action),
+            pack: c.pack,
+            expect: c.expect,
+        })
+        .collect()
+}
+
+/// Evaluates every case; returns each case with its evaluation, failing on an unknown pack.
+fn run(cases: &[Case]) -> Vec<Evaluation> {
+    let packs = PackSet::builtin().expect("the built-in packs load");
+    cases
+        .iter()
+        .map(|c| {
+            let pack = packs
+                .get(&c.pack)
+                .unwrap_or_else(|| panic!("{}:{}: unknown pack `{}`", c.file, c.line, c.pack));
+            evaluate(&c.action, &pack)
+        })
+        .collect()
+}
+
+/// Describes how `got` differs from the case's expectation, or `None` when it matches.
+fn mismatch(case: &Case, got: &Evaluation) -> Option<String> {
+    let e = &case.expect;
+    let mut diffs = Vec::new();
+    if got.decision != e.decision {
+        diffs.push(format!(
+            "decision {} (expected {})",
+            got.decision.as_str(),
+            e.decision.as_str()
+        ));
+    }
+    if let Some(s) = e.severity
+        && got.severity != s
+    {
+        diffs.push(format!("severity {} (expected {})", got.severity.as_str(), s.as_str()));
+    }
+    if let Some(r) = &e.rule_id
+        && &got.rule_id != r
+    {
+        diffs.push(format!("rule_id {} (expected {r})", got.rule_id));
+    }
+    if let Some(g) = &e.approver_group
+        && got.approver_group.as_deref() != Some(g.as_str())
+    {
+        diffs.push(format!("approver_group {:?} (expected {g:?})", got.approver_group));
+    }
+    if diffs.is_empty() {
+        return None;
+    }
+    let class = match case.class {
+        Some(Class::Dangerous) => " [dangerous]",
+        Some(Class::Benign) => " [benign]",
+        None => "",
+    };
+    let note = if case.note.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", case.note)
+    };
+    Some(format!(
+        "{}:{}{class} {} {} `{}`{note}\n      got {}/{} by {}: {}",
+        case.file,
+        case.line,
+        case.pack,
+        case.action.action_type.as_str(),
+        case.action.target.escape_debug(),
+        got.decision.as_str(),
+        got.severity.as_str(),
+        got.rule_id,
+        diffs.join(", "),
+    ))
+}
+
+/// Runs `cases` and fails once, listing every mismatch.
+fn check_all(label: &str, cases: &[Case]) {
+    let evaluations = run(cases);
+    let failures: Vec<String> = cases
+        .iter()
+        .zip(&evaluations)
+        .filter_map(|(c, g)| mismatch(c, g))
+        .collect();
+    println!("{label}: {} cases, {} mismatches", cases.len(), failures.len());
+    if !failures.is_empty() {
+        let mut msg = format!(
+            "{} of {} {label} cases disagree with the engine:\n",
+            failures.len(),
+            cases.len()
+        );
+        for f in &failures {
+            let _ = writeln!(msg, "  {f}");
+        }
+        panic!("{msg}");
+    }
+}
+
+fn stops(outcome: Outcome) -> bool {
+    matches!(outcome, Outcome::Block | Outcome::RequireApproval)
+}
+
+/// Every case of the project's own corpus is decided as expected (decision, and severity/rule when given).
+#[test]
+fn own_corpus_matches_expectations() {
+    check_all("own corpus", &own_cases());
+}
+
+/// Every reference-system parity case is decided as the reference system expects.
+#[test]
+fn parity_corpus_matches_reference() {
+    check_all("parity corpus", &parity_cases());
+}
+
+/// The own corpus is big, has enough benign cases and no duplicates; prints detection and false-positive rates.
+#[test]
+fn own_corpus_size_and_rates() {
+    let cases = own_cases();
+    let evaluations = run(&cases);
+    let (mut dangerous, mut stopped, mut benign, mut wrongly_stopped) = (0usize, 0usize, 0usize, 0usize);
+    for (c, got) in cases.iter().zip(&evaluations) {
+        match c.class {
+            Some(Class::Dangerous) => {
+                dangerous += 1;
+                stopped += usize::from(stops(got.decision));
+            }
+            Some(Class::Benign) => {
+                benign += 1;
+                wrongly_stopped += usize::from(stops(got.decision));
+            }
+            None => {}
+        }
+        if c.class == Some(Class::Dangerous) {
+            assert!(
+                stops(c.expect.decision),
+                "{}:{}: a dangerous case must expect block or require_approval",
+                c.file,
+                c.line
+            );
+        }
+    }
+    let pct = |n: usize, d: usize| {
+        if d == 0 { 0.0 } else { 100.0 * n as f64 / d as f64 }
+    };
+    println!(
+        "own corpus: {} cases ({dangerous} dangerous, {benign} benign); dangerous stopped (block/require_approval): \
+         {stopped}/{dangerous} = {:.1}%; benign wrongly stopped: {wrongly_stopped}/{benign} = {:.1}%",
+        cases.len(),
+        pct(stopped, dangerous),
+        pct(wrongly_stopped, benign),
+    );
+    let mut seen = std::collections::HashMap::new();
+    for c in &cases {
+        let key = serde_json::to_string(&(&c.pack, &c.action)).expect("an action serialises");
+        if let Some(first) = seen.insert(key, c.line) {
+            panic!("{}:{}: same pack and action as line {first}", c.file, c.line);
+        }
+    }
+    assert!(
+        cases.len() >= 200,
+        "the own corpus needs at least 200 cases, has {}",
+        cases.len()
+    );
+    assert!(
+        benign >= 80,
+        "the own corpus needs at least 80 benign cases, has {benign}"
+    );
+}
