@@ -586,3 +586,76 @@ fn detail(part: &Part<'_>) -> Vec<(String, String)> {
     }
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PackSet;
+
+    fn decide(action: &Action) -> Evaluation {
+        let set = PackSet::builtin().unwrap();
+        evaluate(action, &set.get(action.policy_pack()).unwrap())
+    }
+
+    /// audit_only records the verdict but lets the action proceed; allow stays allow.
+    #[test]
+    fn audit_only_mode() {
+        let mut a = Action::new(ActionType::ExecuteCommand, "rm -rf /");
+        a.policy_mode = Some(Mode::AuditOnly);
+        let e = decide(&a);
+        assert_eq!((e.decision, e.mode), (Outcome::AuditOnly, Mode::AuditOnly));
+        assert_eq!(e.matched[0].decision, Outcome::Block);
+        a.target = "ls".to_owned();
+        assert_eq!(decide(&a).decision, Outcome::Allow);
+    }
+
+    /// strict turns allow into require_approval and leaves stricter verdicts alone.
+    #[test]
+    fn strict_mode() {
+        let mut a = Action::new(ActionType::ExecuteCommand, "ls");
+        a.policy_mode = Some(Mode::Strict);
+        assert_eq!(decide(&a).decision, Outcome::RequireApproval);
+        a.target = "rm -rf /".to_owned();
+        assert_eq!(decide(&a).decision, Outcome::Block);
+    }
+
+    /// break_glass needs both an actor and a justification, and records them.
+    #[test]
+    fn break_glass_mode() {
+        let mut a = Action::new(ActionType::ExecuteCommand, "terraform apply -auto-approve");
+        a.policy_mode = Some(Mode::BreakGlass);
+        assert_eq!(decide(&a).decision, Outcome::Block);
+        a.actor = Some("alice@acme.test".to_owned());
+        assert_eq!(decide(&a).decision, Outcome::Block);
+        a.justification = Some("INC-1234: restore the load balancer".to_owned());
+        let e = decide(&a);
+        assert_eq!(e.decision, Outcome::AllowWithAttestation);
+        assert!(
+            e.reason.contains("alice@acme.test") && e.reason.contains("INC-1234"),
+            "{}",
+            e.reason
+        );
+    }
+
+    /// MCP arguments are checked like the agent's own file and shell access.
+    #[test]
+    fn mcp_arguments_are_evaluated() {
+        let mut a = Action::new(ActionType::McpToolCall, "filesystem:read_file");
+        a.arguments = Some(serde_json::json!({"path": "/repo/.env"}).as_object().unwrap().clone());
+        assert_eq!(decide(&a).rule_id, "secrets.read");
+        let mut a = Action::new(ActionType::McpToolCall, "github:run");
+        a.arguments = Some(serde_json::json!({"command": "rm -rf ~"}).as_object().unwrap().clone());
+        assert_eq!(decide(&a).rule_id, "shell.rm-root");
+    }
+
+    /// With no rule matching, the default decides under `<pack>.default`.
+    #[test]
+    fn default_rule_id() {
+        let e = decide(&Action::new(ActionType::ExecuteCommand, "ls -la"));
+        assert_eq!(
+            (e.decision, e.rule_id.as_str()),
+            (Outcome::Allow, "cavra-ai-agent-baseline.default")
+        );
+        assert!(e.matched.is_empty());
+    }
+}

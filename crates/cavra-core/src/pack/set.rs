@@ -169,3 +169,88 @@ fn resolve(
     done.insert(id.to_owned(), eff.clone());
     Some(eff)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)]) -> Result<PackSet, PackError> {
+        let mut sources = builtin_sources();
+        sources.extend(files.iter().map(|(f, t)| ((*f).to_owned(), (*t).to_owned())));
+        PackSet::load(&sources)
+    }
+
+    const RULE: &str =
+        "    match: { command: { program: curl } }\n    decision: block\n    severity: high\n    reason: r\n";
+
+    /// A cycle through `inherits` is reported at the `inherits` line, with the path.
+    #[test]
+    fn inheritance_cycles_are_reported() {
+        let err = load(&[
+            ("a.yaml", "id: a\ninherits: [b]\nrules: []\n"),
+            ("b.yaml", "id: b\ninherits: [a]\nrules: []\n"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.0
+                .iter()
+                .any(|d| d.message.starts_with("inheritance cycle") && d.line == 2),
+            "{err}"
+        );
+    }
+
+    /// An unknown parent is named.
+    #[test]
+    fn unknown_parent_is_named() {
+        let err = load(&[("a.yaml", "id: a\ninherits: [nope]\nrules: []\n")]).unwrap_err();
+        assert!(err.0[0].message.contains("unknown pack `nope`"), "{err}");
+    }
+
+    /// Parents' rules come first; a child rule with a parent's id replaces it in place.
+    #[test]
+    fn child_overrides_by_id_in_place() {
+        let child = format!(
+            "id: child\ninherits: [cavra-ai-agent-baseline]\nrules:\n  - id: shell.rm-root\n{RULE}  - id: own\n{RULE}"
+        );
+        let set = load(&[("child.yaml", &child)]).unwrap();
+        let pack = set.get("child").unwrap();
+        let ids: Vec<&str> = pack.rules().iter().map(|r| r.rule.id.as_str()).collect();
+        assert_eq!(ids[0], "shell.rm-root");
+        assert_eq!(pack.rules()[0].policy_id, "child");
+        assert_eq!(ids.last(), Some(&"own"));
+        assert_eq!(pack.defaults(), (Outcome::Allow, Severity::Low));
+    }
+
+    /// Two files may not define the same pack id.
+    #[test]
+    fn duplicate_pack_ids_are_rejected() {
+        let err = load(&[("x.yaml", "id: strict\nrules: []\n")]).unwrap_err();
+        assert!(err.0[0].message.contains("already defined"), "{err}");
+    }
+
+    /// Bad pack ids, unknown outcomes and severities are reported with their lines.
+    #[test]
+    fn bad_values_are_reported() {
+        let text = format!(
+            "id: Bad_Id\nrules:\n  - id: r\n    match: {{ file: {{ paths: [x] }} }}\n    decision: deny\n    severity: huge\n    reason: r\n  - id: s\n{RULE}"
+        );
+        let err = load(&[("bad.yaml", &text)]).unwrap_err();
+        let lines: Vec<(usize, &str)> = err.0.iter().map(|d| (d.line, d.message.as_str())).collect();
+        assert!(
+            lines.iter().any(|(l, m)| *l == 1 && m.contains("pack id `Bad_Id`")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|(l, m)| *l == 5 && m.contains("unknown outcome `deny`")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|(l, m)| *l == 6 && m.contains("unknown severity `huge`")),
+            "{lines:?}"
+        );
+    }
+}
