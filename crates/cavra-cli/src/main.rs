@@ -5,6 +5,7 @@
 
 mod cmd;
 mod error;
+mod output;
 mod packs;
 mod record;
 
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
     };
     match cli.command.run() {
         Ok(code) => code,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cavra: {e}");
             ExitCode::from(e.exit_code())

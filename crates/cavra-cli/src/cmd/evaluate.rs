@@ -9,6 +9,7 @@ use cavra_core::{Action, CompiledPack, DecisionRecord, Outcome, PackSet, evaluat
 
 use super::ActionArgs;
 use crate::error::{CliError, EXIT_BLOCKED, EXIT_INVALID};
+use crate::output::say;
 use crate::packs;
 use crate::record::Stamper;
 
@@ -46,9 +47,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     );
     if args.json {
         let text = serde_json::to_string_pretty(&record).map_err(|e| CliError::Failed(e.to_string()))?;
-        println!("{text}");
+        say!("{text}");
     } else {
-        print_human(&record);
+        print_human(&record)?;
     }
     Ok(exit_for(record.decision))
 }
@@ -61,8 +62,8 @@ fn exit_for(outcome: Outcome) -> ExitCode {
     }
 }
 
-fn print_human(r: &DecisionRecord) {
-    println!(
+fn print_human(r: &DecisionRecord) -> Result<(), CliError> {
+    say!(
         "{} ({})  {}  [{} {}]",
         r.decision.as_str().to_uppercase(),
         r.severity,
@@ -70,19 +71,23 @@ fn print_human(r: &DecisionRecord) {
         r.policy_pack,
         r.pack_version
     );
-    println!("  reason:     {}", r.reason);
+    say!("  reason:     {}", r.reason);
     if let Some(s) = &r.suggestion {
-        println!("  suggestion: {s}");
+        say!("  suggestion: {s}");
     }
     if let Some(g) = &r.approver_group {
-        println!("  approver:   {g}");
+        say!("  approver:   {g}");
     }
     for m in &r.matched {
-        println!(
+        say!(
             "  fired:      {} → {} ({}) on `{}`",
-            m.rule_id, m.decision, m.severity, m.part
+            m.rule_id,
+            m.decision,
+            m.severity,
+            m.part
         );
     }
+    Ok(())
 }
 
 /// Decides every line of `file`, writing one JSON line per input line.

@@ -1,5 +1,7 @@
 //! The `cavra` binary as a user runs it: exit codes, JSON output, batch files, pack validation.
 
+mod docs_examples;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -8,6 +10,7 @@ fn cavra(args: &[&str]) -> Output {
 }
 
 /// Runs the real binary with an empty policy directory unless one is given.
+#[expect(clippy::unwrap_used, reason = "a test helper stops the test at the first failed assumption")]
 fn cavra_in(args: &[&str], stdin: Option<&str>, policy_dir: Option<&std::path::Path>) -> Output {
     let empty = tempfile::tempdir().unwrap();
     let dir = policy_dir.unwrap_or(empty.path());

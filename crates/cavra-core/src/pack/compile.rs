@@ -67,7 +67,7 @@ pub(crate) struct CommandMatcher {
     pub flags: Vec<String>,
     pub any_flag: Vec<String>,
     pub not_flags: Vec<String>,
-    pub options: Vec<(String, GlobMatcher)>,
+    pub options: Vec<(String, GlobSet)>,
     pub any_arg: Option<GlobSet>,
     pub all_args: Option<GlobSet>,
     pub text: Option<Regex>,
@@ -292,7 +292,7 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, globset::Error> {
                             .into_iter()
                             .next()
                             .unwrap_or_default();
-                        glob(g).map(|g| (name, g.compile_matcher()))
+                        set(g).map(|g| (name, g))
                     })
                     .collect::<Result<_, _>>()?,
                 any_arg: optional_set(&c.any_arg)?,

@@ -8,7 +8,7 @@
 use saphyr::MarkedYaml;
 
 use super::is_valid_pack_id;
-use super::model::{CommandMatch, FileAccess, FileMatch, GitMatch, Matcher, McpMatch, PolicyPack, Rule};
+use super::model::{CommandMatch, FileAccess, FileMatch, GitMatch, Matcher, McpMatch, PipelineMatch, PolicyPack, Rule};
 use super::yaml::{Entries, Reader};
 use crate::decision::{Mode, Outcome, Severity};
 use crate::shell;
@@ -103,7 +103,7 @@ pub(super) fn convert(r: &mut Reader<'_>, root: &MarkedYaml<'_>, entries: &Entri
                             );
                             continue;
                         };
-                        for g in matcher.program.iter().chain(&matcher.args) {
+                        for g in matcher_globs(&matcher) {
                             if let Err(e) = globset::Glob::new(g) {
                                 r.err(
                                     node,
@@ -119,7 +119,7 @@ pub(super) fn convert(r: &mut Reader<'_>, root: &MarkedYaml<'_>, entries: &Entri
                         let rule = Rule {
                             id: format!("commands.{section}.{}", i + 1),
                             description: format!("converted from `commands.{section}`: `{pattern}`"),
-                            matcher: Matcher::Command(matcher),
+                            matcher,
                             decision: outcome,
                             severity,
                             reason: format!("The pack {verb} `{pattern}`."),
@@ -308,14 +308,29 @@ fn mcp(r: &mut Reader<'_>, node: &MarkedYaml<'_>, blocks: &mut Vec<Rule>, allows
     }
 }
 
-/// A whole-command glob such as `terraform apply*` or `rm -rf /` as a command matcher: the
-/// program, its flags (normalised) and its leading arguments.
-fn command_pattern(pattern: &str) -> Option<CommandMatch> {
+/// A whole-command glob as a matcher, with cavra's semantics: `terraform apply*` is the program
+/// `terraform` with first argument `apply*`; `rm -rf /` is `rm` with its flags normalised and
+/// first argument `/`; a trailing `*` argument means "any arguments"; `curl * | bash` is a
+/// pipeline from `curl` into `bash`.
+fn command_pattern(pattern: &str) -> Option<Matcher> {
     let line = shell::analyse(pattern, None);
+    if let Some(stages) = line.pipelines.first() {
+        let from = stages.first()?.programs.clone();
+        let to = stages.last()?.programs.clone();
+        return Some(Matcher::Pipeline(PipelineMatch {
+            from,
+            to,
+            executes: false,
+        }));
+    }
     let cmd = line.commands.into_iter().next()?;
-    Some(CommandMatch {
+    let mut args = cmd.positionals;
+    while args.last().is_some_and(|a| a == "*") {
+        args.pop();
+    }
+    Some(Matcher::Command(CommandMatch {
         program: vec![cmd.program],
-        args: cmd.positionals,
+        args,
         flags: cmd
             .flags
             .into_iter()
@@ -323,5 +338,13 @@ fn command_pattern(pattern: &str) -> Option<CommandMatch> {
             .filter(|f| !f.is_empty())
             .collect(),
         ..CommandMatch::default()
-    })
+    }))
+}
+
+fn matcher_globs(m: &Matcher) -> Vec<&String> {
+    match m {
+        Matcher::Command(c) => c.program.iter().chain(&c.args).collect(),
+        Matcher::Pipeline(p) => p.from.iter().chain(&p.to).collect(),
+        _ => Vec::new(),
+    }
 }

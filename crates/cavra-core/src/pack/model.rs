@@ -117,9 +117,10 @@ pub struct CommandMatch {
     /// Flags that must all be absent.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_flags: Vec<String>,
-    /// Option values: `{context: "*prod*"}` matches `--context prod-eu`.
+    /// Option values, each a glob or a list of globs (any may match):
+    /// `{context: "*prod*"}` matches `--context prod-eu`. Every named option must match.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub options: Vec<(String, String)>,
+    pub options: Vec<(String, Vec<String>)>,
     /// Some argument after `args`, as a normalised path, matches one of these globs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub any_arg: Vec<String>,

@@ -2,7 +2,9 @@
 //!
 //! A child's rules come after its parents' (parents in the order listed), and a child rule with
 //! a parent rule's id replaces it in place — so a child can tighten freely, and can only loosen a
-//! parent's rule by naming it. `defaults` and `protected_branches` are inherited unless set.
+//! parent's rule by naming it. With several parents, a later parent's own version of a rule
+//! replaces an earlier one; `defaults` are the most restrictive parent's and `protected_branches`
+//! the union of the parents', unless the pack sets them itself.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -145,17 +147,35 @@ fn resolve(
             });
             continue;
         }
+        // A cycle is reported where it closes; the other parents are still checked.
         let Some(p) = resolve(parent, raw, done, stack, diags) else {
-            stack.pop();
-            return None;
+            continue;
         };
         for (rule, owner) in p.rules {
-            if !eff.rules.iter().any(|(r, _)| r.id == rule.id) {
-                eff.rules.push((rule, owner));
+            match eff.rules.iter_mut().find(|(r, _)| r.id == rule.id) {
+                // The same rule reached through two parents stays where it is; a later parent's
+                // own version of it replaces an earlier one in place.
+                Some(slot) if slot.1 != owner => *slot = (rule, owner),
+                Some(_) => {}
+                None => eff.rules.push((rule, owner)),
             }
         }
-        eff.defaults = p.defaults.or(eff.defaults);
-        eff.protected = p.protected.or(eff.protected);
+        // Combining parents never loosens: the most restrictive default, every protected branch.
+        eff.defaults = match (eff.defaults, p.defaults) {
+            (Some(a), Some(b)) => Some(if (b.decision, b.severity) > (a.decision, a.severity) {
+                b
+            } else {
+                a
+            }),
+            (a, b) => a.or(b),
+        };
+        eff.protected = match (eff.protected.take(), p.protected) {
+            (Some(mut a), Some(b)) => {
+                a.extend(b.into_iter().filter(|x| !a.contains(x)).collect::<Vec<_>>());
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
     }
     for rule in &pack.rules {
         match eff.rules.iter_mut().find(|(r, _)| r.id == rule.id) {
@@ -219,6 +239,16 @@ mod tests {
         assert_eq!(pack.rules()[0].policy_id, "child");
         assert_eq!(ids.last(), Some(&"own"));
         assert_eq!(pack.defaults(), (Outcome::Allow, Severity::Low));
+    }
+
+    /// Combining parents that share an ancestor keeps each parent's own rules and the strictest default.
+    #[test]
+    fn diamond_inheritance_keeps_overrides() {
+        let set = load(&[("d.yaml", "id: diamond\ninherits: [strict, mcp-enterprise]\nrules: []\n")]).unwrap();
+        let pack = set.get("diamond").unwrap();
+        let unknown = pack.rules().iter().find(|r| r.rule.id == "mcp.unknown-server").unwrap();
+        assert_eq!(unknown.policy_id, "mcp-enterprise");
+        assert_eq!(pack.defaults(), (Outcome::RequireApproval, Severity::Medium));
     }
 
     /// Two files may not define the same pack id.

@@ -404,9 +404,8 @@ impl Reader<'_> {
                 "options" => {
                     if let Some(opts) = self.map(value, "`options`") {
                         for (name, glob) in opts {
-                            for g in self.globs(glob, "`options`") {
-                                m.options.push((name.trim_start_matches('-').to_owned(), g));
-                            }
+                            let globs = self.globs(glob, "`options`");
+                            m.options.push((name.trim_start_matches('-').to_owned(), globs));
                         }
                     }
                 }

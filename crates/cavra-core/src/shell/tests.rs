@@ -165,14 +165,18 @@ fn fork_bombs() {
     assert!(analyse("f() { echo hi; }; f", None).constructs.is_empty());
 }
 
-/// Nesting beyond the bound is flagged rather than followed forever.
+/// Nesting beyond the bound is flagged rather than followed forever; within it, it is followed.
 #[test]
 fn depth_is_bounded() {
+    let deep = format!("{}rm -rf /", "eval ".repeat(12));
+    assert!(analyse(&deep, None).constructs.contains(&Construct::TooDeep));
     let mut line = "rm -rf /".to_owned();
-    for _ in 0..12 {
+    for _ in 0..4 {
         line = format!("sh -c {}", shell_quote(&line));
     }
-    assert!(analyse(&line, None).constructs.contains(&Construct::TooDeep));
+    let found = analyse(&line, None);
+    assert!(found.constructs.is_empty());
+    assert_eq!(found.commands[0].text(), "rm -rf /");
 }
 
 /// Broken quoting still yields the commands.
@@ -208,4 +212,19 @@ fn fast_path_agrees_with_the_grammar() {
     assert!(walk::plain_words("if x; then y; fi").is_none());
     assert!(walk::plain_words("time rm -rf /").is_none());
     assert!(walk::plain_words("rm -rf *").is_none());
+}
+
+/// Inputs that once hung or crashed the grammar are split plainly instead, in bounded time.
+#[test]
+fn hostile_inputs_stay_bounded() {
+    let deep = format!("{}$$2h", "(".repeat(50));
+    assert!(analyse(&deep, None).constructs.contains(&Construct::TooDeep));
+    let odd_heredoc = "2%>>?\0\0nnnrash --c<<\r\tnngit push\t\t\t";
+    assert!(analyse(odd_heredoc, None).constructs.contains(&Construct::Unparseable));
+    let big_fd = "3333333333333333333333333>3333333333:(){ :|:";
+    let _ = analyse(big_fd, None);
+    let line = analyse("cat <<EOF\nhello\nEOF\n", None);
+    assert!(line.constructs.is_empty(), "{:?}", line.constructs);
+    let line = analyse("bash <<'EOS'\nrm -rf /\nEOS\n", None);
+    assert!(line.commands.iter().any(|c| c.text() == "rm -rf /"));
 }

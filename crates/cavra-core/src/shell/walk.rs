@@ -9,7 +9,7 @@ use brush_parser::ast::{
     self, Command, CommandPrefixOrSuffixItem, CompoundCommand, IoFileRedirectKind, IoFileRedirectTarget, IoRedirect,
 };
 
-use super::words::expand;
+use super::words::{expand, substitutions_in};
 use super::{Access, CommandLine, Construct, MAX_DEPTH, Stage, reads_code_from_stdin};
 use crate::path;
 
@@ -53,6 +53,98 @@ pub(super) fn plain_words(text: &str) -> Option<Vec<String>> {
     }
 }
 
+/// Whether `text` has `(` then blanks then `(`.
+fn has_spaced_parens(text: &str) -> bool {
+    text.match_indices('(').any(|(i, _)| {
+        let rest = text[i + 1..].trim_start_matches([' ', '\t', '\n']);
+        rest.len() < text.len() - i - 1 && rest.starts_with('(')
+    })
+}
+
+/// The operand words of a `[[ ... ]]` test.
+fn test_words(expr: &ast::ExtendedTestExpr, out: &mut Vec<String>) {
+    match expr {
+        ast::ExtendedTestExpr::And(a, b) | ast::ExtendedTestExpr::Or(a, b) => {
+            test_words(a, out);
+            test_words(b, out);
+        }
+        ast::ExtendedTestExpr::Not(e) | ast::ExtendedTestExpr::Parenthesized(e) => test_words(e, out),
+        ast::ExtendedTestExpr::UnaryTest(_, w) => out.push(w.value.clone()),
+        ast::ExtendedTestExpr::BinaryTest(_, a, b) => {
+            out.push(a.value.clone());
+            out.push(b.value.clone());
+        }
+    }
+}
+
+/// Longest line handed to the grammar; longer ones are split plainly (and flagged).
+const MAX_GRAMMAR_BYTES: usize = 16 * 1024;
+
+/// Deepest bracket nesting handed to the grammar, whose backtracking grows steeply with it.
+const MAX_NESTING: usize = 24;
+
+/// Checks that `text` is safe to hand to the grammar in bounded time: not too long, not nested
+/// too deep, and every here-document delimiter an ordinary word (odd delimiters have sent the
+/// tokenizer into an endless loop). The fallback split still analyses what is refused here.
+fn fit_for_grammar(text: &str) -> Result<(), Construct> {
+    if text.len() > MAX_GRAMMAR_BYTES {
+        return Err(Construct::Unparseable);
+    }
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'(' | b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_NESTING {
+        return Err(Construct::TooDeep);
+    }
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while let Some(found) = text[at..].find("<<") {
+        let mut i = at + found + 2;
+        at = i;
+        if bytes.get(i) == Some(&b'<') {
+            at = i + 1;
+            continue;
+        }
+        if bytes.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        while matches!(bytes.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        let quote = match bytes.get(i) {
+            Some(q @ (b'\'' | b'"')) => {
+                i += 1;
+                Some(*q)
+            }
+            _ => None,
+        };
+        let start = i;
+        while bytes
+            .get(i)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            i += 1;
+        }
+        let closed = quote.is_none_or(|q| bytes.get(i) == Some(&q));
+        let ends = quote.map_or(i, |_| i + 1);
+        let boundary = bytes
+            .get(ends)
+            .is_none_or(|b| b.is_ascii_whitespace() || matches!(b, b';' | b'|' | b'&' | b')'));
+        if i == start || !closed || !boundary {
+            return Err(Construct::Unparseable);
+        }
+    }
+    Ok(())
+}
+
 /// Walks one command line; see the module docs.
 pub(crate) struct Walker {
     pub(super) options: ParserOptions,
@@ -61,6 +153,8 @@ pub(crate) struct Walker {
     pub(super) out: CommandLine,
     /// Functions being defined, innermost last, with how often each body calls itself.
     functions: Vec<(String, usize)>,
+    /// The script being walked has `( (` with a blank between: nested subshells, not arithmetic.
+    spaced_parens: bool,
     /// Tests only: skip the plain-word fast path.
     #[cfg(test)]
     pub(super) force_grammar: bool,
@@ -84,6 +178,7 @@ impl Walker {
             cwd: cwd.map(path::lexical),
             out: CommandLine::default(),
             functions: Vec::new(),
+            spaced_parens: false,
             #[cfg(test)]
             force_grammar: false,
         }
@@ -113,18 +208,29 @@ impl Walker {
         if let Some(argv) = plain_words(text).filter(|_| fast) {
             return self.invoke(argv, Extras::default(), depth, via);
         }
-        let parsed = brush_parser::uncached_tokenize_str(text, &self.options.tokenizer_options())
-            .map_err(|_| ())
-            .and_then(|tokens| brush_parser::parse_tokens(&tokens, &self.options).map_err(|_| ()));
+        if let Err(why) = fit_for_grammar(text) {
+            self.construct(why);
+            return self.fallback(text, depth, via);
+        }
+        let options = &self.options;
+        // The grammar is a dependency: a panic inside it must not take evaluation down.
+        let parsed = std::panic::catch_unwind(|| {
+            brush_parser::uncached_tokenize_str(text, &options.tokenizer_options())
+                .ok()
+                .and_then(|tokens| brush_parser::parse_tokens(&tokens, options).ok())
+        });
         match parsed {
-            Ok(program) => {
+            Ok(Some(program)) => {
+                let outer = self.spaced_parens;
+                self.spaced_parens = has_spaced_parens(text);
                 let mut programs = Vec::new();
                 for complete in &program.complete_commands {
                     programs.extend(self.compound_list(complete, depth, via));
                 }
+                self.spaced_parens = outer;
                 programs
             }
-            Err(()) => {
+            Ok(None) | Err(_) => {
                 self.construct(Construct::Unparseable);
                 self.fallback(text, depth, via)
             }
@@ -228,7 +334,13 @@ impl Walker {
                 }
                 Vec::new()
             }
-            Command::ExtendedTest(..) => Vec::new(),
+            Command::ExtendedTest(test, _) => {
+                let mut raw = Vec::new();
+                test_words(&test.expr, &mut raw);
+                raw.iter()
+                    .flat_map(|w| self.word_substitutions(w, depth, via))
+                    .collect()
+            }
         }
     }
 
@@ -258,7 +370,14 @@ impl Walker {
                 programs.extend(self.compound_list(&f.body.list, depth, via));
                 programs
             }
-            CompoundCommand::ArithmeticForClause(f) => self.compound_list(&f.body.list, depth, via),
+            CompoundCommand::ArithmeticForClause(f) => {
+                let mut programs = Vec::new();
+                for e in [&f.initializer, &f.condition, &f.updater].into_iter().flatten() {
+                    programs.extend(self.text_substitutions(&e.value, depth, via));
+                }
+                programs.extend(self.compound_list(&f.body.list, depth, via));
+                programs
+            }
             CompoundCommand::CaseClause(c) => {
                 let mut programs = self.word_substitutions(&c.value.value, depth, via);
                 for item in &c.cases {
@@ -285,8 +404,23 @@ impl Walker {
                 programs
             }
             CompoundCommand::Coprocess(c) => self.command(&c.body, true, depth, via),
-            CompoundCommand::Arithmetic(_) => Vec::new(),
+            CompoundCommand::Arithmetic(a) => {
+                let mut programs = self.text_substitutions(&a.expr.value, depth, via);
+                // `( ( rm -rf / ) )` is two subshells to bash, but the grammar reads it as
+                // `(( ... ))`; when the line spells parentheses apart, the inside is analysed as
+                // the commands it would be.
+                if self.spaced_parens {
+                    programs.extend(self.script(&a.expr.value, depth + 1, via));
+                }
+                programs
+            }
         }
+    }
+
+    /// Walks the command substitutions inside raw text that is not a word (arithmetic).
+    fn text_substitutions(&mut self, text: &str, depth: usize, via: &[String]) -> Vec<String> {
+        let subs = substitutions_in(text, &self.options);
+        subs.iter().flat_map(|sub| self.script(sub, depth + 1, via)).collect()
     }
 
     /// Walks the command substitutions inside one raw word; returns their programs.
@@ -337,7 +471,12 @@ impl Walker {
             },
             IoRedirect::HereDocument(_, doc) => {
                 extras.stdin = Some(doc.doc.value.clone());
-                Vec::new()
+                // An unquoted delimiter means the body is expanded: its substitutions run.
+                if doc.requires_expansion {
+                    self.text_substitutions(&doc.doc.value, depth, via)
+                } else {
+                    Vec::new()
+                }
             }
             IoRedirect::HereString(_, w) => {
                 let mut argv = Vec::new();

@@ -69,16 +69,49 @@ fn push_piece(raw: &str, piece: WordPiece, start: usize, end: usize, out: &mut E
                 out.text.push('$');
                 out.text.push_str(&name);
             }
-            _ => out.text.push_str(raw.get(start..end).unwrap_or("$?")),
+            _ => {
+                let slice = raw.get(start..end).unwrap_or("$?");
+                out.text.push_str(slice);
+                inner_substitutions(slice, "${", "}", out);
+            }
         },
         WordPiece::CommandSubstitution(cmd) | WordPiece::BackquotedCommandSubstitution(cmd) => {
             out.text.push_str(raw.get(start..end).unwrap_or("$(...)"));
             out.substitutions.push(cmd);
         }
         WordPiece::ArithmeticExpression(_) => {
-            out.text.push_str(raw.get(start..end).unwrap_or("$((...))"));
+            let slice = raw.get(start..end).unwrap_or("$((...))");
+            out.text.push_str(slice);
+            inner_substitutions(slice, "$((", "))", out);
         }
     }
+}
+
+/// Substitutions hidden inside `${x:-$(cmd)}` or `$(( $(cmd) ))`: the inside is read as a word.
+fn inner_substitutions(slice: &str, open: &str, close: &str, out: &mut Expanded) {
+    let inner = slice
+        .strip_prefix(open)
+        .and_then(|s| s.strip_suffix(close))
+        .unwrap_or("");
+    if inner.contains("$(") || inner.contains('`') {
+        let nested = expand(inner, &ParserOptions::default());
+        out.substitutions.extend(nested.substitutions);
+    }
+}
+
+/// Command substitutions anywhere in a piece of raw text that is not a word of its own (a
+/// here-document body, an arithmetic command): quotes there are literal, `$(...)` still runs.
+pub(crate) fn substitutions_in(text: &str, options: &ParserOptions) -> Vec<String> {
+    if !(text.contains("$(") || text.contains('`')) {
+        return Vec::new();
+    }
+    let mut out = Expanded::default();
+    if let Ok(pieces) = word::parse_heredoc(text, options) {
+        for piece in pieces {
+            push_piece(text, piece.piece, piece.start_index, piece.end_index, &mut out);
+        }
+    }
+    out.substitutions
 }
 
 #[cfg(test)]
@@ -104,6 +137,21 @@ mod tests {
         assert_eq!(text("${HOME}"), "$HOME");
         assert_eq!(text("\"$HOME\""), "$HOME");
         assert_eq!(text("~/x"), "~/x");
+    }
+
+    /// Substitutions are found inside parameter defaults and arithmetic.
+    #[test]
+    fn nested_substitutions() {
+        let e = expand("${x:-$(rm -rf /)}", &ParserOptions::default());
+        assert_eq!(e.substitutions, vec!["rm -rf /".to_owned()]);
+        let e = expand("$(( $(rm -rf /) + 1 ))", &ParserOptions::default());
+        assert_eq!(e.substitutions, vec!["rm -rf /".to_owned()]);
+        assert_eq!(
+            substitutions_in(" $( rm -rf / ) ", &ParserOptions::default()),
+            vec![" rm -rf / ".to_owned()]
+        );
+        let subs = substitutions_in(" $( bash -c \"rm -rf /\" ) ", &ParserOptions::default());
+        assert_eq!(subs, vec![" bash -c \"rm -rf /\" ".to_owned()]);
     }
 
     /// Substitutions are found inside double quotes and backticks.

@@ -7,6 +7,7 @@ use cavra_core::explain;
 use super::print_json;
 use crate::cmd::ActionArgs;
 use crate::error::CliError;
+use crate::output::say;
 use crate::packs;
 
 /// Explain a decision.
@@ -30,7 +31,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         print_json(&x)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    say!(
         "{} `{}` under {} {}",
         action.action_type,
         action.target,
@@ -38,30 +39,33 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         pack.version()
     );
     if x.parts.is_empty() {
-        println!("  (no parts: nothing to run)");
+        say!("  (no parts: nothing to run)");
     }
     for (i, part) in x.parts.iter().enumerate() {
-        println!("\npart {} — {}: {}", i + 1, part.kind, part.label);
+        say!("\npart {} — {}: {}", i + 1, part.kind, part.label);
         for (k, v) in &part.detail {
-            println!("    {k:<10} {v}");
+            say!("    {k:<10} {v}");
         }
         if part.rules.is_empty() {
             let (d, s) = pack.defaults();
-            println!("    no rule matched → default {d} ({s})");
+            say!("    no rule matched → default {d} ({s})");
         }
         for (n, r) in part.rules.iter().enumerate() {
             let marker = if n == 0 { "decides" } else { "also matches (shadowed)" };
-            println!("    {} → {} ({})  {marker}", r.rule_id, r.decision, r.severity);
+            say!("    {} → {} ({})  {marker}", r.rule_id, r.decision, r.severity);
         }
     }
     let e = &x.evaluation;
-    println!(
+    say!(
         "\nverdict: {} ({}) by {} [mode {}]",
-        e.decision, e.severity, e.rule_id, e.mode
+        e.decision,
+        e.severity,
+        e.rule_id,
+        e.mode
     );
-    println!("  {}", e.reason);
+    say!("  {}", e.reason);
     if let Some(s) = &e.suggestion {
-        println!("  suggestion: {s}");
+        say!("  suggestion: {s}");
     }
     Ok(ExitCode::SUCCESS)
 }

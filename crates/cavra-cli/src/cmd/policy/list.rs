@@ -7,6 +7,7 @@ use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 
 use super::print_json;
 use crate::error::CliError;
+use crate::output::say;
 use crate::packs;
 
 /// List the loaded packs.
@@ -52,6 +53,6 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             s.title.clone(),
         ]);
     }
-    println!("{table}");
+    say!("{table}");
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 
 use super::print_json;
 use crate::error::CliError;
+use crate::output::say;
 use crate::packs;
 
 /// Show one pack and its effective rules.
@@ -32,20 +33,21 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         print_json(s)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} {} — {}", s.id, s.version, s.title);
+    say!("{} {} — {}", s.id, s.version, s.title);
     if !s.description.is_empty() {
-        println!("{}", s.description.trim());
+        say!("{}", s.description.trim());
     }
     let (decision, severity) = pack.defaults();
-    println!(
+    say!(
         "mode: {}   default: {decision} ({severity})   source: {}",
-        s.mode, s.file
+        s.mode,
+        s.file
     );
     if !s.inherits.is_empty() {
-        println!("inherits: {}", s.inherits.join(", "));
+        say!("inherits: {}", s.inherits.join(", "));
     }
     if let Some(b) = &s.protected_branches {
-        println!("protected branches: {}", b.join(", "));
+        say!("protected branches: {}", b.join(", "));
     }
     let mut table = Table::new();
     table
@@ -68,6 +70,6 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             rule.policy_id.clone(),
         ]);
     }
-    println!("{table}");
+    say!("{table}");
     Ok(ExitCode::SUCCESS)
 }

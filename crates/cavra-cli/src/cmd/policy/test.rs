@@ -8,6 +8,7 @@ use cavra_core::{PackSet, evaluate};
 
 use super::print_json;
 use crate::error::CliError;
+use crate::output::say;
 use crate::packs;
 
 /// Run inline pack tests.
@@ -77,9 +78,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             }
             if !args.json {
                 let status = if problems.is_empty() { "ok  " } else { "FAIL" };
-                println!("{status} {id}:{} {name}", test.line);
+                say!("{status} {id}:{} {name}", test.line);
                 for p in &problems {
-                    println!("       {p}");
+                    say!("       {p}");
                 }
             }
             results.push(serde_json::json!({
@@ -91,7 +92,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     if args.json {
         print_json(&serde_json::json!({"passed": passed, "failed": failed, "results": results}))?;
     } else {
-        println!("{passed} passed, {failed} failed");
+        say!("{passed} passed, {failed} failed");
     }
     if failed > 0 {
         return Err(CliError::Failed(format!("{failed} pack test(s) failed")));

@@ -8,6 +8,7 @@ use cavra_core::{PackError, PackSet};
 
 use super::print_json;
 use crate::error::{CliError, EXIT_INVALID};
+use crate::output::say;
 use crate::packs;
 
 /// Check pack files.
@@ -43,7 +44,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             .collect();
         print_json(&serde_json::json!({"valid": problems.is_empty(), "files": files, "problems": list}))?;
     } else if problems.is_empty() {
-        println!("ok: {} pack file(s) valid", files.len());
+        say!("ok: {} pack file(s) valid", files.len());
     } else {
         for d in &problems {
             eprintln!("{d}");
