@@ -274,6 +274,13 @@ fn subcommand<'a>(program: &str, args: &'a [String]) -> &'a str {
 
 /// The canonical names a rule's flag spelling stands for, for `program` (and its subcommand).
 pub(crate) fn canonical(program: &str, sub: &str, spelling: &str) -> Vec<String> {
+    // A rule written `-rf` means the cluster, as the command line would: `r` and `f`.
+    if let Some(cluster) = spelling.strip_prefix('-').filter(|c| !c.starts_with('-') && c.len() > 1)
+        && !single_dash_long(program)
+        && cluster.chars().all(|c| c.is_ascii_alphabetic())
+    {
+        return cluster.chars().flat_map(|c| canonical(program, sub, &c.to_string())).collect();
+    }
     let bare = spelling.trim_start_matches('-');
     let mut chars = bare.chars();
     if let (Some(letter), None) = (chars.next(), chars.next())
@@ -414,6 +421,14 @@ mod tests {
         let p = parse_args("kubectl", &args);
         assert_eq!(p.flags[0].name, "namespace");
         assert_eq!(p.flags[0].value.as_deref(), Some("prod"));
+    }
+
+    /// A rule's `-rf` is the cluster it would be on a command line.
+    #[test]
+    fn rule_clusters_split() {
+        assert_eq!(canonical("rm", "", "-rf"), vec!["recursive", "force"]);
+        assert_eq!(canonical("terraform", "apply", "-auto-approve"), vec!["auto-approve"]);
+        assert_eq!(canonical("rm", "", "recursive"), vec!["recursive"]);
     }
 
     /// `git branch -D` is a forced delete.
