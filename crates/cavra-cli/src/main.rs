@@ -7,7 +7,6 @@ mod cmd;
 mod error;
 mod output;
 mod packs;
-mod record;
 
 use std::process::ExitCode;
 

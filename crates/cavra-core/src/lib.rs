@@ -19,6 +19,7 @@
 //! - [`shell`]: shell analysis — parsing, unwrapping, quote removal, flag normalisation.
 //! - [`path`]: lexical path normalisation against the working directory.
 //! - [`git`]: branches, refspecs and force pushes.
+//! - [`integrity`]: canonical JSON and record hashes (SPEC §7).
 //! - [`pack`]: the pack format, validation, inheritance, compilation, built-in packs.
 //! - [`evaluate`](mod@evaluate): parts, rule matching, the most-restrictive combination, modes.
 
@@ -28,6 +29,7 @@ pub mod action;
 pub mod decision;
 pub mod evaluate;
 pub mod git;
+pub mod integrity;
 pub mod pack;
 pub mod path;
 pub mod shell;

@@ -11,7 +11,7 @@ use super::ActionArgs;
 use crate::error::{CliError, EXIT_BLOCKED, EXIT_INVALID};
 use crate::output::say;
 use crate::packs;
-use crate::record::Stamper;
+use cavra_store::Stamper;
 
 /// Decide an action against a policy pack.
 #[derive(Debug, clap::Args)]

@@ -10,7 +10,10 @@ fn cavra(args: &[&str]) -> Output {
 }
 
 /// Runs the real binary with an empty policy directory unless one is given.
-#[expect(clippy::unwrap_used, reason = "a test helper stops the test at the first failed assumption")]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test helper stops the test at the first failed assumption"
+)]
 fn cavra_in(args: &[&str], stdin: Option<&str>, policy_dir: Option<&std::path::Path>) -> Output {
     let empty = tempfile::tempdir().unwrap();
     let dir = policy_dir.unwrap_or(empty.path());

@@ -275,11 +275,16 @@ fn subcommand<'a>(program: &str, args: &'a [String]) -> &'a str {
 /// The canonical names a rule's flag spelling stands for, for `program` (and its subcommand).
 pub(crate) fn canonical(program: &str, sub: &str, spelling: &str) -> Vec<String> {
     // A rule written `-rf` means the cluster, as the command line would: `r` and `f`.
-    if let Some(cluster) = spelling.strip_prefix('-').filter(|c| !c.starts_with('-') && c.len() > 1)
+    if let Some(cluster) = spelling
+        .strip_prefix('-')
+        .filter(|c| !c.starts_with('-') && c.len() > 1)
         && !single_dash_long(program)
         && cluster.chars().all(|c| c.is_ascii_alphabetic())
     {
-        return cluster.chars().flat_map(|c| canonical(program, sub, &c.to_string())).collect();
+        return cluster
+            .chars()
+            .flat_map(|c| canonical(program, sub, &c.to_string()))
+            .collect();
     }
     let bare = spelling.trim_start_matches('-');
     let mut chars = bare.chars();

@@ -1,5 +1,7 @@
 //! Stamping evaluations into decision records: time-ordered ids and the clock.
 //!
+//! Kept out of `cavra-core`, which has no clock and no randomness.
+//!
 //! Ids are ULIDs from a monotonic generator, so records made in the same millisecond still sort
 //! in creation order.
 
@@ -8,6 +10,12 @@ use cavra_core::RecordStamp;
 /// Hands out decision and correlation ids.
 pub struct Stamper {
     ids: ulid::Generator,
+}
+
+impl Default for Stamper {
+    fn default() -> Stamper {
+        Stamper::new()
+    }
 }
 
 impl Stamper {

@@ -1,0 +1,123 @@
+//! Choosing the store, once at start-up (SPEC §5): `CAVRA_ACTIVITY_DB` (a SQLite path or a
+//! `postgres://` URL), else `CAVRA_ACTIVITY_STORE` (a JSON file), else `.cavra/activity.db`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::StoreError;
+use crate::store::ActivityStore;
+
+/// The embedded default.
+pub const DEFAULT_SQLITE_PATH: &str = ".cavra/activity.db";
+
+/// Which store to open.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// SQLite at this path.
+    Sqlite(PathBuf),
+    /// The JSON file store at this path.
+    Json(PathBuf),
+    /// PostgreSQL at this URL.
+    Postgres(String),
+}
+
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreConfig::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
+            StoreConfig::Json(p) => write!(f, "json:{}", p.display()),
+            StoreConfig::Postgres(url) => write!(f, "postgres:{}", redact_url(url)),
+        }
+    }
+}
+
+impl fmt::Display for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A URL with its password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl StoreConfig {
+    /// The store the SPEC's variables select; `db` is `CAVRA_ACTIVITY_DB`, `json` is
+    /// `CAVRA_ACTIVITY_STORE`.
+    pub fn select(db: Option<&str>, json: Option<&str>) -> StoreConfig {
+        match (db.filter(|s| !s.is_empty()), json.filter(|s| !s.is_empty())) {
+            (Some(url), _) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                StoreConfig::Postgres(url.to_owned())
+            }
+            (Some(path), _) => StoreConfig::Sqlite(PathBuf::from(path)),
+            (None, Some(path)) => StoreConfig::Json(PathBuf::from(path)),
+            (None, None) => StoreConfig::Sqlite(PathBuf::from(DEFAULT_SQLITE_PATH)),
+        }
+    }
+
+    /// The store selected by the process environment.
+    pub fn from_env() -> StoreConfig {
+        let db = std::env::var("CAVRA_ACTIVITY_DB").ok();
+        let json = std::env::var("CAVRA_ACTIVITY_STORE").ok();
+        StoreConfig::select(db.as_deref(), json.as_deref())
+    }
+}
+
+/// Opens the configured store, creating it and applying migrations as needed.
+pub fn open(config: &StoreConfig) -> Result<Arc<dyn ActivityStore>, StoreError> {
+    Ok(match config {
+        StoreConfig::Sqlite(path) => Arc::new(crate::sqlite::SqliteStore::open(path)?),
+        StoreConfig::Json(path) => Arc::new(crate::json::JsonStore::open(path)?),
+        StoreConfig::Postgres(url) => Arc::new(crate::postgres::PostgresStore::open(url)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Selection follows the SPEC's order.
+    #[test]
+    fn selection_order() {
+        assert_eq!(
+            StoreConfig::select(Some("postgres://u@h/db"), Some("a.json")),
+            StoreConfig::Postgres("postgres://u@h/db".into())
+        );
+        assert_eq!(
+            StoreConfig::select(Some("x.db"), Some("a.json")),
+            StoreConfig::Sqlite("x.db".into())
+        );
+        assert_eq!(
+            StoreConfig::select(None, Some("a.json")),
+            StoreConfig::Json("a.json".into())
+        );
+        assert_eq!(
+            StoreConfig::select(None, None),
+            StoreConfig::Sqlite(DEFAULT_SQLITE_PATH.into())
+        );
+    }
+
+    /// Passwords never reach messages.
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://bob:secret@db:5432/x"),
+            "postgres://bob:***@db:5432/x"
+        );
+        assert_eq!(
+            format!("{}", StoreConfig::Postgres("postgresql://a:b@h/d".into())),
+            "postgres:postgresql://a:***@h/d"
+        );
+    }
+}

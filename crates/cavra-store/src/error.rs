@@ -1,0 +1,43 @@
+//! The store's one error type.
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The question itself is wrong (a bad cursor, a bad filter value); the caller's fault.
+    #[error("{0}")]
+    Invalid(String),
+    /// A file could not be read or written.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// SQLite failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// Stored data could not be read back.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// An applied migration was edited, or the schema is newer than this binary.
+    #[error("migration: {0}")]
+    Migration(String),
+    /// An import met a record that contradicts one already stored.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store is shutting down or its writer is gone.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Wraps an I/O error with what was being done.
+    pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
+        let context = context.into();
+        move |source| StoreError::Io { context, source }
+    }
+}

@@ -1,0 +1,38 @@
+//! cavra-store: durable decisions and live session summaries (SPEC §5).
+//!
+//! One [`ActivityStore`] trait, three backends that behave the same (one conformance suite runs
+//! against all of them):
+//! - SQLite, the embedded default (`.cavra/activity.db`): WAL, `synchronous=FULL`, one writer
+//!   thread that commits concurrent appends together, readers on their own connections.
+//! - JSON (`CAVRA_ACTIVITY_STORE`): one file, loaded once and indexed in memory, rewritten
+//!   atomically under an exclusive lock.
+//! - PostgreSQL (`CAVRA_ACTIVITY_DB=postgres://...`): the scale-out store, safe for several
+//!   processes at once.
+//!
+//! # Layout
+//! - [`store`]: the trait.
+//! - [`model`]: summaries, queries, pages, cursors.
+//! - [`summary`]: how a decision joins its session (sequence, chain, incremental summary).
+//! - [`migrations`]: embedded, checksummed, numbered migrations.
+//! - [`stamp`]: decision ids and timestamps.
+//! - [`sqlite`], [`json`], [`postgres`]: the backends.
+//! - [`config`]: choosing the backend from the environment.
+
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod json;
+pub mod migrations;
+pub mod model;
+pub mod postgres;
+pub mod sqlite;
+pub mod stamp;
+pub mod store;
+pub mod summary;
+
+pub use config::{StoreConfig, open};
+pub use error::StoreError;
+pub use model::{DecisionQuery, Page, SessionQuery, SessionState, SessionSummary, SessionUpdate};
+pub use stamp::Stamper;
+pub use store::{ActivityStore, ImportReport};

@@ -1,0 +1,59 @@
+//! The [`ActivityStore`] trait: what every backend does, with the same behaviour everywhere.
+
+use cavra_core::DecisionRecord;
+
+use crate::error::StoreError;
+use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate};
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    /// Sessions written.
+    pub sessions_imported: u64,
+    /// Sessions already present (same id), left alone.
+    pub sessions_skipped: u64,
+    /// Decisions written.
+    pub decisions_imported: u64,
+    /// Decisions already present (same id and hash), left alone.
+    pub decisions_skipped: u64,
+}
+
+/// Durable decisions and live session summaries.
+///
+/// Methods block; async callers run them on a blocking thread. Implementations are shared
+/// between threads.
+pub trait ActivityStore: Send + Sync {
+    /// `sqlite`, `json` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Appends `record` (evaluated and stamped, without `sequence` or hashes) and updates its
+    /// session summary in one atomic step. Returns only once the record is durable, with its
+    /// `sequence`, `prev_hash` and `record_hash` set.
+    fn append(&self, record: DecisionRecord) -> Result<DecisionRecord, StoreError>;
+
+    /// One decision by id.
+    fn get_decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError>;
+
+    /// A page of decisions, newest first.
+    fn list_decisions(&self, query: &DecisionQuery) -> Result<Page<DecisionRecord>, StoreError>;
+
+    /// One session's summary.
+    fn get_session(&self, session_id: &str) -> Result<Option<SessionSummary>, StoreError>;
+
+    /// A page of session summaries, most recently active first, ties by id.
+    fn list_sessions(&self, query: &SessionQuery) -> Result<Page<SessionSummary>, StoreError>;
+
+    /// Creates a session, or changes its state. Counts are never taken from the caller.
+    fn put_session(&self, update: &SessionUpdate) -> Result<SessionSummary, StoreError>;
+
+    /// Every decision of a session, oldest first: its chain.
+    fn session_decisions(&self, session_id: &str) -> Result<Vec<DecisionRecord>, StoreError>;
+
+    /// Every session summary, for export and verification.
+    fn all_sessions(&self) -> Result<Vec<SessionSummary>, StoreError>;
+
+    /// Imports records made elsewhere as they are (ids, sequences, hashes kept). Idempotent: a
+    /// record already present with the same hash is skipped; one present with a different hash
+    /// is a conflict.
+    fn import(&self, sessions: &[SessionSummary], decisions: &[DecisionRecord]) -> Result<ImportReport, StoreError>;
+}

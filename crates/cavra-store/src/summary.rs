@@ -1,0 +1,39 @@
+//! The one place where a decision joins its session: sequence, chain link, seal, and the
+//! summary's incremental update. Every backend calls [`link`] inside its own atomic step, so
+//! all three keep summaries and chains the same way.
+
+use cavra_core::{DecisionRecord, Outcome, integrity};
+
+use crate::model::SessionSummary;
+
+/// Gives `record` its `sequence`, links it after the session's head and seals it, then folds it
+/// into `summary` — O(1), never a rescan. Returns the sealed record.
+pub fn link(summary: &mut SessionSummary, mut record: DecisionRecord, sequence: u64) -> DecisionRecord {
+    record.sequence = Some(sequence);
+    integrity::seal(&mut record, summary.head_hash.clone());
+    apply(summary, &record);
+    record
+}
+
+/// Folds an already sealed record into its session's summary.
+pub fn apply(summary: &mut SessionSummary, record: &DecisionRecord) {
+    if summary.decision_count == 0 {
+        summary.started_at = record.timestamp.clone();
+    }
+    summary.agent_id = record.agent_id.clone();
+    summary.actor = record.actor.clone();
+    summary.repository = record.repository.clone();
+    summary.policy_pack = record.policy_pack.clone();
+    summary.updated_at = record.timestamp.clone();
+    summary.decision_count += 1;
+    *summary.outcome_counts.entry(record.decision).or_insert(0) += 1;
+    match record.decision {
+        Outcome::Block => summary.blocked_count += 1,
+        Outcome::RequireApproval => summary.approval_required_count += 1,
+        _ => {}
+    }
+    summary.max_severity = Some(summary.max_severity.map_or(record.severity, |s| s.max(record.severity)));
+    summary.last_decision_id = Some(record.decision_id.clone());
+    summary.head_hash = record.record_hash.clone();
+    summary.evidence_refs.extend(record.evidence_refs.iter().cloned());
+}
