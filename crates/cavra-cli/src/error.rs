@@ -26,6 +26,12 @@ pub enum CliError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The activity store failed.
+    #[error("{0}")]
+    Store(String),
+    /// What was asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// A check ran and failed; its report was printed already.
     #[error("{0}")]
     Failed(String),
@@ -36,13 +42,21 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Invalid(_) | CliError::Pack(_) => EXIT_INVALID,
-            CliError::Io { .. } | CliError::Failed(_) => EXIT_ERROR,
+            CliError::Io { .. } | CliError::Failed(_) | CliError::Store(_) | CliError::NotFound(_) => EXIT_ERROR,
         }
     }
 
     /// Whether the reader of our output went away (`cavra ... | head`): not an error to report.
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, CliError::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
+    /// A store error: the caller's mistake is invalid input (exit 3), anything else an error.
+    pub fn from_store(e: cavra_store::StoreError) -> CliError {
+        match e {
+            cavra_store::StoreError::Invalid(m) => CliError::Invalid(m),
+            other => CliError::Store(other.to_string()),
+        }
     }
 
     /// Wraps an I/O error with what was being done.

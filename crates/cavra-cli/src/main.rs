@@ -19,7 +19,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// cavra evaluates what an AI coding agent wants to do — run a command, write a file, push,
 /// call an MCP tool — against policy packs, before it happens.
 #[derive(Debug, Parser)]
-#[command(name = "cavra", version, about, long_about = None, propagate_version = true)]
+#[command(name = "cavra", version, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: cmd::Command,

@@ -1,8 +1,13 @@
 //! Subcommands, one file each; each exposes `Args` and `run(args) -> Result<ExitCode, CliError>`.
 
 mod action_args;
+mod decisions;
+mod demo;
 mod evaluate;
+mod evidence;
 mod policy;
+mod sessions;
+mod store_args;
 
 use std::process::ExitCode;
 
@@ -22,6 +27,18 @@ pub enum Command {
     /// List, show, validate, test and explain policy packs.
     #[command(subcommand)]
     Policy(policy::Command),
+    /// Recorded decisions.
+    #[command(subcommand)]
+    Decisions(decisions::Command),
+    /// Agent sessions and their summaries.
+    #[command(subcommand)]
+    Sessions(sessions::Command),
+    /// The durable record: schema migrations and imports.
+    #[command(subcommand)]
+    Evidence(evidence::Command),
+    /// Evaluate the flagship sequence (read .env, write IAM, terraform plan/apply, unknown MCP
+    /// server, push to main) and persist it to the activity store as one session.
+    Demo(demo::Args),
 }
 
 impl Command {
@@ -30,6 +47,26 @@ impl Command {
         match self {
             Command::Evaluate(args) => evaluate::run(*args),
             Command::Policy(cmd) => cmd.run(),
+            Command::Decisions(cmd) => cmd.run(),
+            Command::Sessions(cmd) => cmd.run(),
+            Command::Evidence(cmd) => cmd.run(),
+            Command::Demo(args) => demo::run(args),
         }
+    }
+}
+
+/// Serialises `value` as pretty JSON to stdout.
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Failed(e.to_string()))?;
+    crate::output::line(format_args!("{text}"))
+}
+
+/// `text` cut to `max` characters with an ellipsis.
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    let flat = text.replace('\n', " ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        format!("{}…", flat.chars().take(max.saturating_sub(1)).collect::<String>())
     }
 }

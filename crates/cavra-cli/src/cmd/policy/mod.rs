@@ -9,7 +9,6 @@ mod validate;
 use std::process::ExitCode;
 
 use crate::error::CliError;
-use crate::output::say;
 
 /// Policy pack subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -40,9 +39,4 @@ impl Command {
     }
 }
 
-/// Serialises `value` as pretty JSON to stdout.
-pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Failed(e.to_string()))?;
-    say!("{text}");
-    Ok(())
-}
+pub(crate) use crate::cmd::print_json;
