@@ -38,18 +38,40 @@ impl fmt::Display for StoreConfig {
     }
 }
 
-/// A URL with its password replaced, for messages and logs.
+/// A connection URL with any password replaced by `***`, for messages and logs: the
+/// `user:password@` part (split at the last `@`, since a raw `@` may be in the password) and a
+/// `password=` query parameter.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    match rest.split_once('@') {
+    let (authority_and_path, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    let mut out = format!("{scheme}://");
+    match authority_and_path.rsplit_once('@') {
         Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}")
+            match userinfo.split_once(':') {
+                Some((user, _)) => out.push_str(&format!("{user}:***@")),
+                None => out.push_str(&format!("{userinfo}@")),
+            }
+            out.push_str(host);
         }
-        None => url.to_owned(),
+        None => out.push_str(authority_and_path),
     }
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
 }
 
 impl StoreConfig {

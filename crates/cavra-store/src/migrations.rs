@@ -1,7 +1,7 @@
 //! Numbered, append-only schema migrations, embedded in the binary and recorded with a checksum.
 //!
 //! Each backend has the same numbered files under `migrations/<backend>/`. A migration is applied
-//! in its own transaction together with its row in `schema_migrations`; an applied migration
+//! in its own transaction together with its row in `cavra_schema_migrations`; an applied migration
 //! whose file has since changed is an error, never silently re-applied or ignored.
 
 use sha2::{Digest, Sha256};
@@ -52,8 +52,9 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     4 => "004_activity_sessions_decisions.sql",
 );
 
-/// The bookkeeping table, the same on every backend.
-pub const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+/// The bookkeeping table, the same on every backend (named for cavra, so a schema shared with
+/// another tool's `schema_migrations` is never mistaken for ours).
+pub const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS cavra_schema_migrations (
     version     BIGINT PRIMARY KEY,
     name        TEXT NOT NULL,
     checksum    TEXT NOT NULL,

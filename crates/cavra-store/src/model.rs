@@ -157,8 +157,9 @@ pub struct SessionUpdate {
     pub policy_pack: Option<String>,
 }
 
-/// A filtered, ordered page of decisions. Newest first (by `sequence`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A filtered, ordered page of decisions. Newest first (by `sequence`). The default asks for
+/// the first page of [`DEFAULT_LIMIT`] decisions, unfiltered.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionQuery {
     /// Exact session.
     pub session_id: Option<String>,
@@ -186,8 +187,9 @@ pub struct DecisionQuery {
     pub before_sequence: Option<u64>,
 }
 
-/// A filtered, ordered page of sessions. Newest activity first, ties by id.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A filtered, ordered page of sessions. Newest activity first, ties by id. The default asks
+/// for the first page of [`DEFAULT_LIMIT`] sessions, unfiltered.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionQuery {
     /// Exact agent.
     pub agent_id: Option<String>,
@@ -201,6 +203,38 @@ pub struct SessionQuery {
     pub limit: u32,
     /// Rows to skip.
     pub offset: u64,
+}
+
+impl Default for DecisionQuery {
+    fn default() -> DecisionQuery {
+        DecisionQuery {
+            session_id: None,
+            agent_id: None,
+            repository: None,
+            policy_pack: None,
+            decision: None,
+            severity: None,
+            action_type: None,
+            since_micros: None,
+            until_micros: None,
+            limit: DEFAULT_LIMIT,
+            offset: 0,
+            before_sequence: None,
+        }
+    }
+}
+
+impl Default for SessionQuery {
+    fn default() -> SessionQuery {
+        SessionQuery {
+            agent_id: None,
+            repository: None,
+            policy_pack: None,
+            state: None,
+            limit: DEFAULT_LIMIT,
+            offset: 0,
+        }
+    }
 }
 
 /// One page of a list: the SPEC's envelope.

@@ -71,7 +71,7 @@ fn apply_migrations(conn: &mut Connection) -> Result<MigrationReport, StoreError
     conn.execute_batch(migrations::CREATE_SCHEMA_MIGRATIONS)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let applied: Vec<(i64, String, String)> = {
-        let mut stmt = tx.prepare("SELECT version, name, checksum FROM schema_migrations ORDER BY version")?;
+        let mut stmt = tx.prepare("SELECT version, name, checksum FROM cavra_schema_migrations ORDER BY version")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         rows.collect::<Result<_, _>>()?
     };
@@ -84,7 +84,7 @@ fn apply_migrations(conn: &mut Connection) -> Result<MigrationReport, StoreError
         tx.execute_batch(m.sql)
             .map_err(|e| StoreError::Migration(format!("`{}` failed: {e}", m.name)))?;
         tx.execute(
-            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO cavra_schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
             params![m.version, m.name, m.checksum(), now()],
         )?;
         report.applied.push(m.name.to_owned());
@@ -148,10 +148,10 @@ impl SqliteStore {
             }
         };
         let result = f(&conn);
-        if let Ok(mut pool) = self.readers.lock() {
-            if pool.len() < 16 {
-                pool.push(conn);
-            }
+        if let Ok(mut pool) = self.readers.lock()
+            && pool.len() < 16
+        {
+            pool.push(conn);
         }
         result
     }
@@ -209,50 +209,17 @@ fn run_other(conn: &mut Connection, job: Job) {
     }
 }
 
-/// Commits a group of appends in one transaction and answers each.
+/// Commits a group of appends in one transaction and answers each. An append that fails alone
+/// is answered with its error; if the transaction itself fails, every append of the group is
+/// answered with that error.
 fn commit_appends(conn: &mut Connection, appends: Vec<(DecisionRecord, Reply<DecisionRecord>)>) {
     if appends.is_empty() {
         return;
     }
+    let mut pending: std::collections::VecDeque<_> = appends.into();
     let mut outcomes: Vec<(Reply<DecisionRecord>, Result<DecisionRecord, StoreError>)> =
-        Vec::with_capacity(appends.len());
-    let committed = (|| -> Result<(), StoreError> {
-        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut next: u64 = tx
-            .query_row("SELECT COALESCE(MAX(sequence), 0) FROM activity_decisions", [], |r| {
-                r.get::<_, i64>(0)
-            })?
-            .try_into()
-            .unwrap_or(0);
-        let mut sessions: HashMap<String, SessionSummary> = HashMap::new();
-        for (record, reply) in appends {
-            let sid = record.session_id.clone();
-            let current = match sessions.get(&sid) {
-                Some(s) => s.clone(),
-                None => load_summary(&tx, &sid)?.unwrap_or_else(|| SessionSummary::new(&sid, &record.timestamp)),
-            };
-            let mut updated = current.clone();
-            updated.evidence_refs.clear();
-            let sp = tx.savepoint()?;
-            let result = summary::link(&mut updated, record, next + 1);
-            let written = insert_decision(&sp, &result).and_then(|()| write_summary(&sp, &updated));
-            match written {
-                Ok(()) => {
-                    sp.commit()?;
-                    next += 1;
-                    updated.evidence_refs.clear();
-                    sessions.insert(sid, updated);
-                    outcomes.push((reply, Ok(result)));
-                }
-                Err(e) => {
-                    drop(sp);
-                    outcomes.push((reply, Err(e)));
-                }
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    })();
+        Vec::with_capacity(pending.len());
+    let committed = commit_group(conn, &mut pending, &mut outcomes);
     match committed {
         Ok(()) => {
             for (reply, result) in outcomes {
@@ -261,14 +228,67 @@ fn commit_appends(conn: &mut Connection, appends: Vec<(DecisionRecord, Reply<Dec
         }
         Err(e) => {
             let message = e.to_string();
-            for (reply, _) in outcomes {
+            let unanswered = pending.into_iter().map(|(_, reply)| reply);
+            for reply in outcomes.into_iter().map(|(reply, _)| reply).chain(unanswered) {
                 let _ = reply.send(Err(StoreError::Unavailable(format!("commit failed: {message}"))));
             }
         }
     }
 }
 
-fn insert_decision(conn: &Connection, record: &DecisionRecord) -> Result<(), StoreError> {
+fn commit_group(
+    conn: &mut Connection,
+    pending: &mut std::collections::VecDeque<(DecisionRecord, Reply<DecisionRecord>)>,
+    outcomes: &mut Vec<(Reply<DecisionRecord>, Result<DecisionRecord, StoreError>)>,
+) -> Result<(), StoreError> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let head: i64 = tx.query_row("SELECT COALESCE(MAX(sequence), 0) FROM activity_decisions", [], |r| {
+        r.get(0)
+    })?;
+    let mut next = u64::try_from(head).unwrap_or(0);
+    let mut sessions: HashMap<String, SessionSummary> = HashMap::new();
+    while let Some((record, reply)) = pending.pop_front() {
+        let sid = record.session_id.clone();
+        let current = match sessions.get(&sid) {
+            Some(s) => Ok(s.clone()),
+            None => load_summary(&tx, &sid).map(|s| s.unwrap_or_else(|| SessionSummary::new(&sid, &record.timestamp))),
+        };
+        let mut updated = match current {
+            Ok(s) => s,
+            Err(e) => {
+                pending.push_front((record, reply));
+                return Err(e);
+            }
+        };
+        updated.evidence_refs.clear();
+        let sp = match tx.savepoint() {
+            Ok(sp) => sp,
+            Err(e) => {
+                pending.push_front((record, reply));
+                return Err(e.into());
+            }
+        };
+        let result = summary::link(&mut updated, record, next + 1);
+        match insert_decision(&sp, &result, true).and_then(|()| write_summary(&sp, &updated)) {
+            Ok(()) => {
+                sp.commit()?;
+                next += 1;
+                updated.evidence_refs.clear();
+                sessions.insert(sid, updated);
+                outcomes.push((reply, Ok(result)));
+            }
+            Err(e) => {
+                drop(sp);
+                outcomes.push((reply, Err(e)));
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Inserts a decision row and, when `refs` is set, its evidence references for the session.
+fn insert_decision(conn: &Connection, record: &DecisionRecord, refs: bool) -> Result<(), StoreError> {
     let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let sequence =
         i64::try_from(record.sequence.unwrap_or(0)).map_err(|_| StoreError::Corrupt("sequence overflow".into()))?;
@@ -289,11 +309,22 @@ fn insert_decision(conn: &Connection, record: &DecisionRecord) -> Result<(), Sto
         record.action_type.as_str(),
         ts,
         json
-    ])?;
-    let mut refs =
-        conn.prepare_cached("INSERT INTO activity_evidence_refs (session_id, sequence, ref) VALUES (?1, ?2, ?3)")?;
-    for r in &record.evidence_refs {
-        refs.execute(params![record.session_id, sequence, r])?;
+    ])
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Conflict(format!(
+                "decision `{}` (sequence {sequence}) is already stored",
+                record.decision_id
+            ))
+        }
+        other => StoreError::Sqlite(other),
+    })?;
+    if refs {
+        let mut insert =
+            conn.prepare_cached("INSERT INTO activity_evidence_refs (session_id, sequence, ref) VALUES (?1, ?2, ?3)")?;
+        for r in &record.evidence_refs {
+            insert.execute(params![record.session_id, sequence, r])?;
+        }
     }
     Ok(())
 }
@@ -333,7 +364,7 @@ fn load_summary(conn: &Connection, session_id: &str) -> Result<Option<SessionSum
 
 fn with_refs(conn: &Connection, mut s: SessionSummary) -> Result<SessionSummary, StoreError> {
     let mut stmt =
-        conn.prepare_cached("SELECT ref FROM activity_evidence_refs WHERE session_id = ?1 ORDER BY sequence, rowid")?;
+        conn.prepare_cached("SELECT ref FROM activity_evidence_refs WHERE session_id = ?1 ORDER BY rowid")?;
     s.evidence_refs = stmt
         .query_map([&s.session_id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
@@ -377,12 +408,17 @@ fn import(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut report = ImportReport::default();
     for d in decisions {
+        let Some(sequence) = d.sequence else {
+            return Err(StoreError::Invalid(format!(
+                "decision `{}` has no sequence; only stored records can be imported",
+                d.decision_id
+            )));
+        };
         let existing: Option<String> = tx
             .prepare_cached("SELECT record FROM activity_decisions WHERE decision_id = ?1 OR sequence = ?2")?
-            .query_row(
-                params![d.decision_id, i64::try_from(d.sequence.unwrap_or(0)).unwrap_or(-1)],
-                |r| r.get(0),
-            )
+            .query_row(params![d.decision_id, i64::try_from(sequence).unwrap_or(-1)], |r| {
+                r.get(0)
+            })
             .optional()?;
         match existing {
             Some(json) => {
@@ -399,9 +435,8 @@ fn import(
                 report.decisions_skipped += 1;
             }
             None => {
-                let mut plain = d.clone();
-                plain.evidence_refs.clear();
-                insert_decision(&tx, &plain)?;
+                // The session's references come with its summary, below.
+                insert_decision(&tx, d, false)?;
                 report.decisions_imported += 1;
             }
         }
@@ -482,6 +517,8 @@ impl ActivityStore for SqliteStore {
 
     fn list_decisions(&self, q: &DecisionQuery) -> Result<Page<DecisionRecord>, StoreError> {
         self.read(|c| {
+            // One read transaction: the total and the page see the same snapshot.
+            let _snapshot = c.unchecked_transaction()?;
             let (filters, mut values) = decision_filters(q);
             let total: i64 = c
                 .prepare_cached(&format!("SELECT COUNT(*) FROM activity_decisions{filters}"))?
@@ -527,6 +564,7 @@ impl ActivityStore for SqliteStore {
 
     fn list_sessions(&self, q: &SessionQuery) -> Result<Page<SessionSummary>, StoreError> {
         self.read(|c| {
+            let _snapshot = c.unchecked_transaction()?;
             let mut clauses = Vec::new();
             let mut values = Vec::new();
             for (col, v) in [

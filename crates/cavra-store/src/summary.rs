@@ -15,11 +15,9 @@ pub fn link(summary: &mut SessionSummary, mut record: DecisionRecord, sequence: 
     record
 }
 
-/// Folds an already sealed record into its session's summary.
+/// Folds an already sealed record into its session's summary. `started_at` is kept: it is when
+/// the session was first seen, by its first decision or by an earlier `put_session`.
 pub fn apply(summary: &mut SessionSummary, record: &DecisionRecord) {
-    if summary.decision_count == 0 {
-        summary.started_at = record.timestamp.clone();
-    }
     summary.agent_id = record.agent_id.clone();
     summary.actor = record.actor.clone();
     summary.repository = record.repository.clone();

@@ -38,13 +38,16 @@ CREATE INDEX activity_decisions_severity ON activity_decisions (severity, sequen
 CREATE INDEX activity_decisions_action_type ON activity_decisions (action_type, sequence);
 CREATE INDEX activity_decisions_ts ON activity_decisions (ts_us);
 
--- A session's evidence references, one row per reference, so the list grows in O(1).
+-- A session's evidence references, one row per reference, so the list grows in O(1). `id` is
+-- their order: appends to one session are serialised by its row lock, so ids grow with the chain
+-- (SQLite orders by `sequence, rowid` instead).
 CREATE TABLE activity_evidence_refs (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     session_id  TEXT NOT NULL,
     sequence    BIGINT NOT NULL,
     ref         TEXT NOT NULL
 );
-CREATE INDEX activity_evidence_refs_session ON activity_evidence_refs (session_id, sequence);
+CREATE INDEX activity_evidence_refs_session ON activity_evidence_refs (session_id, id);
 
 -- The global sequence without gaps: one row, locked by each append until it commits.
 CREATE TABLE activity_log_head (

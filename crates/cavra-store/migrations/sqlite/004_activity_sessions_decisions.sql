@@ -38,10 +38,11 @@ CREATE INDEX activity_decisions_severity ON activity_decisions (severity, sequen
 CREATE INDEX activity_decisions_action_type ON activity_decisions (action_type, sequence);
 CREATE INDEX activity_decisions_ts ON activity_decisions (ts_us);
 
--- A session's evidence references, one row per reference, so the list grows in O(1).
+-- A session's evidence references, one row per reference, so the list grows in O(1). Rows are
+-- read back in insertion (rowid) order, which follows the session's chain.
 CREATE TABLE activity_evidence_refs (
     session_id  TEXT NOT NULL,
     sequence    INTEGER NOT NULL,
     ref         TEXT NOT NULL
 );
-CREATE INDEX activity_evidence_refs_session ON activity_evidence_refs (session_id, sequence);
+CREATE INDEX activity_evidence_refs_session ON activity_evidence_refs (session_id);
