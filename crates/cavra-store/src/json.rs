@@ -109,6 +109,7 @@ impl ActivityStore for JsonStore {
     }
 
     fn append(&self, record: DecisionRecord) -> Result<DecisionRecord, StoreError> {
+        crate::summary::check(&record)?;
         self.submit(|reply| Job::Append(Box::new(record), reply))
     }
 
@@ -129,6 +130,7 @@ impl ActivityStore for JsonStore {
     }
 
     fn put_session(&self, update: &SessionUpdate) -> Result<SessionSummary, StoreError> {
+        crate::summary::check_text("session_id", &update.session_id)?;
         let update = update.clone();
         self.submit(|reply| Job::Session(update, reply))
     }

@@ -127,12 +127,25 @@ impl PostgresStore {
         }
     }
 
-    fn read<T>(&self, work: impl FnOnce(&mut Db<'_, Client>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    /// Runs `work` in one read-only REPEATABLE READ transaction, so every statement of a read
+    /// (a page and its total, a summary and its refs) sees the same snapshot.
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&mut Db<'_, Transaction<'_>>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         self.pool.with(|conn| {
-            work(&mut Db {
-                client: &mut conn.client,
+            let mut tx = conn
+                .client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let value = work(&mut Db {
+                client: &mut tx,
                 statements: &mut conn.statements,
-            })
+            })?;
+            tx.commit()?;
+            Ok(value)
         })
     }
 }
@@ -616,6 +629,7 @@ impl ActivityStore for PostgresStore {
     }
 
     fn append(&self, record: DecisionRecord) -> Result<DecisionRecord, StoreError> {
+        crate::summary::check(&record)?;
         self.write(|db| {
             let mut session = lock_session(db, &record.session_id, || {
                 SessionSummary::new(&record.session_id, &record.timestamp)
@@ -724,8 +738,8 @@ impl ActivityStore for PostgresStore {
         let page_sql = format!(
             "SELECT {SUMMARY_WITH_REFS}, (SELECT COUNT(*) FROM activity_sessions{filters}) \
              FROM (SELECT session_id, summary, updated_at_us FROM activity_sessions{filters} \
-                   ORDER BY updated_at_us DESC, session_id DESC LIMIT {limit} OFFSET {offset}) s \
-             ORDER BY s.updated_at_us DESC, s.session_id DESC"
+                   ORDER BY updated_at_us DESC, session_id COLLATE \"C\" DESC LIMIT {limit} OFFSET {offset}) s \
+             ORDER BY s.updated_at_us DESC, s.session_id COLLATE \"C\" DESC"
         );
         let params = f.params();
         self.read(|db| {
@@ -749,6 +763,7 @@ impl ActivityStore for PostgresStore {
     }
 
     fn put_session(&self, update: &SessionUpdate) -> Result<SessionSummary, StoreError> {
+        crate::summary::check_text("session_id", &update.session_id)?;
         self.write(|db| {
             let at = now();
             let mut s = lock_session(db, &update.session_id, || {

@@ -492,6 +492,11 @@ fn decision_filters(q: &DecisionQuery) -> (String, Vec<rusqlite::types::Value>) 
     (sql, values)
 }
 
+/// An offset SQLite can take (it is an `i64` there).
+fn sql_offset(offset: u64) -> Result<i64, StoreError> {
+    i64::try_from(offset).map_err(|_| StoreError::Invalid(format!("offset {offset} is too large")))
+}
+
 fn parse_record(json: &str) -> Result<DecisionRecord, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("decision record: {e}")))
 }
@@ -502,6 +507,7 @@ impl ActivityStore for SqliteStore {
     }
 
     fn append(&self, record: DecisionRecord) -> Result<DecisionRecord, StoreError> {
+        crate::summary::check(&record)?;
         self.submit(|reply| Job::Append(Box::new(record), reply))
     }
 
@@ -531,7 +537,11 @@ impl ActivityStore for SqliteStore {
                 let joiner = if filters.is_empty() { " WHERE" } else { " AND" };
                 sql.push_str(&format!("{joiner} sequence < ?{}", values.len()));
             }
-            let offset = if q.before_sequence.is_some() { 0 } else { q.offset };
+            let offset = if q.before_sequence.is_some() {
+                0
+            } else {
+                sql_offset(q.offset)?
+            };
             sql.push_str(&format!(
                 " ORDER BY sequence DESC LIMIT {} OFFSET {offset}",
                 u64::from(q.limit) + 1
@@ -559,7 +569,11 @@ impl ActivityStore for SqliteStore {
     }
 
     fn get_session(&self, session_id: &str) -> Result<Option<SessionSummary>, StoreError> {
-        self.read(|c| load_summary(c, session_id)?.map(|s| with_refs(c, s)).transpose())
+        self.read(|c| {
+            // The summary and its refs from one snapshot.
+            let _snapshot = c.unchecked_transaction()?;
+            load_summary(c, session_id)?.map(|s| with_refs(c, s)).transpose()
+        })
     }
 
     fn list_sessions(&self, q: &SessionQuery) -> Result<Page<SessionSummary>, StoreError> {
@@ -584,7 +598,8 @@ impl ActivityStore for SqliteStore {
                 .query_row(params_from_iter(values.iter()), |r| r.get(0))?;
             let sql = format!(
                 "SELECT summary FROM activity_sessions{filters} ORDER BY updated_at_us DESC, session_id DESC LIMIT {} OFFSET {}",
-                q.limit, q.offset
+                q.limit,
+                sql_offset(q.offset)?
             );
             let rows: Vec<String> = c.prepare_cached(&sql)?.query_map(params_from_iter(values.iter()), |r| r.get(0))?.collect::<Result<_, _>>()?;
             let items = rows
@@ -599,6 +614,7 @@ impl ActivityStore for SqliteStore {
     }
 
     fn put_session(&self, update: &SessionUpdate) -> Result<SessionSummary, StoreError> {
+        crate::summary::check_text("session_id", &update.session_id)?;
         let update = update.clone();
         self.submit(|reply| Job::Session(update, reply))
     }
@@ -614,6 +630,7 @@ impl ActivityStore for SqliteStore {
 
     fn all_sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {
         self.read(|c| {
+            let _snapshot = c.unchecked_transaction()?;
             let mut stmt = c.prepare_cached("SELECT summary FROM activity_sessions ORDER BY session_id")?;
             let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
             rows.iter()

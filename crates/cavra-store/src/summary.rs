@@ -4,7 +4,34 @@
 
 use cavra_core::{DecisionRecord, Outcome, integrity};
 
+use crate::error::StoreError;
 use crate::model::SessionSummary;
+
+/// Refuses identifiers no backend can store alike: a NUL character (PostgreSQL text cannot hold
+/// one). Checked by every backend before an append, so all three answer the same.
+pub fn check(record: &DecisionRecord) -> Result<(), StoreError> {
+    for (field, value) in [
+        ("decision_id", &record.decision_id),
+        ("session_id", &record.session_id),
+        ("agent_id", &record.agent_id),
+        ("actor", &record.actor),
+        ("repository", &record.repository),
+        ("policy_pack", &record.policy_pack),
+    ] {
+        check_text(field, value)?;
+    }
+    Ok(())
+}
+
+/// Refuses a NUL character in an identifier.
+pub fn check_text(field: &str, value: &str) -> Result<(), StoreError> {
+    if value.contains('\0') {
+        return Err(StoreError::Invalid(format!(
+            "`{field}` contains a NUL character, which cannot be stored"
+        )));
+    }
+    Ok(())
+}
 
 /// Gives `record` its `sequence`, links it after the session's head and seals it, then folds it
 /// into `summary` — O(1), never a rescan. Returns the sealed record.
