@@ -26,6 +26,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    cavra_core::shell::quiet_grammar_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -78,14 +78,46 @@ fn short_alias(program: &str, sub: &str, letter: char) -> Option<&'static [&'sta
     Some(names)
 }
 
-/// Long-flag aliases: spelling → canonical name.
-fn long_alias<'a>(program: &str, name: &'a str) -> &'a str {
-    match (program, name) {
-        (_, "recursive") => "recursive",
-        ("rm" | "cp" | "mv", "force") => "force",
-        ("kubectl", "filename") => "filename",
-        _ => name,
+/// Long options of the GNU tools that accept unambiguous abbreviations (`--rec` is
+/// `--recursive`), for the options rules care about.
+fn gnu_long_options(program: &str) -> &'static [&'static str] {
+    match program {
+        "rm" => &[
+            "recursive",
+            "force",
+            "no-preserve-root",
+            "interactive",
+            "dir",
+            "verbose",
+            "preserve-root",
+            "one-file-system",
+        ],
+        "cp" | "mv" => &[
+            "recursive",
+            "force",
+            "archive",
+            "interactive",
+            "verbose",
+            "no-clobber",
+            "target-directory",
+        ],
+        "chmod" | "chown" | "chgrp" => &["recursive", "reference", "verbose", "silent", "quiet", "changes"],
+        "shred" => &["remove", "zero", "force", "iterations", "verbose"],
+        _ => &[],
     }
+}
+
+/// Long-flag aliases: spelling → canonical name. GNU abbreviations are expanded when they name
+/// one option only.
+fn long_alias<'a>(program: &str, name: &'a str) -> &'a str {
+    let known = gnu_long_options(program);
+    if !known.contains(&name) && name.len() >= 2 {
+        let mut matches = known.iter().filter(|o| o.starts_with(name));
+        if let (Some(only), None) = (matches.next(), matches.next()) {
+            return only;
+        }
+    }
+    name
 }
 
 /// Options that take a value, by canonical name.
@@ -403,6 +435,15 @@ mod tests {
         ] {
             assert_eq!(names("rm", args), want, "{args:?}");
         }
+    }
+
+    /// GNU tools accept unambiguous abbreviations of long options.
+    #[test]
+    fn gnu_abbreviations() {
+        assert_eq!(names("rm", &["--rec", "--for", "/"]), vec!["force", "recursive"]);
+        assert_eq!(names("rm", &["--no-pres", "/"]), vec!["no-preserve-root"]);
+        assert_eq!(names("rm", &["--re", "/"]), vec!["recursive"]);
+        assert_eq!(names("cp", &["--xyz", "a", "b"]), vec!["xyz"]);
     }
 
     /// Single-dash long options stay whole for terraform.

@@ -197,6 +197,19 @@ pub fn analyse(line: &str, cwd: Option<&str>) -> CommandLine {
 #[cfg(test)]
 mod tests;
 
+/// Installs a panic hook that stays silent for panics raised inside the shell grammar (which
+/// analysis catches and answers as an unparseable line) and hands every other panic to the
+/// previous hook. Binaries call this once at start; the library never installs it by itself.
+pub fn quiet_grammar_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let inside_grammar = info.location().is_some_and(|l| l.file().contains("brush-parser"));
+        if !inside_grammar {
+            previous(info);
+        }
+    }));
+}
+
 /// The canonical flag names a rule's spelling stands for, for `program` with subcommand `sub`:
 /// `r` for `rm` is `recursive`; `-D` for `git branch` is `delete` and `force`.
 pub fn canonical_flag(program: &str, sub: &str, spelling: &str) -> Vec<String> {

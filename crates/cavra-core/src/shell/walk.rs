@@ -53,12 +53,28 @@ pub(super) fn plain_words(text: &str) -> Option<Vec<String>> {
     }
 }
 
-/// Whether `text` has `(` then blanks then `(`.
+/// Whether `text` has `(` then blanks then `(`, or `)` then blanks then `)`: to bash, nested
+/// subshells rather than `(( arithmetic ))`.
 fn has_spaced_parens(text: &str) -> bool {
-    text.match_indices('(').any(|(i, _)| {
-        let rest = text[i + 1..].trim_start_matches([' ', '\t', '\n']);
-        rest.len() < text.len() - i - 1 && rest.starts_with('(')
+    [b'(', b')'].into_iter().any(|paren| {
+        text.bytes().enumerate().filter(|(_, b)| *b == paren).any(|(i, _)| {
+            let rest = text[i + 1..].trim_start_matches([' ', '\t', '\n']);
+            rest.len() < text.len() - i - 1 && rest.as_bytes().first() == Some(&paren)
+        })
     })
+}
+
+/// Whether a command substitution opens straight into `((`: `$( (( 1 )) )`.
+fn has_nested_arithmetic(text: &str) -> bool {
+    text.match_indices("$(")
+        .any(|(i, _)| text[i + 2..].trim_start_matches([' ', '\t', '\n']).starts_with("(("))
+}
+
+/// How many here-document operators (`<<`, `<<-`, not `<<<`) the text has.
+fn heredoc_operators(text: &str) -> usize {
+    text.match_indices("<<")
+        .filter(|(i, _)| text.as_bytes().get(i + 2) != Some(&b'<') && (*i == 0 || text.as_bytes()[i - 1] != b'<'))
+        .count()
 }
 
 /// The operand words of a `[[ ... ]]` test.
@@ -80,8 +96,11 @@ fn test_words(expr: &ast::ExtendedTestExpr, out: &mut Vec<String>) {
 /// Longest line handed to the grammar; longer ones are split plainly (and flagged).
 const MAX_GRAMMAR_BYTES: usize = 16 * 1024;
 
-/// Deepest bracket nesting handed to the grammar, whose backtracking grows steeply with it.
+/// Deepest `{`/`[` nesting handed to the grammar.
 const MAX_NESTING: usize = 24;
+
+/// Deepest `(` nesting handed to the grammar, whose backtracking time doubles with each level.
+const MAX_PAREN_NESTING: usize = 12;
 
 /// Checks that `text` is safe to hand to the grammar in bounded time: not too long, not nested
 /// too deep, and every here-document delimiter an ordinary word (odd delimiters have sent the
@@ -90,18 +109,27 @@ fn fit_for_grammar(text: &str) -> Result<(), Construct> {
     if text.len() > MAX_GRAMMAR_BYTES {
         return Err(Construct::Unparseable);
     }
-    let (mut depth, mut deepest) = (0usize, 0usize);
+    // Each kind of bracket on its own: a `]` must not cancel an open `(`.
+    let mut depth = [0usize; 3];
+    let mut deepest = [0usize; 3];
     for b in text.bytes() {
-        match b {
-            b'(' | b'{' | b'[' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b')' | b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
+        let (kind, open) = match b {
+            b'(' => (0, true),
+            b')' => (0, false),
+            b'{' => (1, true),
+            b'}' => (1, false),
+            b'[' => (2, true),
+            b']' => (2, false),
+            _ => continue,
+        };
+        if open {
+            depth[kind] += 1;
+            deepest[kind] = deepest[kind].max(depth[kind]);
+        } else {
+            depth[kind] = depth[kind].saturating_sub(1);
         }
     }
-    if deepest > MAX_NESTING {
+    if deepest[0] > MAX_PAREN_NESTING || deepest[1] > MAX_NESTING || deepest[2] > MAX_NESTING {
         return Err(Construct::TooDeep);
     }
     let bytes = text.as_bytes();
@@ -155,6 +183,8 @@ pub(crate) struct Walker {
     functions: Vec<(String, usize)>,
     /// The script being walked has `( (` with a blank between: nested subshells, not arithmetic.
     spaced_parens: bool,
+    /// Here-documents the grammar produced so far.
+    heredocs_seen: usize,
     /// Tests only: skip the plain-word fast path.
     #[cfg(test)]
     pub(super) force_grammar: bool,
@@ -179,6 +209,7 @@ impl Walker {
             out: CommandLine::default(),
             functions: Vec::new(),
             spaced_parens: false,
+            heredocs_seen: 0,
             #[cfg(test)]
             force_grammar: false,
         }
@@ -223,11 +254,20 @@ impl Walker {
             Ok(Some(program)) => {
                 let outer = self.spaced_parens;
                 self.spaced_parens = has_spaced_parens(text);
+                let heredocs_before = self.heredocs_seen;
                 let mut programs = Vec::new();
                 for complete in &program.complete_commands {
                     programs.extend(self.compound_list(complete, depth, via));
                 }
                 self.spaced_parens = outer;
+                // The grammar has been seen to lose a here-document (after `$( (( ... )) )`); if
+                // it found fewer than the text has, or the text has that shape, the line is also
+                // read plainly, line by line.
+                let operators = heredoc_operators(text);
+                if self.heredocs_seen - heredocs_before < operators || (operators > 0 && has_nested_arithmetic(text)) {
+                    self.construct(Construct::Unparseable);
+                    programs.extend(self.fallback(text, depth, via));
+                }
                 programs
             }
             Ok(None) | Err(_) => {
@@ -381,6 +421,10 @@ impl Walker {
             CompoundCommand::CaseClause(c) => {
                 let mut programs = self.word_substitutions(&c.value.value, depth, via);
                 for item in &c.cases {
+                    // bash expands case patterns too.
+                    for pattern in &item.patterns {
+                        programs.extend(self.word_substitutions(&pattern.value, depth, via));
+                    }
                     if let Some(list) = &item.cmd {
                         programs.extend(self.compound_list(list, depth, via));
                     }
@@ -470,6 +514,7 @@ impl Walker {
                 IoFileRedirectTarget::Fd(_) | IoFileRedirectTarget::Duplicate(_) => Vec::new(),
             },
             IoRedirect::HereDocument(_, doc) => {
+                self.heredocs_seen += 1;
                 extras.stdin = Some(doc.doc.value.clone());
                 // An unquoted delimiter means the body is expanded: its substitutions run.
                 if doc.requires_expansion {

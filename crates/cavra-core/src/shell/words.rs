@@ -30,14 +30,21 @@ pub(crate) fn expand(raw: &str, options: &ParserOptions) -> Expanded {
         };
     }
     let mut out = Expanded::default();
-    match word::parse(raw, options) {
-        Ok(pieces) => {
+    // The word parser is a dependency: a panic inside it must not take evaluation down.
+    match std::panic::catch_unwind(|| word::parse(raw, options)) {
+        Ok(Ok(pieces)) => {
             for piece in pieces {
                 push_piece(raw, piece.piece, piece.start_index, piece.end_index, &mut out);
             }
         }
         // The grammar accepted the line but not this word: fall back to a plain unquote.
-        Err(_) => out.text = brush_parser::unquote_str(raw),
+        Ok(Err(_)) | Err(_) => out.text = brush_parser::unquote_str(raw),
+    }
+    // Old-style `$[ ... ]` arithmetic is not parsed as such; its substitutions still run.
+    for (at, _) in raw.match_indices("$[") {
+        let inner = &raw[at + 2..];
+        let inner = inner.rfind(']').map_or(inner, |end| &inner[..end]);
+        out.substitutions.extend(substitutions_in(inner, options));
     }
     out
 }
@@ -106,7 +113,7 @@ pub(crate) fn substitutions_in(text: &str, options: &ParserOptions) -> Vec<Strin
         return Vec::new();
     }
     let mut out = Expanded::default();
-    if let Ok(pieces) = word::parse_heredoc(text, options) {
+    if let Ok(Ok(pieces)) = std::panic::catch_unwind(|| word::parse_heredoc(text, options)) {
         for piece in pieces {
             push_piece(text, piece.piece, piece.start_index, piece.end_index, &mut out);
         }
