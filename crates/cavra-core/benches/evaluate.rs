@@ -38,6 +38,8 @@ fn bench(c: &mut Criterion) {
         .map(|a| (a, packs.get(a.policy_pack()).expect("corpus packs exist")))
         .collect();
 
+    per_action_distribution(&resolved);
+
     let mut group = c.benchmark_group("corpus");
     group.throughput(Throughput::Elements(resolved.len() as u64));
     group.bench_function("evaluate_all", |b| {
@@ -84,6 +86,32 @@ fn bench(c: &mut Criterion) {
         single.bench_function(name, |b| b.iter(|| black_box(evaluate(black_box(&action), &baseline))));
     }
     single.finish();
+}
+
+/// The distribution over the corpus of each action's own mean evaluation time: prints the
+/// median and the 90th and 99th percentiles (criterion reports the corpus as a whole).
+fn per_action_distribution(resolved: &[(&Action, std::sync::Arc<cavra_core::CompiledPack>)]) {
+    const ROUNDS: u32 = 200;
+    let mut times: Vec<f64> = resolved
+        .iter()
+        .map(|(action, pack)| {
+            let start = std::time::Instant::now();
+            for _ in 0..ROUNDS {
+                black_box(evaluate(black_box(action), pack));
+            }
+            start.elapsed().as_secs_f64() * 1e6 / f64::from(ROUNDS)
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "per-action evaluation time over {} corpus actions: median {:.2} µs, p90 {:.2} µs, p99 {:.2} µs, max {:.2} µs",
+        times.len(),
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0)
+    );
 }
 
 criterion_group!(benches, bench);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use cavra_core::{Action, ActionType, DecisionRecord, PackSet, evaluate};
 use cavra_store::{ActivityStore, Stamper};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 const BATCH: usize = 256;
 
@@ -63,8 +63,23 @@ fn bench(c: &mut Criterion) {
                 "sqlite" => Arc::new(cavra_store::sqlite::SqliteStore::open(&path.with_extension("db")).expect("open")),
                 _ => Arc::new(cavra_store::json::JsonStore::open(&path.with_extension("json")).expect("open")),
             };
+            let mut stamper = Stamper::new();
             group.bench_function(format!("{backend}/{threads}_threads"), |b| {
-                b.iter(|| append_all(&store, &batch, threads))
+                b.iter_batched(
+                    // Every iteration appends new decisions: fresh ids, same content.
+                    || {
+                        batch
+                            .iter()
+                            .map(|r| {
+                                let mut r = r.clone();
+                                r.decision_id = stamper.stamp().decision_id;
+                                r
+                            })
+                            .collect::<Vec<_>>()
+                    },
+                    |fresh| append_all(&store, &fresh, threads),
+                    BatchSize::PerIteration,
+                )
             });
         }
     }
