@@ -70,6 +70,19 @@ fn refspec_target(spec: &str) -> Option<String> {
     (!dst.is_empty() && dst != "HEAD").then(|| branch_name(dst))
 }
 
+/// The branches refspecs push to (or delete, for `:branch`).
+fn target_branches<S: AsRef<str>>(refs: &[S]) -> Vec<String> {
+    refs.iter()
+        .filter_map(|r| {
+            let r = r.as_ref();
+            match r.strip_prefix(':') {
+                Some(deleted) => Some(branch_name(deleted)),
+                None => refspec_target(r),
+            }
+        })
+        .collect()
+}
+
 /// The intent of a `git_operation` action: `target` is a ref, `remote ref` or refspec.
 pub fn from_action(target: &str, operation: &str) -> GitIntent {
     let words: Vec<&str> = target.split_whitespace().collect();
@@ -87,16 +100,7 @@ pub fn from_action(target: &str, operation: &str) -> GitIntent {
     if delete && op == "push" {
         op = "branch_delete".to_owned();
     }
-    let branches = refs
-        .iter()
-        .filter_map(|r| {
-            if let Some(d) = r.strip_prefix(':') {
-                Some(branch_name(d))
-            } else {
-                refspec_target(r)
-            }
-        })
-        .collect();
+    let branches = target_branches(&refs);
     GitIntent {
         operation: op,
         remote,
@@ -119,16 +123,7 @@ pub fn from_command(cmd: &SimpleCommand) -> Option<GitIntent> {
     let refs = rest.get(1..).unwrap_or_default();
     let force = cmd.has_flag("force") || refs.iter().any(|r| r.starts_with('+'));
     let delete = cmd.has_flag("delete") || refs.iter().any(|r| r.starts_with(':'));
-    let mut branches: Vec<String> = refs
-        .iter()
-        .filter_map(|r| {
-            if let Some(d) = r.strip_prefix(':') {
-                Some(branch_name(d))
-            } else {
-                refspec_target(r)
-            }
-        })
-        .collect();
+    let mut branches = target_branches(refs);
     if delete {
         branches.extend(refs.iter().filter(|r| !r.contains(':')).map(|r| branch_name(r)));
         branches.dedup();

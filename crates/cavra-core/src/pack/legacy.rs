@@ -10,7 +10,7 @@ use saphyr::MarkedYaml;
 use super::is_valid_pack_id;
 use super::model::{CommandMatch, FileAccess, FileMatch, GitMatch, Matcher, McpMatch, PipelineMatch, PolicyPack, Rule};
 use super::yaml::{Entries, Reader};
-use crate::decision::{Mode, Outcome, Severity};
+use crate::decision::{Outcome, Severity};
 use crate::shell;
 
 pub(super) fn convert(r: &mut Reader<'_>, root: &MarkedYaml<'_>, entries: &Entries<'_, '_>) -> Option<PolicyPack> {
@@ -20,20 +20,7 @@ pub(super) fn convert(r: &mut Reader<'_>, root: &MarkedYaml<'_>, entries: &Entri
         &["metadata", "filesystem", "commands", "mcp"],
         "a section-format pack",
     );
-    let mut pack = PolicyPack {
-        id: String::new(),
-        title: String::new(),
-        description: String::new(),
-        version: "0.0.0".to_owned(),
-        mode: Mode::Enforce,
-        inherits: Vec::new(),
-        defaults: None,
-        protected_branches: None,
-        rules: Vec::new(),
-        tests: Vec::new(),
-        file: r.file.to_owned(),
-        inherits_line: root.span.start.line(),
-    };
+    let mut pack = PolicyPack::empty(r.file, root.span.start.line());
     let mut blocks = Vec::new();
     let mut approvals = Vec::new();
     let mut allows = Vec::new();

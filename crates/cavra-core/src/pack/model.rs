@@ -41,6 +41,26 @@ pub struct PolicyPack {
     pub inherits_line: usize,
 }
 
+impl PolicyPack {
+    /// A pack with no id, rules or settings yet, read from `file` (its top level at `line`).
+    pub(crate) fn empty(file: &str, line: usize) -> PolicyPack {
+        PolicyPack {
+            id: String::new(),
+            title: String::new(),
+            description: String::new(),
+            version: "0.0.0".to_owned(),
+            mode: Mode::Enforce,
+            inherits: Vec::new(),
+            defaults: None,
+            protected_branches: None,
+            rules: Vec::new(),
+            tests: Vec::new(),
+            file: file.to_owned(),
+            inherits_line: line,
+        }
+    }
+}
+
 /// The verdict when no rule matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Defaults {

@@ -12,7 +12,7 @@ use super::model::{
 };
 use super::{Diagnostic, PackError, is_valid_pack_id, legacy};
 use crate::action::Action;
-use crate::decision::{Mode, Outcome, Severity};
+use crate::decision::{Outcome, Severity};
 use crate::shell::Construct;
 
 /// Reads one pack from `text`; `file` names it in messages.
@@ -191,20 +191,7 @@ impl Reader<'_> {
             ],
             "the pack",
         );
-        let mut pack = PolicyPack {
-            id: String::new(),
-            title: String::new(),
-            description: String::new(),
-            version: "0.0.0".to_owned(),
-            mode: Mode::Enforce,
-            inherits: Vec::new(),
-            defaults: None,
-            protected_branches: None,
-            rules: Vec::new(),
-            tests: Vec::new(),
-            file: self.file.to_owned(),
-            inherits_line: root.span.start.line(),
-        };
+        let mut pack = PolicyPack::empty(self.file, root.span.start.line());
         let mut has_id = false;
         for (key, value) in &entries {
             match *key {
