@@ -1,6 +1,6 @@
 //! cavra-core: the decision engine. Pure: no I/O during evaluation, no async runtime.
 //!
-//! Given an [`Action`] an AI agent wants to take and a [`CompiledPack`], [`evaluate`] answers
+//! Given an [`Action`] an AI agent wants to take and a [`CompiledPack`], [`evaluate()`] answers
 //! with an [`Evaluation`]: the verdict, the deciding rule, its severity, a reason and a safer
 //! alternative. It is total — it never panics and never returns an error — and takes
 //! microseconds, because packs are compiled once and shared.
