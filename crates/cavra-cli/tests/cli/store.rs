@@ -189,3 +189,88 @@ fn migrate_from_json_is_idempotent() {
     ));
     assert_eq!(from, to);
 }
+
+/// A fresh PostgreSQL database for one test, dropped afterwards; `None` (with a loud note) only
+/// when no server is reachable outside CI.
+struct FreshDatabase {
+    name: String,
+}
+
+impl FreshDatabase {
+    const ADMIN: &'static str = "postgres://postgres@127.0.0.1:5432/test";
+
+    #[expect(
+        clippy::unwrap_used,
+        clippy::panic,
+        reason = "test setup stops the test when it cannot prepare"
+    )]
+    fn create(tag: &str) -> Option<FreshDatabase> {
+        let mut admin = match postgres::Client::connect(Self::ADMIN, postgres::NoTls) {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("CI").is_none() => {
+                eprintln!("SKIPPED {tag}: no PostgreSQL at 127.0.0.1:5432 ({e})");
+                return None;
+            }
+            Err(e) => panic!("CI needs PostgreSQL at 127.0.0.1:5432: {e}"),
+        };
+        let name = format!("cavra_cli_{tag}_{}", std::process::id());
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        Some(FreshDatabase { name })
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(Self::ADMIN, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// `evidence migrate --postgres URL --from-json` imports once and the sessions read back the same.
+#[test]
+fn migrate_to_postgres_is_idempotent() {
+    let Some(db) = FreshDatabase::create("migrate") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("activity.json");
+    json(&run(
+        &["demo", "--session-id", "p1", "--json"],
+        &[("CAVRA_ACTIVITY_STORE", source.as_path())],
+    ));
+    let url = db.url();
+    let args = [
+        "evidence",
+        "migrate",
+        "--postgres",
+        url.as_str(),
+        "--from-json",
+        source.to_str().unwrap(),
+        "--json",
+    ];
+    let first = json(&run(&args, &[]));
+    assert_eq!(first["import"]["decisions_imported"], 6);
+    assert_eq!(first["verified"]["decisions"], 6);
+    assert!(
+        !first["target"].as_str().unwrap().contains("***"),
+        "no password to hide here"
+    );
+    let second = json(&run(&args, &[]));
+    assert_eq!(second["import"]["decisions_skipped"], 6);
+    let from = json(&run(
+        &["sessions", "show", "p1", "--json"],
+        &[("CAVRA_ACTIVITY_STORE", source.as_path())],
+    ));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cavra"));
+    cmd.args(["sessions", "show", "p1", "--json"])
+        .env("CAVRA_ACTIVITY_DB", &url)
+        .env_remove("CAVRA_ACTIVITY_STORE");
+    let to = json(&cmd.output().unwrap());
+    assert_eq!(from, to);
+}
