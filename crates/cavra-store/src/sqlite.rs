@@ -156,8 +156,12 @@ impl SqliteStore {
         result
     }
 
-    /// Stops the writer after the appends already submitted are committed.
+    /// Stops the writer after the appends already submitted are committed. Readers close first,
+    /// so the writer's connection is the last and checkpoints the WAL into the database file.
     pub fn close(&self) {
+        if let Ok(mut pool) = self.readers.lock() {
+            pool.clear();
+        }
         if let Ok(mut jobs) = self.jobs.lock() {
             jobs.take();
         }
