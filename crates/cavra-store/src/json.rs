@@ -1086,11 +1086,8 @@ impl Batch<'_> {
     fn put_session(&mut self, update: &SessionUpdate) -> Result<SessionSummary, StoreError> {
         let at = crate::stamp::rfc3339_micros(chrono::Utc::now());
         let at_us = parse_timestamp(&at).map_err(StoreError::Invalid)?;
-        let slot = self.session_slot(&update.session_id, || new_session(update, &at));
-        if let Some(state) = update.state {
-            slot.summary.state = state;
-        }
-        slot.summary.updated_at = at;
+        let slot = self.session_slot(&update.session_id, || crate::summary::new_session(update, &at));
+        crate::summary::update_session(&mut slot.summary, update, &at);
         slot.updated_us = at_us;
         Ok(slot.summary.clone())
     }
@@ -1163,24 +1160,6 @@ impl Batch<'_> {
         }
         Ok(report)
     }
-}
-
-/// A session created by a client, with the fields it gave.
-fn new_session(update: &SessionUpdate, at: &str) -> SessionSummary {
-    let mut s = SessionSummary::new(&update.session_id, at);
-    if let Some(v) = &update.agent_id {
-        s.agent_id = v.clone();
-    }
-    if let Some(v) = &update.actor {
-        s.actor = v.clone();
-    }
-    if let Some(v) = &update.repository {
-        s.repository = v.clone();
-    }
-    if let Some(v) = &update.policy_pack {
-        s.policy_pack = v.clone();
-    }
-    s
 }
 
 /// A copy of `s` without its evidence refs, the one part that grows with the session.

@@ -766,26 +766,8 @@ impl ActivityStore for PostgresStore {
         crate::summary::check_text("session_id", &update.session_id)?;
         self.write(|db| {
             let at = now();
-            let mut s = lock_session(db, &update.session_id, || {
-                let mut s = SessionSummary::new(&update.session_id, &at);
-                if let Some(v) = &update.agent_id {
-                    s.agent_id = v.clone();
-                }
-                if let Some(v) = &update.actor {
-                    s.actor = v.clone();
-                }
-                if let Some(v) = &update.repository {
-                    s.repository = v.clone();
-                }
-                if let Some(v) = &update.policy_pack {
-                    s.policy_pack = v.clone();
-                }
-                s
-            })?;
-            if let Some(state) = update.state {
-                s.state = state;
-            }
-            s.updated_at = at;
+            let mut s = lock_session(db, &update.session_id, || crate::summary::new_session(update, &at))?;
+            crate::summary::update_session(&mut s, update, &at);
             write_summary(db, UPSERT_SESSION, &s)?;
             s.evidence_refs = db
                 .query(SESSION_REFS, &[&update.session_id])?

@@ -378,26 +378,8 @@ fn with_refs(conn: &Connection, mut s: SessionSummary) -> Result<SessionSummary,
 fn put_session(conn: &mut Connection, update: &SessionUpdate) -> Result<SessionSummary, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let at = now();
-    let mut s = load_summary(&tx, &update.session_id)?.unwrap_or_else(|| {
-        let mut s = SessionSummary::new(&update.session_id, &at);
-        if let Some(v) = &update.agent_id {
-            s.agent_id = v.clone();
-        }
-        if let Some(v) = &update.actor {
-            s.actor = v.clone();
-        }
-        if let Some(v) = &update.repository {
-            s.repository = v.clone();
-        }
-        if let Some(v) = &update.policy_pack {
-            s.policy_pack = v.clone();
-        }
-        s
-    });
-    if let Some(state) = update.state {
-        s.state = state;
-    }
-    s.updated_at = at;
+    let mut s = load_summary(&tx, &update.session_id)?.unwrap_or_else(|| crate::summary::new_session(update, &at));
+    crate::summary::update_session(&mut s, update, &at);
     write_summary(&tx, &s)?;
     let s = with_refs(&tx, s)?;
     tx.commit()?;

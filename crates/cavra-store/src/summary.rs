@@ -5,7 +5,7 @@
 use cavra_core::{DecisionRecord, Outcome, integrity};
 
 use crate::error::StoreError;
-use crate::model::SessionSummary;
+use crate::model::{SessionSummary, SessionUpdate};
 
 /// Refuses identifiers no backend can store alike: a NUL character (PostgreSQL text cannot hold
 /// one). Checked by every backend before an append, so all three answer the same.
@@ -61,4 +61,30 @@ pub fn apply(summary: &mut SessionSummary, record: &DecisionRecord) {
     summary.last_decision_id = Some(record.decision_id.clone());
     summary.head_hash = record.record_hash.clone();
     summary.evidence_refs.extend(record.evidence_refs.iter().cloned());
+}
+
+/// A session created by a client (`put_session`) at `at`, with the fields it gave.
+pub fn new_session(update: &SessionUpdate, at: &str) -> SessionSummary {
+    let mut s = SessionSummary::new(&update.session_id, at);
+    if let Some(v) = &update.agent_id {
+        s.agent_id = v.clone();
+    }
+    if let Some(v) = &update.actor {
+        s.actor = v.clone();
+    }
+    if let Some(v) = &update.repository {
+        s.repository = v.clone();
+    }
+    if let Some(v) = &update.policy_pack {
+        s.policy_pack = v.clone();
+    }
+    s
+}
+
+/// Applies a client's change to a session at `at`: its state, never its counts.
+pub fn update_session(summary: &mut SessionSummary, update: &SessionUpdate, at: &str) {
+    if let Some(state) = update.state {
+        summary.state = state;
+    }
+    summary.updated_at = at.to_owned();
 }
