@@ -35,4 +35,4 @@ pub use config::{StoreConfig, open};
 pub use error::StoreError;
 pub use model::{DecisionQuery, Page, SessionQuery, SessionState, SessionSummary, SessionUpdate};
 pub use stamp::Stamper;
-pub use store::{ActivityStore, ImportReport};
+pub use store::{ActivityStore, ImportReport, StoreObserver};

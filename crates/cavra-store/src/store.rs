@@ -1,5 +1,8 @@
 //! The [`ActivityStore`] trait: what every backend does, with the same behaviour everywhere.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use cavra_core::DecisionRecord;
 
 use crate::error::StoreError;
@@ -18,6 +21,14 @@ pub struct ImportReport {
     pub decisions_skipped: u64,
 }
 
+/// Receives measurements from inside a store, for `/metrics`. Called on the store's own threads,
+/// so implementations must be cheap and must not block.
+pub trait StoreObserver: Send + Sync {
+    /// A group commit made `batch_size` appends durable in `elapsed` (from the start of the
+    /// transaction to the end of its commit/fsync).
+    fn group_committed(&self, batch_size: usize, elapsed: Duration);
+}
+
 /// Durable decisions and live session summaries.
 ///
 /// Methods block; async callers run them on a blocking thread. Implementations are shared
@@ -25,6 +36,12 @@ pub struct ImportReport {
 pub trait ActivityStore: Send + Sync {
     /// `sqlite`, `json` or `postgres`.
     fn backend(&self) -> &'static str;
+
+    /// Installs `observer` to receive this store's group-commit measurements. The first observer
+    /// installed stays; later calls are ignored. Backends without group commit ignore it.
+    fn observe(&self, observer: Arc<dyn StoreObserver>) {
+        let _ = observer;
+    }
 
     /// Appends `record` (evaluated and stamped, without `sequence` or hashes) and updates its
     /// session summary in one atomic step. Returns only once the record is durable, with its
