@@ -14,6 +14,7 @@ use crate::decision::Mode;
 pub const DEFAULT_POLICY_PACK: &str = "cavra-ai-agent-baseline";
 
 /// What kind of action.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionType {
@@ -73,6 +74,7 @@ impl FromStr for ActionType {
 }
 
 /// An action, as posted to `POST /decisions` or read from a batch line.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Action {
@@ -94,6 +96,7 @@ pub struct Action {
     pub capability: Option<String>,
     /// MCP tool arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub arguments: Option<serde_json::Map<String, serde_json::Value>>,
     /// Working directory for relative paths and `cd`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,6 +14,7 @@ use crate::action::{Action, ActionType};
 pub const SCHEMA_VERSION: &str = "cavra.decision.v1";
 
 /// A verdict, ordered from least to most restrictive.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -61,6 +62,7 @@ impl Outcome {
 }
 
 /// How bad the action could be, ordered.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -91,6 +93,7 @@ impl Severity {
 }
 
 /// The pack mode in force for one evaluation (SPEC §3).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
@@ -166,6 +169,7 @@ pub struct UnknownName {
 }
 
 /// One rule that fired on one part of an action.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchedRule {
     /// The rule's id.
@@ -206,6 +210,7 @@ pub struct Evaluation {
 /// Fields the server computes at append time (`sequence`, hashes) are optional here so that a dry
 /// run (`cavra evaluate`, `POST /evaluate`) can print the same shape without them. Unknown fields
 /// read from a store are kept in `extra` and written back untouched.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRecord {
     /// Always [`SCHEMA_VERSION`].
@@ -271,6 +276,7 @@ pub struct DecisionRecord {
     pub record_hash: Option<String>,
     /// Fields this version does not know, kept as they were.
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 

@@ -17,6 +17,7 @@ pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
 
 /// The lifecycle state of an agent session.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
@@ -69,6 +70,7 @@ impl FromStr for SessionState {
 }
 
 /// A session's live summary, maintained incrementally at every append (SPEC §5).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionSummary {
     /// The session.
@@ -105,6 +107,7 @@ pub struct SessionSummary {
     pub evidence_refs: Vec<String>,
     /// Fields this version does not know, kept as they were.
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -135,6 +138,7 @@ impl SessionSummary {
 
 /// A session created or moved to another state by a client (`POST /sessions`). Counts are never
 /// taken from the client.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionUpdate {
@@ -238,6 +242,7 @@ impl Default for SessionQuery {
 }
 
 /// One page of a list: the SPEC's envelope.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
     /// The rows.

@@ -6,8 +6,10 @@ mod demo;
 mod evaluate;
 mod evidence;
 mod policy;
+mod serve;
 mod sessions;
 mod store_args;
+mod token;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,11 @@ pub enum Command {
     /// Evaluate the flagship sequence (read .env, write IAM, terraform plan/apply, unknown MCP
     /// server, push to main) and persist it to the activity store as one session.
     Demo(demo::Args),
+    /// Serve the HTTP API (SPEC §6) on the configured store.
+    Serve(Box<serve::Args>),
+    /// API tokens for `cavra serve`: create, list, revoke.
+    #[command(subcommand)]
+    Token(token::Command),
 }
 
 impl Command {
@@ -51,6 +58,8 @@ impl Command {
             Command::Sessions(cmd) => cmd.run(),
             Command::Evidence(cmd) => cmd.run(),
             Command::Demo(args) => demo::run(args),
+            Command::Serve(args) => serve::run(*args),
+            Command::Token(cmd) => cmd.run(),
         }
     }
 }

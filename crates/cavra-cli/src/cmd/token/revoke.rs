@@ -1,0 +1,28 @@
+//! `cavra token revoke ID`.
+
+use std::process::ExitCode;
+
+use super::FileArgs;
+use crate::error::CliError;
+use crate::output::say;
+
+/// Revoke an API token by its id (`tok_...`, from `cavra token list`). A running server picks
+/// the change up within seconds.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The token id.
+    id: String,
+    #[command(flatten)]
+    file: FileArgs,
+}
+
+/// Runs `cavra token revoke`.
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let mut file = args.file.load()?;
+    let entry = file
+        .revoke(&args.id)
+        .map_err(|e| CliError::NotFound(e.to_string()))?;
+    args.file.save(&file)?;
+    say!("revoked {} token {}", entry.role, entry.id);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,552 @@
+//! Access control (SPEC §6): API tokens with roles, stored hashed, checked in constant time.
+//!
+//! A token is `cavra_` + 64 hex digits of OS randomness (256 bits), shown once by
+//! `cavra token create`. The token file (`CAVRA_TOKENS_FILE`, default `.cavra/tokens.json`, mode
+//! 0600) keeps only each token's SHA-256; a slow password hash would add nothing for 256-bit
+//! random secrets. Checking a presented token hashes it and compares against every stored hash
+//! with [`subtle`]'s constant-time equality, so timing reveals neither which token nor how much
+//! of one matched.
+//!
+//! Roles: `agent` posts decisions and evaluations and creates or changes its own sessions (an
+//! agent token is bound to one `agent_id`); `reviewer` reads everything; `admin` does all.
+//! With no tokens configured the server binds to loopback only and every local caller is
+//! treated as admin.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Where tokens live unless `CAVRA_TOKENS_FILE` says otherwise.
+pub const DEFAULT_TOKENS_FILE: &str = ".cavra/tokens.json";
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// An agent: posts decisions and evaluations, creates or changes its own sessions.
+    Agent,
+    /// A person reviewing activity: every read, the console.
+    Reviewer,
+    /// Everything.
+    Admin,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 3] = [Role::Agent, Role::Reviewer, Role::Admin];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Reviewer => "reviewer",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Role, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role `{s}` (expected one of: agent, reviewer, admin)"))
+    }
+}
+
+/// What an endpoint needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// `POST /decisions`, `POST /evaluate`.
+    Decide,
+    /// `POST /sessions` (agents: their own sessions only).
+    ChangeSessions,
+    /// Every `GET` of activity, packs and metrics; the console.
+    Read,
+}
+
+impl Permission {
+    fn allows(self, role: Role) -> bool {
+        matches!(
+            (self, role),
+            (_, Role::Admin)
+                | (Permission::Decide | Permission::ChangeSessions, Role::Agent)
+                | (Permission::Read, Role::Reviewer)
+        )
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Permission::Decide => "post decisions (roles: agent, admin)",
+            Permission::ChangeSessions => "change sessions (roles: agent, admin)",
+            Permission::Read => "read activity (roles: reviewer, admin)",
+        }
+    }
+}
+
+/// One stored token: everything but the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenEntry {
+    /// `tok_` + a short random id, for listing and revoking.
+    pub id: String,
+    /// What it may do.
+    pub role: Role,
+    /// For `agent` tokens: the one agent it acts for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    /// A label for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// When it was made, RFC 3339.
+    pub created_at: String,
+    /// SHA-256 of the token, hex.
+    pub sha256: String,
+}
+
+/// The token file's contents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenFile {
+    /// Every token, oldest first.
+    pub tokens: Vec<TokenEntry>,
+}
+
+/// Why the token file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Reading or writing failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not a token file.
+    #[error("token file `{path}` is not valid: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// A request the file cannot satisfy (an unknown id, a missing agent id).
+    #[error("{0}")]
+    Request(String),
+}
+
+fn io_error(context: String) -> impl FnOnce(std::io::Error) -> TokenError {
+    move |source| TokenError::Io { context, source }
+}
+
+fn sha256_hex(text: &str) -> String {
+    cavra_core::integrity::hex(&Sha256::digest(text.as_bytes()))
+}
+
+fn random_hex(bytes: usize) -> Result<String, TokenError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| TokenError::Io {
+        context: "cannot read OS randomness".to_owned(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(cavra_core::integrity::hex(&buf))
+}
+
+impl TokenFile {
+    /// Reads `path`; a missing file is an empty one.
+    pub fn load(path: &Path) -> Result<TokenFile, TokenError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(TokenFile::default()),
+            Err(e) => return Err(io_error(format!("cannot read token file `{}`", path.display()))(e)),
+        };
+        serde_json::from_str(&text).map_err(|e| TokenError::Invalid {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes the file atomically (temp file, fsync, rename) with mode 0600.
+    pub fn save(&self, path: &Path) -> Result<(), TokenError> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&dir).map_err(io_error(format!("cannot create `{}`", dir.display())))?;
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(self).map_err(|e| TokenError::Request(e.to_string()))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(&tmp)
+            .map_err(io_error(format!("cannot write `{}`", tmp.display())))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.write_all(b"\n"))
+            .and_then(|()| file.sync_all())
+            .map_err(io_error(format!("cannot write `{}`", tmp.display())))?;
+        std::fs::rename(&tmp, path).map_err(io_error(format!("cannot replace `{}`", path.display())))?;
+        Ok(())
+    }
+
+    /// Adds a new token and returns its entry and the secret, which is not kept.
+    pub fn create(
+        &mut self,
+        role: Role,
+        agent_id: Option<String>,
+        name: Option<String>,
+        now: &str,
+    ) -> Result<(TokenEntry, String), TokenError> {
+        if role == Role::Agent && agent_id.is_none() {
+            return Err(TokenError::Request(
+                "an agent token acts for one agent: pass --agent-id".to_owned(),
+            ));
+        }
+        if role != Role::Agent && agent_id.is_some() {
+            return Err(TokenError::Request(format!(
+                "--agent-id only applies to agent tokens, not {role}"
+            )));
+        }
+        let secret = format!("cavra_{}", random_hex(32)?);
+        let entry = TokenEntry {
+            id: format!("tok_{}", random_hex(6)?),
+            role,
+            agent_id,
+            name,
+            created_at: now.to_owned(),
+            sha256: sha256_hex(&secret),
+        };
+        self.tokens.push(entry.clone());
+        Ok((entry, secret))
+    }
+
+    /// Removes the token with this id.
+    pub fn revoke(&mut self, id: &str) -> Result<TokenEntry, TokenError> {
+        let at = self
+            .tokens
+            .iter()
+            .position(|t| t.id == id)
+            .ok_or_else(|| TokenError::Request(format!("no token with id `{id}`")))?;
+        Ok(self.tokens.remove(at))
+    }
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// No tokens are configured: a loopback caller, trusted as admin.
+    Local,
+    /// A caller with a known token.
+    Token {
+        /// The token's id (never the secret).
+        id: String,
+        /// Its role.
+        role: Role,
+        /// For agent tokens, the agent.
+        agent_id: Option<String>,
+    },
+}
+
+impl Principal {
+    /// The role in force.
+    pub fn role(&self) -> Role {
+        match self {
+            Principal::Local => Role::Admin,
+            Principal::Token { role, .. } => *role,
+        }
+    }
+
+    /// The agent an agent token is bound to.
+    pub fn bound_agent(&self) -> Option<&str> {
+        match self {
+            Principal::Token {
+                role: Role::Agent,
+                agent_id,
+                ..
+            } => agent_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// `Ok` when this caller may do `permission`, else 403 naming what is needed.
+    pub fn allow(&self, permission: Permission) -> Result<(), ApiError> {
+        let role = self.role();
+        if permission.allows(role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "a {role} token may not {}",
+                permission.describe()
+            )))
+        }
+    }
+}
+
+/// The server's view of the token file, reloaded when the file changes.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    inner: Arc<AuthInner>,
+}
+
+#[derive(Debug)]
+struct AuthInner {
+    entries: RwLock<Arc<Vec<TokenEntry>>>,
+    /// Whether an empty token list means open access. Only for loopback listeners: a server
+    /// bound beyond loopback whose last token is revoked refuses everyone instead.
+    open_when_empty: bool,
+}
+
+impl Default for Authenticator {
+    fn default() -> Authenticator {
+        Authenticator::new(TokenFile::default(), true)
+    }
+}
+
+impl Authenticator {
+    /// Checks against these tokens. With none, callers are [`Principal::Local`] when
+    /// `open_when_empty` (a loopback listener), and refused otherwise.
+    pub fn new(file: TokenFile, open_when_empty: bool) -> Authenticator {
+        Authenticator {
+            inner: Arc::new(AuthInner {
+                entries: RwLock::new(Arc::new(file.tokens)),
+                open_when_empty,
+            }),
+        }
+    }
+
+    fn entries(&self) -> Arc<Vec<TokenEntry>> {
+        self.inner
+            .entries
+            .read()
+            .map_or_else(|poisoned| poisoned.into_inner().clone(), |e| e.clone())
+    }
+
+    /// Replaces the tokens (after the file changed).
+    pub fn replace(&self, file: TokenFile) {
+        let mut entries = self
+            .inner
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *entries = Arc::new(file.tokens);
+    }
+
+    /// Whether any token is configured.
+    pub fn enabled(&self) -> bool {
+        !self.entries().is_empty()
+    }
+
+    /// How many tokens are configured.
+    pub fn len(&self) -> usize {
+        self.entries().len()
+    }
+
+    /// Whether no token is configured.
+    pub fn is_empty(&self) -> bool {
+        self.entries().is_empty()
+    }
+
+    /// Watches `path` every `interval` and reloads it when its modification time or size
+    /// changes; a file that fails to parse keeps the previous tokens and is logged.
+    pub fn watch(&self, path: PathBuf, interval: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let auth = self.clone();
+        tokio::spawn(async move {
+            let stamp = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.modified().ok(), m.len()));
+            let mut seen = stamp(&path);
+            let mut ticker = tokio::time::interval(interval);
+            loop {
+                ticker.tick().await;
+                let now = stamp(&path);
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+                match TokenFile::load(&path) {
+                    Ok(file) => {
+                        tracing::info!(tokens = file.tokens.len(), file = %path.display(), "API tokens reloaded");
+                        auth.replace(file);
+                    }
+                    Err(e) => tracing::error!(error = %e, "token file not reloaded; keeping the previous tokens"),
+                }
+            }
+        })
+    }
+
+    /// Who presents this `Authorization` header value (or none).
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, ApiError> {
+        let entries = self.entries();
+        if entries.is_empty() {
+            return if self.inner.open_when_empty {
+                Ok(Principal::Local)
+            } else {
+                Err(ApiError::unauthorized(
+                    "no API tokens are configured on this server; create one with `cavra token create`",
+                ))
+            };
+        }
+        let Some(value) = authorization else {
+            return Err(ApiError::unauthorized(
+                "missing `Authorization: Bearer <token>` header (create a token with `cavra token create`)",
+            ));
+        };
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::unauthorized("the `Authorization` header must be `Bearer <token>`"))?;
+        let presented = Sha256::digest(token.as_bytes());
+        // Compare against every entry, without stopping early, so timing does not depend on
+        // which entry (if any) matches.
+        let mut found: Option<&TokenEntry> = None;
+        for entry in entries.iter() {
+            let stored = decode_hex32(&entry.sha256);
+            let equal: bool = stored.ct_eq(presented.as_slice()).into();
+            if equal {
+                found = Some(entry);
+            }
+        }
+        let entry = found.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        Ok(Principal::Token {
+            id: entry.id.clone(),
+            role: entry.role,
+            agent_id: entry.agent_id.clone(),
+        })
+    }
+}
+
+/// A stored hash as 32 bytes; a malformed one becomes 32 zero bytes, which no token hashes to.
+fn decode_hex32(hex: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if hex.len() == 64 {
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("00"), 16).unwrap_or(0);
+        }
+    }
+    out
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
+        let header = match parts.headers.get(AUTHORIZATION) {
+            Some(v) => Some(
+                v.to_str()
+                    .map_err(|_| ApiError::unauthorized("the `Authorization` header is not valid text"))?,
+            ),
+            None => None,
+        };
+        state.auth().authenticate(header)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_with(role: Role, agent: Option<&str>) -> (TokenFile, String) {
+        let mut file = TokenFile::default();
+        let (_, secret) = file
+            .create(role, agent.map(str::to_owned), None, "2026-11-25T00:00:00.000000Z")
+            .unwrap();
+        (file, secret)
+    }
+
+    /// The right token authenticates with its role; a wrong or malformed one does not.
+    #[test]
+    fn tokens_authenticate_by_hash() {
+        let (file, secret) = file_with(Role::Reviewer, None);
+        assert!(!file.tokens[0].sha256.contains(&secret[6..]));
+        let auth = Authenticator::new(file, true);
+        let who = auth.authenticate(Some(&format!("Bearer {secret}"))).unwrap();
+        assert_eq!(who.role(), Role::Reviewer);
+        assert_eq!(auth.authenticate(None).unwrap_err().code, "unauthorized");
+        assert_eq!(
+            auth.authenticate(Some("Bearer cavra_00")).unwrap_err().code,
+            "unauthorized"
+        );
+        assert_eq!(auth.authenticate(Some(&secret)).unwrap_err().code, "unauthorized");
+    }
+
+    /// Without tokens every loopback caller is local admin; beyond loopback nobody gets in.
+    #[test]
+    fn no_tokens_means_local_only_on_loopback() {
+        let auth = Authenticator::default();
+        assert_eq!(auth.authenticate(None).unwrap(), Principal::Local);
+        let (file, secret) = file_with(Role::Admin, None);
+        let exposed = Authenticator::new(file, false);
+        assert!(exposed.authenticate(Some(&format!("Bearer {secret}"))).is_ok());
+        exposed.replace(TokenFile::default());
+        assert_eq!(exposed.authenticate(None).unwrap_err().code, "unauthorized");
+    }
+
+    /// Roles allow exactly what SPEC §6 says.
+    #[test]
+    fn permissions_follow_roles() {
+        let allowed = |p: Permission, r: Role| p.allows(r);
+        assert!(allowed(Permission::Decide, Role::Agent));
+        assert!(!allowed(Permission::Decide, Role::Reviewer));
+        assert!(allowed(Permission::Read, Role::Reviewer));
+        assert!(!allowed(Permission::Read, Role::Agent));
+        assert!(Permission::ALL_FOR_TEST.iter().all(|p| allowed(*p, Role::Admin)));
+    }
+
+    /// Agent tokens need an agent; others refuse one.
+    #[test]
+    fn agent_tokens_are_bound() {
+        let mut file = TokenFile::default();
+        assert!(file.create(Role::Agent, None, None, "t").is_err());
+        assert!(file.create(Role::Admin, Some("a".into()), None, "t").is_err());
+        let (entry, _) = file.create(Role::Agent, Some("claude".into()), None, "t").unwrap();
+        assert_eq!(file.revoke(&entry.id).unwrap().agent_id.as_deref(), Some("claude"));
+        assert!(file.revoke(&entry.id).is_err());
+    }
+
+    /// The file round-trips and is private.
+    #[test]
+    fn file_round_trips_privately() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/tokens.json");
+        let (file, _) = file_with(Role::Admin, None);
+        file.save(&path).unwrap();
+        assert_eq!(TokenFile::load(&path).unwrap(), file);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(&path, "{\"tokens\": 3}").unwrap();
+        assert!(TokenFile::load(&path).unwrap_err().to_string().contains("tokens.json"));
+    }
+
+    impl Permission {
+        const ALL_FOR_TEST: [Permission; 3] = [Permission::Decide, Permission::ChangeSessions, Permission::Read];
+    }
+}

@@ -1,0 +1,183 @@
+//! `/decisions`: evaluate and persist (`POST`), list with filters (`GET`), one record by id.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use cavra_core::{Action, ActionError, ActionType, DecisionRecord, Outcome, Severity, evaluate};
+use cavra_store::model::{DecisionQuery, Page, clamp_limit, decode_cursor};
+
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ErrorBody};
+use crate::input::{JsonBody, QueryParams};
+use crate::routes::blocking;
+use crate::state::AppState;
+
+/// The filters and paging parameters of `GET /decisions`.
+pub const FILTERS: &[&str] = &[
+    "session_id",
+    "agent_id",
+    "repository",
+    "policy_pack",
+    "decision",
+    "severity",
+    "action_type",
+    "since",
+    "until",
+    "limit",
+    "offset",
+    "cursor",
+];
+
+/// Reads an action from a request body, naming the offending field.
+pub fn read_action(body: &JsonBody) -> Result<Action, ApiError> {
+    let text =
+        std::str::from_utf8(&body.0).map_err(|e| ApiError::invalid_body(format!("the body is not UTF-8: {e}")))?;
+    Action::from_json(text).map_err(|e| match e {
+        ActionError::Syntax(m) => ApiError::invalid_body(m),
+        field @ ActionError::Field { .. } => ApiError::invalid_body(field.to_string()),
+    })
+}
+
+/// Applies an agent token's binding: the action acts for the token's agent, or is refused.
+pub fn bind_agent(caller: &Principal, action: &mut Action) -> Result<(), ApiError> {
+    if let Some(bound) = caller.bound_agent() {
+        match action.agent_id.as_deref() {
+            None => action.agent_id = Some(bound.to_owned()),
+            Some(given) if given == bound => {}
+            Some(given) => {
+                return Err(ApiError::forbidden(format!(
+                    "this token acts for agent `{bound}`, not `{given}`"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Evaluates and persists one action; answers once the record is durable.
+#[utoipa::path(
+    post, path = "/decisions", tag = "decisions",
+    request_body(content = Action, description = "The action the agent wants to take (SPEC §1)"),
+    responses(
+        (status = 201, description = "Evaluated and durably recorded", body = DecisionRecord),
+        (status = 400, description = "Malformed action; the message names the field", body = ErrorBody),
+        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 403, description = "The token's role or agent may not post this", body = ErrorBody),
+        (status = 404, description = "Unknown policy pack", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 503, description = "Store unavailable", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Principal,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<DecisionRecord>), ApiError> {
+    caller.allow(Permission::Decide)?;
+    let mut action = read_action(&body)?;
+    bind_agent(&caller, &mut action)?;
+    let pack = state.pack(action.policy_pack())?;
+    let record = DecisionRecord::new(&action, evaluate(&action, &pack), pack.version(), state.stamp());
+    let store = state.store().clone();
+    let started = Instant::now();
+    let stored = blocking(move || store.append(record)).await?;
+    state.metrics().append_took(started.elapsed());
+    state.metrics().decision(stored.decision);
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// Builds the store query from `GET /decisions` parameters.
+pub fn query(raw: Option<&str>) -> Result<DecisionQuery, ApiError> {
+    let q = QueryParams::parse(raw, FILTERS)?;
+    let since_micros = q.timestamp("since")?;
+    let until_micros = q.timestamp("until")?;
+    if let (Some(s), Some(u)) = (since_micros, until_micros)
+        && s > u
+    {
+        return Err(ApiError::invalid_query("`since` is after `until`"));
+    }
+    Ok(DecisionQuery {
+        session_id: q.text("session_id")?,
+        agent_id: q.text("agent_id")?,
+        repository: q.text("repository")?,
+        policy_pack: q.text("policy_pack")?,
+        decision: q.parsed::<Outcome>("decision")?,
+        severity: q.parsed::<Severity>("severity")?,
+        action_type: q.parsed::<ActionType>("action_type")?,
+        since_micros,
+        until_micros,
+        limit: clamp_limit(q.number("limit")?),
+        offset: q.number("offset")?.unwrap_or(0),
+        before_sequence: q
+            .text("cursor")?
+            .map(|c| decode_cursor(&c))
+            .transpose()
+            .map_err(|e| ApiError::invalid_query(format!("`cursor`: {e}")))?,
+    })
+}
+
+/// Lists decisions, newest first, with exact-match filters and offset or keyset paging.
+#[utoipa::path(
+    get, path = "/decisions", tag = "decisions",
+    params(
+        ("session_id" = Option<String>, Query, description = "Exact session"),
+        ("agent_id" = Option<String>, Query, description = "Exact agent"),
+        ("repository" = Option<String>, Query, description = "Exact repository, e.g. `acme/payments`"),
+        ("policy_pack" = Option<String>, Query, description = "Exact pack"),
+        ("decision" = Option<Outcome>, Query, description = "Exact outcome"),
+        ("severity" = Option<Severity>, Query, description = "Exact severity"),
+        ("action_type" = Option<ActionType>, Query, description = "Exact action type"),
+        ("since" = Option<String>, Query, description = "Not before this RFC 3339 instant"),
+        ("until" = Option<String>, Query, description = "Not after this RFC 3339 instant"),
+        ("limit" = Option<u32>, Query, description = "Page size 1..500 (larger is clamped), default 50"),
+        ("offset" = Option<u64>, Query, description = "Rows to skip (ignored with a cursor)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "One page", body = Page<DecisionRecord>),
+        (status = 400, description = "Unknown parameter or a value of the wrong kind", body = ErrorBody),
+        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 403, description = "The token's role may not read", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Principal,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<DecisionRecord>>, ApiError> {
+    caller.allow(Permission::Read)?;
+    let query = query(raw.as_deref())?;
+    let store = state.store().clone();
+    Ok(Json(blocking(move || store.list_decisions(&query)).await?))
+}
+
+/// One decision record.
+#[utoipa::path(
+    get, path = "/decisions/{id}", tag = "decisions",
+    params(("id" = String, Path, description = "The `decision_id`, `dec_...`")),
+    responses(
+        (status = 200, description = "The record", body = DecisionRecord),
+        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 403, description = "The token's role may not read", body = ErrorBody),
+        (status = 404, description = "No such decision", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<DecisionRecord>, ApiError> {
+    caller.allow(Permission::Read)?;
+    let store = state.store().clone();
+    let key = id.clone();
+    blocking(move || store.get_decision(&key))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))
+}

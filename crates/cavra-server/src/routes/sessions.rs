@@ -1,0 +1,161 @@
+//! `/sessions`: list summaries with filters, one session with its whole timeline, and create a
+//! session or change its state.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use cavra_core::DecisionRecord;
+use cavra_store::model::{Page, SessionQuery, SessionState, SessionSummary, SessionUpdate, clamp_limit};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ErrorBody};
+use crate::input::{JsonBody, QueryParams};
+use crate::routes::blocking;
+use crate::state::AppState;
+
+/// The filters and paging parameters of `GET /sessions`.
+pub const FILTERS: &[&str] = &["agent_id", "repository", "policy_pack", "state", "limit", "offset"];
+
+/// A session's summary with every decision, oldest first: the auditor's timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionDetail {
+    /// The live summary.
+    #[serde(flatten)]
+    pub summary: SessionSummary,
+    /// Every decision of the session, oldest first.
+    pub decisions: Vec<DecisionRecord>,
+}
+
+/// Builds the store query from `GET /sessions` parameters.
+pub fn query(raw: Option<&str>) -> Result<SessionQuery, ApiError> {
+    let q = QueryParams::parse(raw, FILTERS)?;
+    Ok(SessionQuery {
+        agent_id: q.text("agent_id")?,
+        repository: q.text("repository")?,
+        policy_pack: q.text("policy_pack")?,
+        state: q.parsed::<SessionState>("state")?,
+        limit: clamp_limit(q.number("limit")?),
+        offset: q.number("offset")?.unwrap_or(0),
+    })
+}
+
+/// Lists session summaries, most recently active first.
+#[utoipa::path(
+    get, path = "/sessions", tag = "sessions",
+    params(
+        ("agent_id" = Option<String>, Query, description = "Exact agent"),
+        ("repository" = Option<String>, Query, description = "Exact repository"),
+        ("policy_pack" = Option<String>, Query, description = "Exact pack"),
+        ("state" = Option<SessionState>, Query, description = "Exact state"),
+        ("limit" = Option<u32>, Query, description = "Page size 1..500 (larger is clamped), default 50"),
+        ("offset" = Option<u64>, Query, description = "Rows to skip"),
+    ),
+    responses(
+        (status = 200, description = "One page", body = Page<SessionSummary>),
+        (status = 400, description = "Unknown parameter or a value of the wrong kind", body = ErrorBody),
+        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 403, description = "The token's role may not read", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Principal,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<SessionSummary>>, ApiError> {
+    caller.allow(Permission::Read)?;
+    let query = query(raw.as_deref())?;
+    let store = state.store().clone();
+    Ok(Json(blocking(move || store.list_sessions(&query)).await?))
+}
+
+/// One session: its summary and its whole timeline, oldest first.
+#[utoipa::path(
+    get, path = "/sessions/{id}", tag = "sessions",
+    params(("id" = String, Path, description = "The `session_id`")),
+    responses(
+        (status = 200, description = "The summary and every decision, oldest first", body = SessionDetail),
+        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 403, description = "The token's role may not read", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<SessionDetail>, ApiError> {
+    caller.allow(Permission::Read)?;
+    let store = state.store().clone();
+    let key = id.clone();
+    let found = blocking(move || {
+        let Some(summary) = store.get_session(&key)? else {
+            return Ok(None);
+        };
+        let decisions = store.session_decisions(&key)?;
+        Ok(Some(SessionDetail { summary, decisions }))
+    })
+    .await?;
+    found
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no session `{id}`")))
+}
+
+/// Creates a session, or changes its state. Counts are never taken from the client.
+#[utoipa::path(
+    post, path = "/sessions", tag = "sessions",
+    request_body(content = SessionUpdate, description = "The session and what to set"),
+    responses(
+        (status = 201, description = "Created", body = SessionSummary),
+        (status = 200, description = "Changed", body = SessionSummary),
+        (status = 400, description = "Malformed body; the message names the field", body = ErrorBody),
+        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 403, description = "Not this agent token's session", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn put(
+    State(state): State<AppState>,
+    caller: Principal,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<SessionSummary>), ApiError> {
+    caller.allow(Permission::ChangeSessions)?;
+    let mut update: SessionUpdate = body.parse()?;
+    if update.session_id.is_empty() {
+        return Err(ApiError::invalid_body("field `session_id`: must not be empty"));
+    }
+    let bound = caller.bound_agent().map(str::to_owned);
+    if let Some(agent) = &bound {
+        match update.agent_id.as_deref() {
+            None => update.agent_id = Some(agent.clone()),
+            Some(given) if given == agent => {}
+            Some(given) => {
+                return Err(ApiError::forbidden(format!(
+                    "this token acts for agent `{agent}`, not `{given}`"
+                )));
+            }
+        }
+    }
+    let store = state.store().clone();
+    let (existed, summary) = blocking(move || {
+        let existing = store.get_session(&update.session_id)?;
+        if let (Some(agent), Some(found)) = (&bound, &existing)
+            && &found.agent_id != agent
+        {
+            return Ok(Err(ApiError::forbidden(format!(
+                "session `{}` belongs to agent `{}`, not `{agent}`",
+                found.session_id, found.agent_id
+            ))));
+        }
+        let summary = store.put_session(&update)?;
+        Ok(Ok((existing.is_some(), summary)))
+    })
+    .await??;
+    let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(summary)))
+}
