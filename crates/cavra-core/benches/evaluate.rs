@@ -1,5 +1,6 @@
 //! Evaluation speed over the acceptance corpora: time per action for the packs they name,
-//! pack loading excluded (packs compile once, before measuring).
+//! pack loading excluded (packs compile once, before measuring); and the cost of redacting the
+//! records built from them (SPEC §6), which every stored record pays.
 //!
 //! Run: `cargo bench -p cavra-core --bench evaluate`. Results are recorded in docs/PERFORMANCE.md.
 #![allow(missing_docs)]
@@ -7,7 +8,8 @@
 
 use std::hint::black_box;
 
-use cavra_core::{Action, PackSet, evaluate};
+use cavra_core::redact::{redact_record, redact_text};
+use cavra_core::{Action, DecisionRecord, PackSet, RecordStamp, evaluate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// Every action of the corpus files, with the pack each names.
@@ -84,6 +86,54 @@ fn bench(c: &mut Criterion) {
         let mut action = Action::new(action_type, target);
         action.cwd = Some("/home/dev/repo".to_owned());
         single.bench_function(name, |b| b.iter(|| black_box(evaluate(black_box(&action), &baseline))));
+    }
+    single.finish();
+
+    redaction(c, &resolved);
+}
+
+/// `redact_record` over every corpus record (what a typical, secret-free record pays), and
+/// `redact_text` on single lines: clean, clean but mentioning tokens, and holding secrets.
+fn redaction(c: &mut Criterion, resolved: &[(&Action, std::sync::Arc<cavra_core::CompiledPack>)]) {
+    let mut records: Vec<DecisionRecord> = resolved
+        .iter()
+        .map(|(action, pack)| {
+            let stamp = RecordStamp {
+                decision_id: "dec_01".to_owned(),
+                timestamp: "2026-01-01T00:00:00.000000Z".to_owned(),
+                generated_correlation_id: "corr_01".to_owned(),
+            };
+            DecisionRecord::new(action, evaluate(action, pack), pack.version(), stamp)
+        })
+        .collect();
+    let mut group = c.benchmark_group("redact");
+    group.throughput(Throughput::Elements(records.len() as u64));
+    group.bench_function("redact_record_corpus", |b| {
+        b.iter(|| {
+            for record in &mut records {
+                redact_record(black_box(record));
+            }
+        })
+    });
+    group.finish();
+
+    let mut single = c.benchmark_group("redact_text");
+    for (name, line) in [
+        ("clean", "cargo test --workspace -- --nocapture"),
+        (
+            "clean_with_hints",
+            "curl -s https://api.github.com/repos/acme/app | jq -r .token_url > /tmp/keys.txt",
+        ),
+        (
+            "bearer_token",
+            "curl -H 'Authorization: Bearer ghp_0123456789abcdefghijABCDEFGHIJ012345' https://api.github.com/user",
+        ),
+        (
+            "url_and_env",
+            "PGPASSWORD=hunter2 psql postgres://app:s3cret@db:5432/app -c 'select 1'",
+        ),
+    ] {
+        single.bench_function(name, |b| b.iter(|| black_box(redact_text(black_box(line)))));
     }
     single.finish();
 }

@@ -1,7 +1,9 @@
 //! Outcomes, severities, modes and the decision record (SPEC §2).
 //!
 //! Outcomes and severities are ordered enums: "most restrictive" and "highest" are `Ord::max`,
-//! never a comparison of strings.
+//! never a comparison of strings. A [`DecisionRecord`] is only ever built by
+//! [`DecisionRecord::new`], which redacts secrets (SPEC §6, [`crate::redact`]) before anyone can
+//! store or print it; evaluation itself still sees the raw action.
 
 use std::fmt;
 use std::str::FromStr;
@@ -209,7 +211,9 @@ pub struct Evaluation {
 ///
 /// Fields the server computes at append time (`sequence`, hashes) are optional here so that a dry
 /// run (`cavra evaluate`, `POST /evaluate`) can print the same shape without them. Unknown fields
-/// read from a store are kept in `extra` and written back untouched.
+/// read from a store are kept in `extra` and written back untouched. The action's `arguments`,
+/// `cwd` and `justification`, and `redacted_fields`, are left out of the JSON when absent or
+/// empty, so records without them serialise (and hash) exactly as before they existed.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRecord {
@@ -235,6 +239,13 @@ pub struct DecisionRecord {
     /// The git operation, MCP capability or tool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_operation: Option<String>,
+    /// The MCP tool arguments, redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The working directory the action named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
     /// The pack that was asked for.
     pub policy_pack: String,
     /// The pack that defined the deciding rule.
@@ -259,6 +270,9 @@ pub struct DecisionRecord {
     pub approver_group: Option<String>,
     /// The mode in force.
     pub mode: Mode,
+    /// The actor's justification, given for `break_glass`; redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
     /// Evidence references; always includes `evidence://<session_id>/<decision_id>`.
     pub evidence_refs: Vec<String>,
     /// RFC 3339, UTC, `Z`, microseconds.
@@ -268,6 +282,10 @@ pub struct DecisionRecord {
     /// The caller's tool-use id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
+    /// The fields whose secrets were replaced by `[REDACTED]`, as paths: `target`,
+    /// `matched[2].part`, `arguments.headers.Authorization`, ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted_fields: Vec<String>,
     /// The previous record's hash in this session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prev_hash: Option<String>,
@@ -293,11 +311,12 @@ pub struct RecordStamp {
 }
 
 impl DecisionRecord {
-    /// Builds the record for `action`, decided by `evaluation` under pack version `pack_version`.
+    /// Builds the record for `action`, decided by `evaluation` under pack version `pack_version`,
+    /// with every secret in it redacted and listed in `redacted_fields`.
     pub fn new(action: &Action, evaluation: Evaluation, pack_version: &str, stamp: RecordStamp) -> DecisionRecord {
         let session_id = action.session_id().to_owned();
         let evidence_refs = vec![format!("evidence://{session_id}/{}", stamp.decision_id)];
-        DecisionRecord {
+        let mut record = DecisionRecord {
             schema_version: SCHEMA_VERSION.to_owned(),
             decision_id: stamp.decision_id,
             sequence: None,
@@ -308,6 +327,8 @@ impl DecisionRecord {
             action_type: action.action_type,
             target: action.target.clone(),
             requested_operation: action.requested_operation(),
+            arguments: action.arguments.clone(),
+            cwd: action.cwd.clone(),
             policy_pack: action.policy_pack().to_owned(),
             policy_id: evaluation.policy_id,
             pack_version: pack_version.to_owned(),
@@ -319,14 +340,18 @@ impl DecisionRecord {
             matched: evaluation.matched,
             approver_group: evaluation.approver_group,
             mode: evaluation.mode,
+            justification: action.justification.clone(),
             evidence_refs,
             timestamp: stamp.timestamp,
             correlation_id: action.correlation_id.clone().unwrap_or(stamp.generated_correlation_id),
             tool_use_id: action.tool_use_id.clone(),
+            redacted_fields: Vec::new(),
             prev_hash: None,
             record_hash: None,
             extra: serde_json::Map::new(),
-        }
+        };
+        crate::redact::redact_record(&mut record);
+        record
     }
 }
 

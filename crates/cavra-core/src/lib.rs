@@ -19,6 +19,7 @@
 //! - [`shell`]: shell analysis — parsing, unwrapping, quote removal, flag normalisation.
 //! - [`path`]: lexical path normalisation against the working directory.
 //! - [`git`]: branches, refspecs and force pushes.
+//! - [`redact`]: secrets in stored fields replaced before persistence (SPEC §6).
 //! - [`integrity`]: canonical JSON and record hashes (SPEC §7).
 //! - [`pack`]: the pack format, validation, inheritance, compilation, built-in packs.
 //! - [`evaluate`](mod@evaluate): parts, rule matching, the most-restrictive combination, modes.
@@ -32,6 +33,7 @@ pub mod git;
 pub mod integrity;
 pub mod pack;
 pub mod path;
+pub mod redact;
 pub mod shell;
 
 pub use action::{Action, ActionError, ActionType, DEFAULT_POLICY_PACK};
