@@ -33,7 +33,7 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable code: `invalid_body`, `invalid_query`, `unauthorized`, `forbidden`, `not_found`,
+    /// Stable code: `invalid_body`, `invalid_query`, `invalid_request`, `unauthorized`, `forbidden`, `not_found`,
     /// `unknown_policy_pack`, `method_not_allowed`, `conflict`, `payload_too_large`,
     /// `unsupported_media_type`, `unavailable`, `internal`.
     #[schema(example = "invalid_body")]

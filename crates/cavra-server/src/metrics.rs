@@ -159,7 +159,8 @@ impl Metrics {
     }
 }
 
-/// The request layer: times every request, counts error codes, and logs one line per request
+/// The request layer: times every request, counts error codes, logs one line per request, and
+/// closes connections whose error answer may have left a request body unread
 /// (`debug` for successes, `info` for client errors, `warn` for server errors).
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -169,7 +170,21 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    let has_body = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() != b"0")
+        || request.headers().contains_key(axum::http::header::TRANSFER_ENCODING);
+    let mut response = next.run(request).await;
+    // An error may be answered before the body was read (a missing token, an unknown route);
+    // the unread rest would be taken for the next request, so the connection ends here, and
+    // says so.
+    if has_body && (response.status().is_client_error() || response.status().is_server_error()) {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
     let elapsed = started.elapsed();
     let status = response.status();
     let metrics = state.metrics();

@@ -38,7 +38,12 @@ pub enum LogFormat {
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Address to listen on. Beyond loopback only with API tokens configured.
-    #[arg(long, env = "CAVRA_LISTEN", default_value = "127.0.0.1:8710", value_name = "HOST:PORT")]
+    #[arg(
+        long,
+        env = "CAVRA_LISTEN",
+        default_value = "127.0.0.1:8710",
+        value_name = "HOST:PORT"
+    )]
     listen: String,
     #[command(flatten)]
     store: StoreArgs,
@@ -105,26 +110,35 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         runtime.worker_threads(n);
     }
-    let runtime = runtime.build().map_err(CliError::io("cannot start the async runtime"))?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&args.listen)
-            .await
-            .map_err(CliError::io(format!("cannot listen on `{}`", args.listen)))?;
-        let addr: SocketAddr = listener.local_addr().map_err(CliError::io("cannot read the bound address"))?;
-        let auth = Authenticator::new(tokens, addr.ip().is_loopback());
-        if !auth.enabled() && !addr.ip().is_loopback() {
-            return Err(CliError::Invalid(format!(
-                "refusing to listen on {addr} without API tokens: anyone who can reach it could read and write \
-                 activity. Create one with `cavra token create --role admin` (tokens file `{}`), or listen on \
-                 127.0.0.1",
-                args.tokens_file.display()
-            )));
-        }
-        let set = packs::load(args.policy_dir.as_deref())?;
-        let pack_count = set.ids().count();
-        let store = args.store.open()?;
+    let runtime = runtime
+        .build()
+        .map_err(CliError::io("cannot start the async runtime"))?;
+    // Bind, check and open everything blocking before entering the runtime: the PostgreSQL
+    // client runs its own runtime and must be neither created nor dropped inside ours.
+    let listener = std::net::TcpListener::bind(&args.listen)
+        .map_err(CliError::io(format!("cannot listen on `{}`", args.listen)))?;
+    let addr: SocketAddr = listener
+        .local_addr()
+        .map_err(CliError::io("cannot read the bound address"))?;
+    let auth = Authenticator::new(tokens, addr.ip().is_loopback());
+    if !auth.enabled() && !addr.ip().is_loopback() {
+        return Err(CliError::Invalid(format!(
+            "refusing to listen on {addr} without API tokens: anyone who can reach it could read and write \
+             activity. Create one with `cavra token create --role admin` (tokens file `{}`), or listen on \
+             127.0.0.1",
+            args.tokens_file.display()
+        )));
+    }
+    listener
+        .set_nonblocking(true)
+        .map_err(CliError::io("cannot configure the listener"))?;
+    let set = packs::load(args.policy_dir.as_deref())?;
+    let pack_count = set.ids().count();
+    let store = args.store.open()?;
+    let state = AppState::new(store.clone(), set, auth.clone()).map_err(|e| CliError::Failed(e.to_string()))?;
+    let result = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(CliError::io("cannot use the listener"))?;
         let _watch = auth.watch(args.tokens_file.clone(), std::time::Duration::from_secs(2));
-        let state = AppState::new(store, set, auth.clone()).map_err(|e| CliError::Failed(e.to_string()))?;
         if auth.enabled() {
             tracing::info!(tokens = auth.len(), file = %args.tokens_file.display(), "API tokens required");
         } else {
@@ -138,7 +152,14 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         cavra_server::serve(listener, state, shutdown_signal())
             .await
             .map_err(CliError::io("the server failed"))?;
-        tracing::info!("stopped; every acknowledged decision is durable");
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // In-flight blocking appends finish before the runtime is gone; then the last reference
+    // to the store closes it (its writer commits what it holds) outside any async context.
+    drop(runtime);
+    drop(store);
+    if result.is_ok() {
+        tracing::info!("stopped; every acknowledged decision is durable");
+    }
+    result
 }

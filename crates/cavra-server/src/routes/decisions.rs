@@ -35,7 +35,7 @@ pub fn read_action(body: &JsonBody) -> Result<Action, ApiError> {
     let text =
         std::str::from_utf8(&body.0).map_err(|e| ApiError::invalid_body(format!("the body is not UTF-8: {e}")))?;
     Action::from_json(text).map_err(|e| match e {
-        ActionError::Syntax(m) => ApiError::invalid_body(m),
+        syntax @ ActionError::Syntax(_) => ApiError::invalid_body(syntax.to_string()),
         field @ ActionError::Field { .. } => ApiError::invalid_body(field.to_string()),
     })
 }
@@ -58,7 +58,7 @@ pub fn bind_agent(caller: &Principal, action: &mut Action) -> Result<(), ApiErro
 
 /// Evaluates and persists one action; answers once the record is durable.
 #[utoipa::path(
-    post, path = "/decisions", tag = "decisions",
+    post, path = "/decisions", operation_id = "create_decision", tag = "decisions",
     request_body(content = Action, description = "The action the agent wants to take (SPEC §1)"),
     responses(
         (status = 201, description = "Evaluated and durably recorded", body = DecisionRecord),
@@ -83,11 +83,34 @@ pub async fn create(
     let pack = state.pack(action.policy_pack())?;
     let record = DecisionRecord::new(&action, evaluate(&action, &pack), pack.version(), state.stamp());
     let store = state.store().clone();
+    let bound = caller.bound_agent().map(str::to_owned);
     let started = Instant::now();
-    let stored = blocking(move || store.append(record)).await?;
+    let stored = blocking(move || {
+        // An agent token may add to its own sessions only, never to another agent's chain.
+        if let Some(agent) = &bound
+            && let Some(found) = store.get_session(&record.session_id)?
+            && &found.agent_id != agent
+        {
+            return Ok(Err(ApiError::forbidden(format!(
+                "session `{}` belongs to agent `{}`, not `{agent}`",
+                found.session_id, found.agent_id
+            ))));
+        }
+        store.append(record).map(Ok)
+    })
+    .await??;
     state.metrics().append_took(started.elapsed());
     state.metrics().decision(stored.decision);
     Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// The `offset` parameter: at most `i64::MAX`, the largest any store can skip.
+pub fn offset(q: &QueryParams) -> Result<u64, ApiError> {
+    let offset = q.number("offset")?.unwrap_or(0);
+    if i64::try_from(offset).is_err() {
+        return Err(ApiError::invalid_query(format!("`offset` {offset} is too large")));
+    }
+    Ok(offset)
 }
 
 /// Builds the store query from `GET /decisions` parameters.
@@ -111,7 +134,7 @@ pub fn query(raw: Option<&str>) -> Result<DecisionQuery, ApiError> {
         since_micros,
         until_micros,
         limit: clamp_limit(q.number("limit")?),
-        offset: q.number("offset")?.unwrap_or(0),
+        offset: offset(&q)?,
         before_sequence: q
             .text("cursor")?
             .map(|c| decode_cursor(&c))
@@ -122,7 +145,7 @@ pub fn query(raw: Option<&str>) -> Result<DecisionQuery, ApiError> {
 
 /// Lists decisions, newest first, with exact-match filters and offset or keyset paging.
 #[utoipa::path(
-    get, path = "/decisions", tag = "decisions",
+    get, path = "/decisions", operation_id = "list_decisions", tag = "decisions",
     params(
         ("session_id" = Option<String>, Query, description = "Exact session"),
         ("agent_id" = Option<String>, Query, description = "Exact agent"),
@@ -158,7 +181,7 @@ pub async fn list(
 
 /// One decision record.
 #[utoipa::path(
-    get, path = "/decisions/{id}", tag = "decisions",
+    get, path = "/decisions/{id}", operation_id = "get_decision", tag = "decisions",
     params(("id" = String, Path, description = "The `decision_id`, `dec_...`")),
     responses(
         (status = 200, description = "The record", body = DecisionRecord),
@@ -174,6 +197,9 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<DecisionRecord>, ApiError> {
     caller.allow(Permission::Read)?;
+    if id.contains('\0') {
+        return Err(ApiError::not_found("no decision with a NUL character in its id"));
+    }
     let store = state.store().clone();
     let key = id.clone();
     blocking(move || store.get_decision(&key))

@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 /// Evaluates an action without recording it.
 #[utoipa::path(
-    post, path = "/evaluate", tag = "decisions",
+    post, path = "/evaluate", operation_id = "evaluate", tag = "decisions",
     request_body(content = Action, description = "The action to evaluate (SPEC §1)"),
     responses(
         (status = 200, description = "The decision, not stored (no sequence, no hashes)", body = DecisionRecord),

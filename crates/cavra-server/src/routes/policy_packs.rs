@@ -54,7 +54,8 @@ pub struct RuleView {
     pub id: String,
     /// What it matches: `command`, `file`, `git`, `mcp`, `pipeline` or `construct`.
     pub kind: &'static str,
-    /// The matcher as written in the pack.
+    /// The matcher as written in the pack: its body (e.g. `{"program": "rm", ...}`), or for a
+    /// construct the tagged form `{"construct": "fork_bomb"}`.
     #[schema(value_type = Object)]
     pub r#match: serde_json::Value,
     /// The verdict when it fires.
@@ -103,7 +104,11 @@ fn rule(r: &CompiledRule) -> RuleView {
     RuleView {
         id: r.rule.id.clone(),
         kind,
-        r#match: matcher.get(kind).cloned().unwrap_or(matcher),
+        // The matcher's body when it is an object; a bare value (a construct name) keeps its tag.
+        r#match: match matcher.get(kind) {
+            Some(body @ serde_json::Value::Object(_)) => body.clone(),
+            _ => matcher,
+        },
         decision: r.rule.decision,
         severity: r.rule.severity,
         reason: r.rule.reason.clone(),
@@ -115,7 +120,7 @@ fn rule(r: &CompiledRule) -> RuleView {
 
 /// Every loaded pack.
 #[utoipa::path(
-    get, path = "/policy-packs", tag = "policy packs",
+    get, path = "/policy-packs", operation_id = "list_policy_packs", tag = "policy packs",
     responses(
         (status = 200, description = "The loaded packs, by id", body = Vec<PackSummary>),
         (status = 401, description = "Missing or unknown token", body = ErrorBody),
@@ -132,7 +137,7 @@ pub async fn list(State(state): State<AppState>, caller: Principal) -> Result<Js
 
 /// One pack with its effective rules.
 #[utoipa::path(
-    get, path = "/policy-packs/{id}", tag = "policy packs",
+    get, path = "/policy-packs/{id}", operation_id = "get_policy_pack", tag = "policy packs",
     params(("id" = String, Path, description = "The pack id")),
     responses(
         (status = 200, description = "The pack and its effective rules", body = PackDetail),

@@ -37,13 +37,13 @@ pub fn query(raw: Option<&str>) -> Result<SessionQuery, ApiError> {
         policy_pack: q.text("policy_pack")?,
         state: q.parsed::<SessionState>("state")?,
         limit: clamp_limit(q.number("limit")?),
-        offset: q.number("offset")?.unwrap_or(0),
+        offset: crate::routes::decisions::offset(&q)?,
     })
 }
 
 /// Lists session summaries, most recently active first.
 #[utoipa::path(
-    get, path = "/sessions", tag = "sessions",
+    get, path = "/sessions", operation_id = "list_sessions", tag = "sessions",
     params(
         ("agent_id" = Option<String>, Query, description = "Exact agent"),
         ("repository" = Option<String>, Query, description = "Exact repository"),
@@ -73,7 +73,7 @@ pub async fn list(
 
 /// One session: its summary and its whole timeline, oldest first.
 #[utoipa::path(
-    get, path = "/sessions/{id}", tag = "sessions",
+    get, path = "/sessions/{id}", operation_id = "get_session", tag = "sessions",
     params(("id" = String, Path, description = "The `session_id`")),
     responses(
         (status = 200, description = "The summary and every decision, oldest first", body = SessionDetail),
@@ -89,6 +89,9 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<SessionDetail>, ApiError> {
     caller.allow(Permission::Read)?;
+    if id.contains('\0') {
+        return Err(ApiError::not_found("no session with a NUL character in its id"));
+    }
     let store = state.store().clone();
     let key = id.clone();
     let found = blocking(move || {
@@ -106,7 +109,7 @@ pub async fn get(
 
 /// Creates a session, or changes its state. Counts are never taken from the client.
 #[utoipa::path(
-    post, path = "/sessions", tag = "sessions",
+    post, path = "/sessions", operation_id = "put_session", tag = "sessions",
     request_body(content = SessionUpdate, description = "The session and what to set"),
     responses(
         (status = 201, description = "Created", body = SessionSummary),
@@ -128,6 +131,20 @@ pub async fn put(
     let mut update: SessionUpdate = body.parse()?;
     if update.session_id.is_empty() {
         return Err(ApiError::invalid_body("field `session_id`: must not be empty"));
+    }
+    let fields = [
+        ("session_id", Some(&update.session_id)),
+        ("agent_id", update.agent_id.as_ref()),
+        ("actor", update.actor.as_ref()),
+        ("repository", update.repository.as_ref()),
+        ("policy_pack", update.policy_pack.as_ref()),
+    ];
+    for (name, value) in fields {
+        if value.is_some_and(|v| v.contains('\0')) {
+            return Err(ApiError::invalid_body(format!(
+                "field `{name}`: contains a NUL character"
+            )));
+        }
     }
     let bound = caller.bound_agent().map(str::to_owned);
     if let Some(agent) = &bound {

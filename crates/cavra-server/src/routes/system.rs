@@ -35,7 +35,7 @@ pub struct Version {
 }
 
 /// Whether the server is up. Open without a token, for probes.
-#[utoipa::path(get, path = "/health", tag = "system",
+#[utoipa::path(get, path = "/health", operation_id = "health", tag = "system",
     responses((status = 200, description = "Up", body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
@@ -45,7 +45,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
 }
 
 /// The running version. Open without a token.
-#[utoipa::path(get, path = "/version", tag = "system",
+#[utoipa::path(get, path = "/version", operation_id = "version", tag = "system",
     responses((status = 200, description = "The version", body = Version)))]
 pub async fn version(State(state): State<AppState>) -> Json<Version> {
     Json(Version {
@@ -57,7 +57,7 @@ pub async fn version(State(state): State<AppState>) -> Json<Version> {
 }
 
 /// Prometheus metrics, text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "system",
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "system",
     responses(
         (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"),
         (status = 401, description = "Missing or unknown token", body = ErrorBody),
@@ -73,7 +73,7 @@ pub async fn metrics(State(state): State<AppState>, caller: Principal) -> Result
 }
 
 /// This API's OpenAPI 3.1 document, generated from the code. Open without a token.
-#[utoipa::path(get, path = "/openapi.json", tag = "system",
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "system",
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())

@@ -47,6 +47,7 @@ impl FileArgs {
     }
 
     fn save(&self, file: &TokenFile) -> Result<(), CliError> {
-        file.save(&self.tokens_file).map_err(|e| CliError::Failed(e.to_string()))
+        file.save(&self.tokens_file)
+            .map_err(|e| CliError::Failed(e.to_string()))
     }
 }

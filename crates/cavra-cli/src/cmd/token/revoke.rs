@@ -19,9 +19,7 @@ pub struct Args {
 /// Runs `cavra token revoke`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let mut file = args.file.load()?;
-    let entry = file
-        .revoke(&args.id)
-        .map_err(|e| CliError::NotFound(e.to_string()))?;
+    let entry = file.revoke(&args.id).map_err(|e| CliError::NotFound(e.to_string()))?;
     args.file.save(&file)?;
     say!("revoked {} token {}", entry.role, entry.id);
     Ok(ExitCode::SUCCESS)
