@@ -1,6 +1,7 @@
 //! Subcommands, one file each; each exposes `Args` and `run(args) -> Result<ExitCode, CliError>`.
 
 mod action_args;
+mod bench;
 mod decisions;
 mod demo;
 mod evaluate;
@@ -41,6 +42,9 @@ pub enum Command {
     /// Evaluate the flagship sequence (read .env, write IAM, terraform plan/apply, unknown MCP
     /// server, push to main) and persist it to the activity store as one session.
     Demo(demo::Args),
+    /// Load-test a running `cavra serve`: concurrent clients post decisions and/or run filtered
+    /// list queries; prints throughput and latency percentiles (`--json` for scripts).
+    Bench(Box<bench::Args>),
     /// Serve the HTTP API (SPEC §6) on the configured store.
     Serve(Box<serve::Args>),
     /// API tokens for `cavra serve`: create, list, revoke.
@@ -58,6 +62,7 @@ impl Command {
             Command::Sessions(cmd) => cmd.run(),
             Command::Evidence(cmd) => cmd.run(),
             Command::Demo(args) => demo::run(args),
+            Command::Bench(args) => bench::run(*args),
             Command::Serve(args) => serve::run(*args),
             Command::Token(cmd) => cmd.run(),
         }
