@@ -29,8 +29,14 @@ fn start(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("cavra listening on http://").unwrap().to_owned();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("cavra listening on http://")
+        .unwrap()
+        .to_owned();
     (child, addr)
 }
 
@@ -51,7 +57,10 @@ fn request(addr: &str, method: &str, path: &str, body: Option<&str>) -> std::io:
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("no status line in {response:?}")))?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
@@ -92,16 +101,14 @@ fn sigterm_under_load_loses_no_acknowledged_decision() {
                         r#"{{"action_type":"execute_command","target":"cargo test -p c{c}","session_id":"s{}"}}"#,
                         n % 3
                     );
-                    match request(&addr, "POST", "/decisions", Some(&body)) {
-                        Ok((201, text)) => {
-                            let record: serde_json::Value = serde_json::from_str(&text).unwrap();
-                            acknowledged
-                                .lock()
-                                .unwrap()
-                                .push(record["decision_id"].as_str().unwrap().to_owned());
-                        }
-                        // Refused or cut off by the shutdown: not acknowledged, so not owed.
-                        Ok(_) | Err(_) => {}
+                    // Anything but a 201 (refused or cut off by the shutdown) was not
+                    // acknowledged, so it is not owed.
+                    if let Ok((201, text)) = request(&addr, "POST", "/decisions", Some(&body)) {
+                        let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+                        acknowledged
+                            .lock()
+                            .unwrap()
+                            .push(record["decision_id"].as_str().unwrap().to_owned());
                     }
                     n += 1;
                 }

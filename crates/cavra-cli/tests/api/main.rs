@@ -1,0 +1,23 @@
+//! The HTTP API of `cavra serve` as clients meet it: the real binary on port 0 over each store
+//! backend (SQLite, JSON, PostgreSQL), driven over HTTP.
+//!
+//! # Layout
+//! - `helpers`: the server guard, fresh stores and databases, tokens, the recording client.
+//! - `schema`: every recorded answer checked against `/openapi.json` (JSON Schema 2020-12).
+//! - `activity`: one suite per backend — seed, filters, paging, time window, sessions, packs,
+//!   metrics — and the error table of `table`.
+//! - `auth`: the role matrix, agent binding, loopback-only without tokens, revocation.
+//! - `scale`: two servers on one PostgreSQL database under concurrent writers.
+//! - `secrets`: redaction before persistence.
+//! - `edges`: NUL characters and huge offsets answer alike on every backend.
+//! - `openapi`: the document itself covers SPEC §6.
+
+mod activity;
+mod auth;
+mod edges;
+mod helpers;
+mod openapi;
+mod scale;
+mod schema;
+mod secrets;
+mod table;
