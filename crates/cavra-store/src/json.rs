@@ -23,13 +23,14 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, mpsc};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use cavra_core::{ActionType, DecisionRecord, Outcome, Severity};
 use serde::Deserialize;
 
 use crate::error::StoreError;
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
-use crate::store::{ActivityStore, ImportReport};
+use crate::store::{ActivityStore, ImportReport, StoreObserver};
 use crate::summary;
 
 /// Most jobs written by one rewrite.
@@ -108,6 +109,10 @@ impl ActivityStore for JsonStore {
         "json"
     }
 
+    fn observe(&self, observer: Arc<dyn StoreObserver>) {
+        let _ = self.shared.observer.set(observer);
+    }
+
     fn append(&self, record: DecisionRecord) -> Result<DecisionRecord, StoreError> {
         crate::summary::check(&record)?;
         self.submit(|reply| Job::Append(Box::new(record), reply))
@@ -183,6 +188,8 @@ struct Shared {
     reload: Mutex<()>,
     /// The loaded log and the version of the file it came from.
     state: RwLock<State>,
+    /// Told of every group that stored appends.
+    observer: OnceLock<Arc<dyn StoreObserver>>,
     /// Rewrites of the data file, to prove group commit.
     #[cfg(test)]
     rewrites: std::sync::atomic::AtomicU64,
@@ -248,6 +255,7 @@ impl Shared {
             temp_path: sidecar(path, ".tmp"),
             dir,
             lock_file: OnceLock::new(),
+            observer: OnceLock::new(),
             reload: Mutex::new(()),
             state: RwLock::new(State {
                 version: Version {
@@ -380,6 +388,7 @@ impl Shared {
     /// Writes one group: under the lock, on the latest version of the file, then publishes it
     /// and answers every job.
     fn commit(&self, jobs: Vec<Job>) {
+        let started = Instant::now();
         let lock = match self.lock_exclusive() {
             Ok(lock) => lock,
             Err(e) => return fail_all(jobs, &e),
@@ -423,6 +432,17 @@ impl Shared {
         };
         drop(gate);
         drop(lock);
+        // Observed before anyone is answered: once an append returns, its group was seen.
+        let stored = staged
+            .iter()
+            .filter(|s| matches!(s, Staged::Append(_, result) if result.is_ok()))
+            .count();
+        if failure.is_none()
+            && stored > 0
+            && let Some(observer) = self.observer.get()
+        {
+            observer.group_committed(stored, started.elapsed());
+        }
         for s in staged {
             s.answer(failure.as_ref());
         }

@@ -13,7 +13,9 @@
 //! - [`store`]: the trait.
 //! - [`model`]: summaries, queries, pages, cursors.
 //! - [`summary`]: how a decision joins its session (sequence, chain, incremental summary).
+//! - [`seal`]: sealing in two steps, most of the hashing done before the record's place is known.
 //! - [`migrations`]: embedded, checksummed, numbered migrations.
+//! - `counts` (private): which kept count answers a list's `total`, and how writes move them.
 //! - [`stamp`]: decision ids and timestamps.
 //! - [`sqlite`], [`json`], [`postgres`]: the backends.
 //! - [`config`]: choosing the backend from the environment.
@@ -21,11 +23,13 @@
 #![deny(missing_docs)]
 
 pub mod config;
+mod counts;
 pub mod error;
 pub mod json;
 pub mod migrations;
 pub mod model;
 pub mod postgres;
+pub mod seal;
 pub mod sqlite;
 pub mod stamp;
 pub mod store;

@@ -42,6 +42,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     2 => "002_approvals.sql",
     3 => "003_mcp_trust_registry.sql",
     4 => "004_activity_sessions_decisions.sql",
+    5 => "005_activity_refs_and_counts.sql",
 );
 
 /// PostgreSQL migrations, in order.
@@ -50,6 +51,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     2 => "002_approvals.sql",
     3 => "003_mcp_trust_registry.sql",
     4 => "004_activity_sessions_decisions.sql",
+    5 => "005_activity_refs_and_counts.sql",
 );
 
 /// The bookkeeping table, the same on every backend (named for cavra, so a schema shared with
@@ -132,7 +134,7 @@ mod tests {
         );
         let applied = vec![(1, SQLITE[0].name.to_owned(), SQLITE[0].checksum())];
         let (todo, done) = pending(SQLITE, &applied).unwrap();
-        assert_eq!(todo.len(), 3);
+        assert_eq!(todo.len(), SQLITE.len() - 1);
         assert_eq!(done, vec!["001_evidence_checkpoints.sql"]);
     }
 }

@@ -6,14 +6,19 @@
 //! across every process and keeps `sequence` free of gaps (a rolled-back append gives its number
 //! back). Every append queues on the log head, so the work done while holding it is kept to two
 //! statements and the commit: the record is linked with [`summary::link`] and written, with its
-//! evidence refs and its session's summary, in one statement. Writers lock sessions (in id
-//! order) before the log head, never after, so appends, imports and session updates cannot
-//! deadlock one another; a serialization failure or deadlock is retried all the same. Reads are
-//! single statements, so a page and its total, or a summary and its evidence refs, come from one
-//! snapshot (only a page past the end counts its total separately).
+//! evidence refs, its session's summary and the list counts it changes, in one statement.
+//! Writers lock sessions (in id order) before the log head, never after, and count rows last, in
+//! key order, so appends, imports and session updates cannot deadlock one another; a
+//! serialization failure or deadlock is retried all the same.
+//!
+//! List totals: unfiltered or with one exact filter (but `session_id`) they are read from
+//! `activity_counts`, kept by the same transactions (a `COUNT(*)` at a million rows took 17-56
+//! ms; keeping the counts costs appends about 15%, see docs/PERFORMANCE.md). Other totals are
+//! counted in the page's own statement. Reads run in one REPEATABLE READ transaction, so a page
+//! and its total, or a summary and its evidence refs, come from one snapshot.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use cavra_core::DecisionRecord;
@@ -22,10 +27,11 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, Config, GenericClient, NoTls, Row, Statement, Transaction};
 
+use crate::counts::{self, Counts, DecisionTotal, SessionKeys};
 use crate::error::StoreError;
 use crate::migrations::{self, MigrationReport};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
-use crate::store::{ActivityStore, ImportReport};
+use crate::store::{ActivityStore, ImportReport, StoreObserver};
 use crate::summary;
 
 /// The advisory lock that serialises migrations across processes (`cavra_mg` in ASCII).
@@ -61,15 +67,24 @@ const INSERT_DECISION: &str = "WITH decision AS (INSERT INTO activity_decisions 
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)) \
      INSERT INTO activity_evidence_refs (session_id, sequence, ref) \
      SELECT $3, $1, r.ref FROM unnest($12::text[]) WITH ORDINALITY AS r(ref, n) ORDER BY r.n";
-/// A decision with its evidence refs (`$1..$12`) and its session's summary row (`$13..$19`): the
-/// whole of an append's writes in one round trip, while it holds the log head.
+/// A decision with its evidence refs (`$1..$12`), its session's summary row (`$13..$19`) and the
+/// counts they change (`$20..$22`, as in [`UPSERT_COUNTS`]): the whole of an append's writes in
+/// one round trip, while it holds the log head.
 const APPEND_DECISION: &str = "WITH decision AS (INSERT INTO activity_decisions \
      (sequence, decision_id, session_id, agent_id, repository, policy_pack, decision, severity, action_type, ts_us, record) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)), \
      refs AS (INSERT INTO activity_evidence_refs (session_id, sequence, ref) \
-     SELECT $3, $1, r.ref FROM unnest($12::text[]) WITH ORDINALITY AS r(ref, n) ORDER BY r.n) \
+     SELECT $3, $1, r.ref FROM unnest($12::text[]) WITH ORDINALITY AS r(ref, n) ORDER BY r.n), \
+     counts AS (INSERT INTO activity_counts (kind, value, n) \
+     SELECT * FROM unnest($20::text[], $21::text[], $22::bigint[]) \
+     ON CONFLICT (kind, value) DO UPDATE SET n = activity_counts.n + excluded.n) \
      UPDATE activity_sessions SET agent_id = $14, repository = $15, policy_pack = $16, state = $17, \
      updated_at_us = $18, summary = $19 WHERE session_id = $13";
+/// Adds `$3[i]` to the count of (`$1[i]`, `$2[i]`), for distinct keys in key order.
+const UPSERT_COUNTS: &str = "INSERT INTO activity_counts (kind, value, n) \
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) \
+     ON CONFLICT (kind, value) DO UPDATE SET n = activity_counts.n + excluded.n";
+const KEPT_COUNT: &str = "SELECT n FROM activity_counts WHERE kind = $1 AND value = $2";
 const INSERT_REF: &str = "INSERT INTO activity_evidence_refs (session_id, sequence, ref) VALUES ($1, $2, $3)";
 const SESSION_REFS: &str = "SELECT ref FROM activity_evidence_refs WHERE session_id = $1 ORDER BY id";
 /// A summary row with its evidence refs, as `s.summary, refs`.
@@ -79,6 +94,7 @@ const SUMMARY_WITH_REFS: &str = "s.summary, \
 /// The PostgreSQL store: a small pool of connections to one database.
 pub struct PostgresStore {
     pool: Pool,
+    observer: OnceLock<Arc<dyn StoreObserver>>,
 }
 
 /// Applies pending migrations to the database at `url`, atomically and safely against other
@@ -97,25 +113,38 @@ impl PostgresStore {
         apply_migrations(&mut client)?;
         let pool = Pool::new(config, target);
         pool.seed(client);
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            observer: OnceLock::new(),
+        })
     }
 
     /// Runs `work` in one transaction and commits it, trying again when PostgreSQL rolled it back
     /// for a serialization failure or a deadlock.
     fn write<T>(
         &self,
-        mut work: impl FnMut(&mut Db<'_, Transaction<'_>>) -> Result<T, StoreError>,
+        work: impl FnMut(&mut Db<'_, Transaction<'_>>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.timed_write(work).map(|(value, _)| value)
+    }
+
+    /// [`Self::write`], also saying how long the committed attempt took, from `BEGIN` to the end
+    /// of `COMMIT`.
+    fn timed_write<T>(
+        &self,
+        mut work: impl FnMut(&mut Db<'_, Transaction<'_>>) -> Result<T, StoreError>,
+    ) -> Result<(T, Duration), StoreError> {
         let mut attempt = 1;
         loop {
             let result = self.pool.with(|conn| {
+                let started = Instant::now();
                 let mut tx = conn.client.transaction()?;
                 let value = work(&mut Db {
                     client: &mut tx,
                     statements: &mut conn.statements,
                 })?;
                 tx.commit()?;
-                Ok(value)
+                Ok((value, started.elapsed()))
             });
             match result {
                 Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
@@ -449,23 +478,74 @@ fn next_sequence(db: &mut Db<'_, Transaction<'_>>) -> Result<u64, StoreError> {
 
 /// Locks a session's row, creating it from `fresh` when absent. Another process may create the
 /// same session at the same moment: the insert then waits for it and does nothing, and the
-/// second lock finds its row.
+/// second lock finds its row. Returns the summary and the row's counted keys as they were before
+/// this transaction (`None`: this transaction created the row).
 fn lock_session(
     db: &mut Db<'_, Transaction<'_>>,
     session_id: &str,
     fresh: impl FnOnce() -> SessionSummary,
-) -> Result<SessionSummary, StoreError> {
+) -> Result<(SessionSummary, Option<SessionKeys>), StoreError> {
+    let stored = |row: Row| -> Result<_, StoreError> {
+        let s = parse_summary(&row.try_get::<_, String>(0)?)?;
+        let keys = SessionKeys::of(&s);
+        Ok((s, Some(keys)))
+    };
     if let Some(row) = db.query_opt(LOCK_SESSION, &[&session_id])? {
-        return parse_summary(&row.try_get::<_, String>(0)?);
+        return stored(row);
     }
     let created = fresh();
     if write_summary(db, INSERT_SESSION, &created)? {
-        return Ok(created);
+        return Ok((created, None));
     }
     let row = db
         .query_opt(LOCK_SESSION, &[&session_id])?
         .ok_or_else(|| StoreError::Unavailable(format!("session `{session_id}` vanished while being created")))?;
-    parse_summary(&row.try_get::<_, String>(0)?)
+    stored(row)
+}
+
+/// The three arrays of [`UPSERT_COUNTS`] (and `$20..$22` of [`APPEND_DECISION`]).
+struct CountArrays {
+    kinds: Vec<&'static str>,
+    values: Vec<String>,
+    ns: Vec<i64>,
+}
+
+impl CountArrays {
+    fn new(counts: Counts) -> CountArrays {
+        let rows = counts.into_rows();
+        let mut arrays = CountArrays {
+            kinds: Vec::with_capacity(rows.len()),
+            values: Vec::with_capacity(rows.len()),
+            ns: Vec::with_capacity(rows.len()),
+        };
+        for (kind, value, n) in rows {
+            arrays.kinds.push(kind);
+            arrays.values.push(value);
+            arrays.ns.push(n);
+        }
+        arrays
+    }
+
+    fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
+}
+
+/// Applies counted changes in one statement.
+fn write_counts(db: &mut Db<'_, Transaction<'_>>, counts: Counts) -> Result<(), StoreError> {
+    let arrays = CountArrays::new(counts);
+    if !arrays.is_empty() {
+        db.execute(UPSERT_COUNTS, &[&arrays.kinds, &arrays.values, &arrays.ns])?;
+    }
+    Ok(())
+}
+
+/// A count kept in `activity_counts`; an absent key counts nothing.
+fn kept_count(db: &mut Db<'_, Transaction<'_>>, kind: &str, value: &str) -> Result<u64, StoreError> {
+    match db.query_opt(KEPT_COUNT, &[&kind, &value])? {
+        Some(row) => Ok(u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0)),
+        None => Ok(0),
+    }
 }
 
 /// A summary row's own columns; `evidence_refs` live in their own table and are not part of it.
@@ -628,31 +708,48 @@ impl ActivityStore for PostgresStore {
         "postgres"
     }
 
+    fn observe(&self, observer: Arc<dyn StoreObserver>) {
+        let _ = self.observer.set(observer);
+    }
+
+    /// Each append is its own transaction, reported to the observer as a group of one.
     fn append(&self, record: DecisionRecord) -> Result<DecisionRecord, StoreError> {
         crate::summary::check(&record)?;
-        self.write(|db| {
-            let mut session = lock_session(db, &record.session_id, || {
-                SessionSummary::new(&record.session_id, &record.timestamp)
-            })?;
-            let sequence = next_sequence(db)?;
-            let sealed = summary::link(&mut session, record.clone(), sequence);
-            let decision = DecisionRow::new(&sealed, &sealed.evidence_refs)?;
-            let summary = SummaryRow::new(&session)?;
-            let state = session.state.as_str();
-            let mut params = decision.params();
-            params.extend_from_slice(&[
-                &session.session_id,
-                &session.agent_id,
-                &session.repository,
-                &session.policy_pack,
-                &state,
-                &summary.updated_at_us,
-                &summary.json,
-            ]);
-            db.execute(APPEND_DECISION, &params)?;
-            Ok(sealed)
-        })
-        .map_err(|e| duplicate_as_conflict(e, &record.decision_id))
+        let (sealed, elapsed) = self
+            .timed_write(|db| {
+                let (mut session, before) = lock_session(db, &record.session_id, || {
+                    SessionSummary::new(&record.session_id, &record.timestamp)
+                })?;
+                let sequence = next_sequence(db)?;
+                let sealed = summary::link(&mut session, record.clone(), sequence);
+                let decision = DecisionRow::new(&sealed, &sealed.evidence_refs)?;
+                let summary = SummaryRow::new(&session)?;
+                let state = session.state.as_str();
+                let mut counts = Counts::default();
+                counts.decision(&sealed);
+                counts.session(before.as_ref(), &SessionKeys::of(&session));
+                let counts = CountArrays::new(counts);
+                let mut params = decision.params();
+                params.extend_from_slice(&[
+                    &session.session_id,
+                    &session.agent_id,
+                    &session.repository,
+                    &session.policy_pack,
+                    &state,
+                    &summary.updated_at_us,
+                    &summary.json,
+                    &counts.kinds,
+                    &counts.values,
+                    &counts.ns,
+                ]);
+                db.execute(APPEND_DECISION, &params)?;
+                Ok(sealed)
+            })
+            .map_err(|e| duplicate_as_conflict(e, &record.decision_id))?;
+        if let Some(observer) = self.observer.get() {
+            observer.group_committed(1, elapsed);
+        }
+        Ok(sealed)
     }
 
     fn get_decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
@@ -679,18 +776,29 @@ impl ActivityStore for PostgresStore {
         } else {
             to_i64(q.offset, "offset")?
         });
-        // The total rides along on every row (an InitPlan, counted once), so page and total
+        // Unfiltered or with one exact filter (but `session_id`) the total is a kept count.
+        // Otherwise it rides along on every row (an InitPlan, counted once), so page and total
         // come from one snapshot; only an empty page needs a statement of its own.
+        let kept = match counts::decision_total(q) {
+            DecisionTotal::Kept(kind, value) => Some((kind, value)),
+            DecisionTotal::Session(_) | DecisionTotal::Count => None,
+        };
+        let count_column = if kept.is_some() {
+            String::new()
+        } else {
+            format!(", (SELECT COUNT(*) FROM activity_decisions{filters})")
+        };
         let page_sql = format!(
-            "SELECT record, (SELECT COUNT(*) FROM activity_decisions{filters}) FROM activity_decisions{page_filters} \
+            "SELECT record{count_column} FROM activity_decisions{page_filters} \
              ORDER BY sequence DESC LIMIT {limit} OFFSET {offset}"
         );
         let params = f.params();
         self.read(|db| {
             let rows = db.query(&page_sql, &params)?;
-            let total = match rows.first() {
-                Some(row) => u64::try_from(row.try_get::<_, i64>(1)?).unwrap_or(0),
-                None => db.count(
+            let total = match (&kept, rows.first()) {
+                (Some((kind, value)), _) => kept_count(db, kind, value)?,
+                (None, Some(row)) => u64::try_from(row.try_get::<_, i64>(1)?).unwrap_or(0),
+                (None, None) => db.count(
                     &format!("SELECT COUNT(*) FROM activity_decisions{filters}"),
                     &params[..filter_count],
                 )?,
@@ -734,9 +842,15 @@ impl ActivityStore for PostgresStore {
         let filter_count = f.values.len();
         let limit = f.bind(i64::from(q.limit));
         let offset = f.bind(to_i64(q.offset, "offset")?);
+        let kept = counts::session_total(q);
+        let count_column = if kept.is_some() {
+            String::new()
+        } else {
+            format!(", (SELECT COUNT(*) FROM activity_sessions{filters})")
+        };
         // Evidence refs are gathered for the page's rows only, after LIMIT.
         let page_sql = format!(
-            "SELECT {SUMMARY_WITH_REFS}, (SELECT COUNT(*) FROM activity_sessions{filters}) \
+            "SELECT {SUMMARY_WITH_REFS}{count_column} \
              FROM (SELECT session_id, summary, updated_at_us FROM activity_sessions{filters} \
                    ORDER BY updated_at_us DESC, session_id COLLATE \"C\" DESC LIMIT {limit} OFFSET {offset}) s \
              ORDER BY s.updated_at_us DESC, s.session_id COLLATE \"C\" DESC"
@@ -744,9 +858,10 @@ impl ActivityStore for PostgresStore {
         let params = f.params();
         self.read(|db| {
             let rows = db.query(&page_sql, &params)?;
-            let total = match rows.first() {
-                Some(row) => u64::try_from(row.try_get::<_, i64>(2)?).unwrap_or(0),
-                None => db.count(
+            let total = match (&kept, rows.first()) {
+                (Some((kind, value)), _) => kept_count(db, kind, value)?,
+                (None, Some(row)) => u64::try_from(row.try_get::<_, i64>(2)?).unwrap_or(0),
+                (None, None) => db.count(
                     &format!("SELECT COUNT(*) FROM activity_sessions{filters}"),
                     &params[..filter_count],
                 )?,
@@ -766,9 +881,12 @@ impl ActivityStore for PostgresStore {
         crate::summary::check_text("session_id", &update.session_id)?;
         self.write(|db| {
             let at = now();
-            let mut s = lock_session(db, &update.session_id, || crate::summary::new_session(update, &at))?;
+            let (mut s, before) = lock_session(db, &update.session_id, || crate::summary::new_session(update, &at))?;
             crate::summary::update_session(&mut s, update, &at);
             write_summary(db, UPSERT_SESSION, &s)?;
+            let mut counts = Counts::default();
+            counts.session(before.as_ref(), &SessionKeys::of(&s));
+            write_counts(db, counts)?;
             s.evidence_refs = db
                 .query(SESSION_REFS, &[&update.session_id])?
                 .iter()
@@ -811,11 +929,13 @@ impl ActivityStore for PostgresStore {
         sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         self.write(|db| {
             let mut report = ImportReport::default();
+            let mut counts = Counts::default();
             for s in &sessions {
                 if !write_summary(db, INSERT_SESSION, s)? {
                     report.sessions_skipped += 1;
                     continue;
                 }
+                counts.session(None, &SessionKeys::of(s));
                 for (i, r) in s.evidence_refs.iter().enumerate() {
                     db.execute(INSERT_REF, &[&s.session_id, &to_i64(i as u64, "evidence ref")?, r])?;
                 }
@@ -841,12 +961,14 @@ impl ActivityStore for PostgresStore {
                 }
                 if existing.is_empty() {
                     db.execute(INSERT_DECISION, &DecisionRow::new(d, &[])?.params())?;
+                    counts.decision(d);
                     report.decisions_imported += 1;
                 } else {
                     report.decisions_skipped += 1;
                 }
             }
             db.execute(RAISE_LOG_HEAD, &[])?;
+            write_counts(db, counts)?;
             Ok(report)
         })
     }

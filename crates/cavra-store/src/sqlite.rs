@@ -1,38 +1,193 @@
 //! The SQLite backend, cavra's embedded default.
 //!
-//! One writer thread owns the write connection. `append` hands its record over a channel and
-//! waits; the writer takes every append that is waiting, commits them in one transaction (one
+//! One writer thread owns the write connection. `append` prepares its record on the caller's
+//! thread (timestamp parsed, JSON rendered, hashing begun: [`Presealed`]) and hands it over a
+//! channel; the writer takes every append that is waiting, commits them in one transaction (one
 //! fsync for the whole group) and answers each — so throughput grows with concurrency instead of
-//! collapsing to one fsync per decision. Each append runs under its own savepoint, so one bad
-//! record fails alone. Reads use their own connections from a small pool; WAL lets them run
-//! while the writer commits. Other processes may write the same file: every group runs under
-//! `BEGIN IMMEDIATE` and reads the log head and session rows inside it.
+//! collapsing to one fsync per decision. What a commit costs is mostly the pages it dirties (two
+//! `pwrite`s per WAL frame, then the fsync), so a group writes each decision once, and each
+//! touched session's row and each changed count once per group, not once per decision; and a
+//! session row's filter columns are only set when they change. There are no savepoints: what
+//! can fail for one record alone (a bad timestamp, a repeated id) fails before that record
+//! writes anything, so nothing needs undoing; any other failure rolls the group back, and the
+//! group is retried one append per transaction so that each caller still gets its own answer.
+//!
+//! Session summaries stay cached in the writer between groups; `PRAGMA data_version` tells when
+//! another connection (another process) wrote, and the cache is then dropped. List totals are
+//! read from `activity_counts` and `activity_sessions.decision_rows`, which the same
+//! transactions keep, so they are exact after crashes, imports and writes from other processes
+//! (see `decision_total`).
+//!
+//! Checkpoints stay off the writer's path: every 4096 frames (16 MiB), a checkpointer
+//! thread with its own connection copies the WAL into the database. Restarting the WAL from its
+//! beginning needs the last frames copied and the database fsync'd by the writer, a stall of
+//! 10-30 ms on a busy disk, so the writer does it when idle, or under load once the WAL reaches
+//! 256 MiB. Reads use their own memory-mapped connections from a small pool; WAL
+//! lets them run while the writer commits. Other processes may write the same file: every group
+//! runs under `BEGIN IMMEDIATE` and reads the log head and session rows inside it.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
+use std::ffi::c_int;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cavra_core::DecisionRecord;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
 
+use crate::counts::{self, Counts, DecisionTotal, SessionKeys};
 use crate::error::StoreError;
 use crate::migrations::{self, MigrationReport};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
-use crate::store::{ActivityStore, ImportReport};
+use crate::seal::Presealed;
+use crate::store::{ActivityStore, ImportReport, StoreObserver};
 use crate::summary;
 
 /// Most appends committed in one group.
 const MAX_GROUP: usize = 512;
 /// How long a connection waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Frames (pages) committed to the WAL since the last copy after which the checkpointer copies
+/// them into the database: 16 MiB.
+const CHECKPOINT_FRAMES: i64 = 4096;
+/// WAL size in frames at which the writer restarts it even under load: 256 MiB. Restarting
+/// means copying the last frames and fsyncing the database on the writer's path (10-30 ms on
+/// a busy disk), so it waits for an idle moment until then.
+const RESTART_FRAMES_MAX: i64 = 65536;
+/// How long the writer waits for a job before it counts as idle.
+const IDLE: Duration = Duration::from_millis(20);
+/// Size the WAL file is cut back to when it restarts, in bytes.
+const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
+/// Page cache of the writer, in KiB: index interiors and the pages appends write stay cached
+/// (a page missing here is read back from the WAL with a syscall). Much larger is not better:
+/// SQLite scans the cache's hash table at the end of each transaction.
+const WRITER_CACHE_KIB: i64 = 32768;
+/// Page cache of each reader, in KiB (database pages are read through the memory map; this
+/// holds pages read from the WAL).
+const READER_CACHE_KIB: i64 = 4096;
+/// Bytes of the database file each connection maps into memory (reads skip a syscall per page).
+const MMAP_BYTES: i64 = 1 << 30;
+/// Reader connections kept open for reuse.
+const READER_POOL: usize = 16;
+/// Session summaries the writer keeps between groups; past this the cache starts afresh.
+const SESSION_CACHE: usize = 65536;
+/// The names a record's sealing sets; unknown fields so named make a record render whole.
+const SEAL_FIELDS: [&str; 3] = ["sequence", "prev_hash", "record_hash"];
 
 type Reply<T> = mpsc::SyncSender<Result<T, StoreError>>;
 
+/// An append as the caller's thread prepared it for the writer.
+struct Pending {
+    record: Presealed,
+    ts_us: i64,
+    /// The record's JSON without `sequence`, `prev_hash` and `record_hash`, which the writer
+    /// puts in front; `None` when unknown fields use those names (rendered whole once sealed).
+    body: Option<String>,
+    /// The record's evidence refs as a JSON array, if it has any.
+    refs: Option<String>,
+    reply: Reply<DecisionRecord>,
+}
+
+/// The parts of a [`Pending`] that outlive sealing.
+struct Prepared {
+    ts_us: i64,
+    body: Option<String>,
+    refs: Option<String>,
+    reply: Reply<DecisionRecord>,
+}
+
+impl Pending {
+    fn new(record: DecisionRecord, reply: Reply<DecisionRecord>) -> Result<Pending, StoreError> {
+        let ts_us = parse_timestamp(&record.timestamp).map_err(StoreError::Invalid)?;
+        let refs = if record.evidence_refs.is_empty() {
+            None
+        } else {
+            Some(to_json(&record.evidence_refs)?)
+        };
+        let record = Presealed::new(record);
+        let body = if SEAL_FIELDS.iter().any(|k| record.record().extra.contains_key(*k)) {
+            None
+        } else {
+            Some(to_json(record.record())?)
+        };
+        Ok(Pending {
+            record,
+            ts_us,
+            body,
+            refs,
+            reply,
+        })
+    }
+
+    fn split(self) -> (Presealed, Prepared) {
+        let Pending {
+            record,
+            ts_us,
+            body,
+            refs,
+            reply,
+        } = self;
+        (
+            record,
+            Prepared {
+                ts_us,
+                body,
+                refs,
+                reply,
+            },
+        )
+    }
+}
+
+impl Prepared {
+    /// The stored JSON of `sealed`: the sealing fields, then the prepared body.
+    fn json(&self, sealed: &DecisionRecord) -> Result<String, StoreError> {
+        let rest = self
+            .body
+            .as_deref()
+            .and_then(|b| b.strip_prefix('{'))
+            .filter(|rest| *rest != "}");
+        let Some(rest) = rest else {
+            return to_json(sealed);
+        };
+        let mut out = String::with_capacity(rest.len() + 180);
+        out.push_str("{\"sequence\":");
+        out.push_str(&sealed.sequence.unwrap_or(0).to_string());
+        if let Some(prev) = &sealed.prev_hash {
+            out.push_str(",\"prev_hash\":");
+            out.push_str(&to_json(prev)?);
+        }
+        if let Some(hash) = &sealed.record_hash {
+            out.push_str(",\"record_hash\":");
+            out.push_str(&to_json(hash)?);
+        }
+        out.push(',');
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// Back to a pending append, unsealed, for another try.
+    fn retry(self, sealed: DecisionRecord) -> Pending {
+        Pending {
+            record: Presealed::new(sealed),
+            ts_us: self.ts_us,
+            body: self.body,
+            refs: self.refs,
+            reply: self.reply,
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 enum Job {
-    Append(Box<DecisionRecord>, Reply<DecisionRecord>),
+    Append(Box<Pending>),
     Session(SessionUpdate, Reply<SessionSummary>),
     Import(Vec<SessionSummary>, Vec<DecisionRecord>, Reply<ImportReport>),
 }
@@ -43,12 +198,15 @@ pub struct SqliteStore {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
+    observer: Arc<OnceLock<Arc<dyn StoreObserver>>>,
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
 
@@ -99,25 +257,37 @@ fn now() -> String {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, applies migrations and starts the
-    /// writer.
+    /// writer and its checkpointer.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let mut conn = open_connection(path)?;
         apply_migrations(&mut conn)?;
+        conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+        conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+        let observer = Arc::new(OnceLock::new());
+        let checkpoints = Checkpoints::start(path, &mut conn)?;
         let (tx, rx) = mpsc::channel();
+        let writer = Writer {
+            conn,
+            sessions: HashMap::new(),
+            data_version: None,
+            observer: Arc::clone(&observer),
+            checkpoints,
+        };
         let writer = std::thread::Builder::new()
             .name("cavra-sqlite-writer".to_owned())
-            .spawn(move || write_loop(conn, rx))
+            .spawn(move || writer.run(&rx))
             .map_err(StoreError::io("cannot start the SQLite writer thread"))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             readers: Mutex::new(Vec::new()),
+            observer,
         })
     }
 
-    fn submit<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, StoreError> {
-        let (reply, answer) = mpsc::sync_channel(1);
+    /// Hands `job` to the writer and waits for its answer on `answer`.
+    fn submit<T>(&self, answer: mpsc::Receiver<Result<T, StoreError>>, job: Job) -> Result<T, StoreError> {
         {
             let jobs = self
                 .jobs
@@ -127,7 +297,7 @@ impl SqliteStore {
                 .as_ref()
                 .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
             sender
-                .send(job(reply))
+                .send(job)
                 .map_err(|_| StoreError::Unavailable("the SQLite writer stopped".into()))?;
         }
         answer
@@ -144,12 +314,15 @@ impl SqliteStore {
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
                 let c = Connection::open_with_flags(&self.path, flags)?;
                 c.busy_timeout(BUSY_TIMEOUT)?;
+                c.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+                c.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+                c.pragma_update(None, "temp_store", "MEMORY")?;
                 c
             }
         };
         let result = f(&conn);
         if let Ok(mut pool) = self.readers.lock()
-            && pool.len() < 16
+            && pool.len() < READER_POOL
         {
             pool.push(conn);
         }
@@ -157,7 +330,8 @@ impl SqliteStore {
     }
 
     /// Stops the writer after the appends already submitted are committed. Readers close first,
-    /// so the writer's connection is the last and checkpoints the WAL into the database file.
+    /// then the checkpointer, so the writer's connection is the last and checkpoints the WAL into
+    /// the database file.
     pub fn close(&self) {
         if let Ok(mut pool) = self.readers.lock() {
             pool.clear();
@@ -177,129 +351,400 @@ impl Drop for SqliteStore {
     }
 }
 
-fn write_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_GROUP {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+// ---------------------------------------------------------------------------------------------
+// Checkpoints, off the writer's path.
+
+/// What the writer's WAL hook, the checkpointer and the writer share.
+struct CheckpointState {
+    /// Frames in the WAL after the writer's latest commit, as its hook last heard.
+    frames: AtomicI64,
+    /// Frames of the WAL the checkpointer has copied into the database.
+    copied: AtomicI64,
+    /// The checkpointer is awake (so the hook does not wake it twice).
+    copying: AtomicBool,
+    /// The WAL reached [`RESTART_FRAMES_MAX`]: the writer restarts it before its next group.
+    overdue: AtomicBool,
+}
+
+/// The checkpointer thread and the state it shares with the writer.
+struct Checkpoints {
+    state: Arc<CheckpointState>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpoints {
+    /// Starts the checkpointer on its own connection and hooks the writer's commits to it (the
+    /// hook replaces SQLite's own automatic checkpoint, which would run on the writer).
+    fn start(path: &Path, writer: &mut Connection) -> Result<Checkpoints, StoreError> {
+        let conn = open_connection(path)?;
+        let state = Arc::new(CheckpointState {
+            frames: AtomicI64::new(0),
+            copied: AtomicI64::new(0),
+            copying: AtomicBool::new(false),
+            overdue: AtomicBool::new(false),
+        });
+        let (wake, woken) = mpsc::sync_channel::<()>(1);
+        let hook_state = Arc::clone(&state);
+        writer.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: c_int| {
+            let frames = i64::from(frames);
+            let s = &hook_state;
+            s.frames.store(frames, Ordering::Relaxed);
+            if frames < s.copied.load(Ordering::Relaxed) {
+                // The WAL restarted.
+                s.copied.store(0, Ordering::Relaxed);
             }
-        }
-        let mut appends = Vec::new();
-        for job in batch {
-            match job {
-                Job::Append(record, reply) => appends.push((*record, reply)),
-                other => {
-                    // Keep order: commit the appends received before this job first.
-                    commit_appends(&mut conn, std::mem::take(&mut appends));
-                    run_other(&mut conn, other);
+            if frames - s.copied.load(Ordering::Relaxed) >= CHECKPOINT_FRAMES
+                && !s.copying.swap(true, Ordering::AcqRel)
+                && wake.try_send(()).is_err()
+            {
+                s.copying.store(false, Ordering::Release);
+            }
+            if frames >= RESTART_FRAMES_MAX {
+                s.overdue.store(true, Ordering::Release);
+            }
+            Ok(())
+        }))?;
+        let thread_state = Arc::clone(&state);
+        let thread = std::thread::Builder::new()
+            .name("cavra-sqlite-checkpointer".to_owned())
+            .spawn(move || {
+                // Ends when the writer removes its hook, which holds the only sender.
+                while woken.recv().is_ok() {
+                    if let Some(copied) = checkpoint(&conn) {
+                        thread_state.copied.store(copied, Ordering::Relaxed);
+                    }
+                    thread_state.copying.store(false, Ordering::Release);
                 }
-            }
-        }
-        commit_appends(&mut conn, appends);
+            })
+            .map_err(StoreError::io("cannot start the SQLite checkpointer thread"))?;
+        Ok(Checkpoints {
+            state,
+            thread: Some(thread),
+        })
     }
-}
 
-fn run_other(conn: &mut Connection, job: Job) {
-    match job {
-        Job::Session(update, reply) => {
-            let _ = reply.send(put_session(conn, &update));
+    /// Called by the writer before a group: restarts an overlong WAL.
+    fn before_group(&self, conn: &Connection) {
+        if self.state.overdue.swap(false, Ordering::AcqRel) {
+            self.restart(conn);
         }
-        Job::Import(sessions, decisions, reply) => {
-            let _ = reply.send(import(conn, &sessions, &decisions));
-        }
-        Job::Append(record, reply) => commit_appends(conn, vec![(*record, reply)]),
     }
-}
 
-/// Commits a group of appends in one transaction and answers each. An append that fails alone
-/// is answered with its error; if the transaction itself fails, every append of the group is
-/// answered with that error.
-fn commit_appends(conn: &mut Connection, appends: Vec<(DecisionRecord, Reply<DecisionRecord>)>) {
-    if appends.is_empty() {
-        return;
-    }
-    let mut pending: std::collections::VecDeque<_> = appends.into();
-    let mut outcomes: Vec<(Reply<DecisionRecord>, Result<DecisionRecord, StoreError>)> =
-        Vec::with_capacity(pending.len());
-    let committed = commit_group(conn, &mut pending, &mut outcomes);
-    match committed {
-        Ok(()) => {
-            for (reply, result) in outcomes {
-                let _ = reply.send(result);
-            }
+    /// Called by the writer when no job came for [`IDLE`]: restarts the WAL if it is worth it.
+    fn when_idle(&self, conn: &Connection) {
+        if self.state.frames.load(Ordering::Relaxed) >= CHECKPOINT_FRAMES {
+            self.restart(conn);
         }
-        Err(e) => {
-            let message = e.to_string();
-            let unanswered = pending.into_iter().map(|(_, reply)| reply);
-            for reply in outcomes.into_iter().map(|(reply, _)| reply).chain(unanswered) {
-                let _ = reply.send(Err(StoreError::Unavailable(format!("commit failed: {message}"))));
-            }
+    }
+
+    /// Copies what the checkpointer has not (a few groups' worth), after which the next write
+    /// restarts the WAL from its beginning (readers permitting). This fsyncs the database, so
+    /// it is kept off the busy path: only when idle, or once the WAL reached its cap.
+    fn restart(&self, conn: &Connection) {
+        if let Some(copied) = checkpoint(conn) {
+            self.state.copied.store(copied, Ordering::Relaxed);
+        }
+    }
+
+    /// Stops the checkpointer: unhooks the writer (dropping the hook's sender) and waits.
+    fn stop(&mut self, writer: &mut Connection) {
+        let _ = writer.wal_hook(None::<fn(&mut rusqlite::hooks::Wal, c_int) -> rusqlite::Result<()>>);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
 
-fn commit_group(
-    conn: &mut Connection,
-    pending: &mut std::collections::VecDeque<(DecisionRecord, Reply<DecisionRecord>)>,
-    outcomes: &mut Vec<(Reply<DecisionRecord>, Result<DecisionRecord, StoreError>)>,
-) -> Result<(), StoreError> {
-    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let head: i64 = tx.query_row("SELECT COALESCE(MAX(sequence), 0) FROM activity_decisions", [], |r| {
-        r.get(0)
-    })?;
-    let mut next = u64::try_from(head).unwrap_or(0);
-    let mut sessions: HashMap<String, SessionSummary> = HashMap::new();
-    while let Some((record, reply)) = pending.pop_front() {
-        let sid = record.session_id.clone();
-        let current = match sessions.get(&sid) {
-            Some(s) => Ok(s.clone()),
-            None => load_summary(&tx, &sid).map(|s| s.unwrap_or_else(|| SessionSummary::new(&sid, &record.timestamp))),
-        };
-        let mut updated = match current {
-            Ok(s) => s,
-            Err(e) => {
-                pending.push_front((record, reply));
-                return Err(e);
-            }
-        };
-        updated.evidence_refs.clear();
-        let sp = match tx.savepoint() {
-            Ok(sp) => sp,
-            Err(e) => {
-                pending.push_front((record, reply));
-                return Err(e.into());
-            }
-        };
-        let result = summary::link(&mut updated, record, next + 1);
-        match insert_decision(&sp, &result, true).and_then(|()| write_summary(&sp, &updated)) {
-            Ok(()) => {
-                sp.commit()?;
-                next += 1;
-                updated.evidence_refs.clear();
-                sessions.insert(sid, updated);
-                outcomes.push((reply, Ok(result)));
-            }
-            Err(e) => {
-                drop(sp);
-                outcomes.push((reply, Err(e)));
-            }
-        }
+/// A passive checkpoint: copies what it can without waiting for anyone. Returns how many frames
+/// of the WAL are now in the database, if it ran.
+fn checkpoint(conn: &Connection) -> Option<i64> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(2))
+        .ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer.
+
+/// A session as the writer last committed it (or is about to, within a group).
+struct CachedSession {
+    /// The summary, without `evidence_refs` (they are read from their rows).
+    summary: SessionSummary,
+    /// The filter columns of its stored row; `None` while it has no row.
+    row: Option<SessionKeys>,
+}
+
+/// Writes the changed counts to `activity_counts`: one upsert per key.
+fn write_counts(conn: &Connection, counts: Counts) -> Result<(), StoreError> {
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO activity_counts (kind, value, n) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (kind, value) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for (kind, value, n) in counts.into_rows() {
+        upsert.execute(params![kind, value, n])?;
     }
-    tx.commit()?;
     Ok(())
 }
 
-/// Inserts a decision row and, when `refs` is set, its evidence references for the session.
-fn insert_decision(conn: &Connection, record: &DecisionRecord, refs: bool) -> Result<(), StoreError> {
-    let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+/// An append the group has dealt with: sealed, and stored unless `error` says otherwise.
+struct Done {
+    sealed: DecisionRecord,
+    error: Option<StoreError>,
+    prepared: Prepared,
+}
+
+struct Writer {
+    conn: Connection,
+    sessions: HashMap<String, CachedSession>,
+    /// `PRAGMA data_version` when `sessions` was last known to match the database.
+    data_version: Option<i64>,
+    observer: Arc<OnceLock<Arc<dyn StoreObserver>>>,
+    checkpoints: Checkpoints,
+}
+
+impl Writer {
+    fn run(mut self, jobs: &mpsc::Receiver<Job>) {
+        loop {
+            let first = match jobs.recv_timeout(IDLE) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.checkpoints.when_idle(&self.conn);
+                    match jobs.recv() {
+                        Ok(job) => job,
+                        Err(_) => break,
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_GROUP {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.checkpoints.before_group(&self.conn);
+            let mut appends = Vec::new();
+            for job in batch {
+                match job {
+                    Job::Append(pending) => appends.push(*pending),
+                    other => {
+                        // Keep order: commit the appends received before this job first.
+                        self.commit_appends(std::mem::take(&mut appends));
+                        self.run_other(other);
+                    }
+                }
+            }
+            self.commit_appends(appends);
+        }
+        self.checkpoints.stop(&mut self.conn);
+    }
+
+    fn run_other(&mut self, job: Job) {
+        match job {
+            Job::Session(update, reply) => {
+                let result = self.put_session(&update);
+                if result.is_err() {
+                    self.forget();
+                }
+                let _ = reply.send(result);
+            }
+            Job::Import(sessions, decisions, reply) => {
+                // Imported rows change summaries and counts behind the cache.
+                self.forget();
+                let _ = reply.send(import(&self.conn, &sessions, &decisions));
+            }
+            Job::Append(pending) => self.commit_appends(vec![*pending]),
+        }
+    }
+
+    /// Drops every cached summary: the next group reads what is stored.
+    fn forget(&mut self) {
+        self.sessions.clear();
+        self.data_version = None;
+    }
+
+    /// Commits a group of appends in one transaction and answers each. If the transaction
+    /// fails, nothing of it is stored, and each append is tried again in a transaction of its
+    /// own, so that each caller gets its own answer.
+    fn commit_appends(&mut self, batch: Vec<Pending>) {
+        if batch.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let mut pending: VecDeque<Pending> = batch.into();
+        let mut done = Vec::with_capacity(pending.len());
+        match self.write_group(&mut pending, &mut done) {
+            Ok(()) => {
+                // Observed before anyone is answered: once an append returns, its group was seen.
+                let stored = done.iter().filter(|d| d.error.is_none()).count();
+                if stored > 0
+                    && let Some(observer) = self.observer.get()
+                {
+                    observer.group_committed(stored, started.elapsed());
+                }
+                for d in done {
+                    let result = match d.error {
+                        None => Ok(d.sealed),
+                        Some(e) => Err(e),
+                    };
+                    let _ = d.prepared.reply.send(result);
+                }
+            }
+            Err(e) => {
+                self.forget();
+                let mut again: Vec<Pending> = done.into_iter().map(|d| d.prepared.retry(d.sealed)).collect();
+                again.extend(pending);
+                if let [_] = again.as_slice() {
+                    if let Some(p) = again.pop() {
+                        let _ = p.reply.send(Err(e));
+                    }
+                } else {
+                    for p in again {
+                        self.commit_appends(vec![p]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the group: each decision as it comes, then each touched session's row and the
+    /// changed counts once, then commits.
+    fn write_group(&mut self, pending: &mut VecDeque<Pending>, done: &mut Vec<Done>) -> Result<(), StoreError> {
+        let Writer {
+            conn,
+            sessions,
+            data_version,
+            ..
+        } = self;
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        let version: i64 = tx.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
+        if *data_version != Some(version) || sessions.len() > SESSION_CACHE {
+            // Another connection wrote since: summaries may have moved on.
+            sessions.clear();
+        }
+        *data_version = None;
+        let head: i64 = tx
+            .prepare_cached("SELECT COALESCE(MAX(sequence), 0) FROM activity_decisions")?
+            .query_row([], |r| r.get(0))?;
+        let mut next = u64::try_from(head).unwrap_or(0);
+        let mut touched: HashMap<String, i64> = HashMap::new();
+        let mut counts = Counts::default();
+        while let Some(p) = pending.pop_front() {
+            let session = match cached_session(&tx, sessions, &p) {
+                Ok(s) => s,
+                Err(e) => {
+                    pending.push_front(p);
+                    return Err(e);
+                }
+            };
+            let (record, prepared) = p.split();
+            let mut updated = session.summary.clone();
+            let sealed = summary::link_presealed(&mut updated, record, next + 1);
+            updated.evidence_refs.clear();
+            let inserted = prepared
+                .json(&sealed)
+                .and_then(|json| insert_decision(&tx, &sealed, prepared.ts_us, &json, prepared.refs.as_deref()));
+            match inserted {
+                Ok(()) => {
+                    next += 1;
+                    session.summary = updated;
+                    counts.decision(&sealed);
+                    *touched.entry(sealed.session_id.clone()).or_insert(0) += 1;
+                    done.push(Done {
+                        sealed,
+                        error: None,
+                        prepared,
+                    });
+                }
+                // A repeated id is found before the row is written: this append fails alone.
+                Err(e @ StoreError::Conflict(_)) => {
+                    if session.row.is_none() && session.summary.last_decision_id.is_none() {
+                        // Its session is first seen by a later record, at that one's timestamp.
+                        sessions.remove(&sealed.session_id);
+                    }
+                    done.push(Done {
+                        sealed,
+                        error: Some(e),
+                        prepared,
+                    });
+                }
+                Err(e) => {
+                    done.push(Done {
+                        sealed,
+                        error: None,
+                        prepared,
+                    });
+                    return Err(e);
+                }
+            }
+        }
+        for (session_id, added) in touched {
+            let Some(session) = sessions.get_mut(&session_id) else {
+                return Err(StoreError::Corrupt(format!(
+                    "session `{session_id}` left the writer's cache"
+                )));
+            };
+            write_session(&tx, &session.summary, session.row.as_ref(), added, &mut counts)?;
+            session.row = Some(SessionKeys::of(&session.summary));
+        }
+        write_counts(&tx, counts)?;
+        tx.commit()?;
+        *data_version = Some(version);
+        Ok(())
+    }
+
+    fn put_session(&mut self, update: &SessionUpdate) -> Result<SessionSummary, StoreError> {
+        // Its row changes here; the next append reads it back.
+        self.sessions.remove(&update.session_id);
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let at = now();
+        let stored = load_summary(&tx, &update.session_id)?;
+        let row = stored.as_ref().map(SessionKeys::of);
+        let mut s = stored.unwrap_or_else(|| summary::new_session(update, &at));
+        summary::update_session(&mut s, update, &at);
+        let mut counts = Counts::default();
+        write_session(&tx, &s, row.as_ref(), 0, &mut counts)?;
+        write_counts(&tx, counts)?;
+        let s = with_refs(&tx, s)?;
+        tx.commit()?;
+        Ok(s)
+    }
+}
+
+/// The session of `p` as the writer knows it: cached, else read inside the transaction, else
+/// new (first seen at the record's timestamp).
+fn cached_session<'a>(
+    tx: &Connection,
+    sessions: &'a mut HashMap<String, CachedSession>,
+    p: &Pending,
+) -> Result<&'a mut CachedSession, StoreError> {
+    let record = p.record.record();
+    match sessions.entry(record.session_id.clone()) {
+        Entry::Occupied(e) => Ok(e.into_mut()),
+        Entry::Vacant(e) => {
+            let stored = load_summary(tx, &record.session_id)?;
+            let row = stored.as_ref().map(SessionKeys::of);
+            let summary = stored.unwrap_or_else(|| SessionSummary::new(&record.session_id, &record.timestamp));
+            Ok(e.insert(CachedSession { summary, row }))
+        }
+    }
+}
+
+/// Inserts a decision row. `refs` (a JSON array) is set for appended decisions only: imported
+/// ones leave their session's refs to the imported summary.
+fn insert_decision(
+    conn: &Connection,
+    record: &DecisionRecord,
+    ts_us: i64,
+    json: &str,
+    refs: Option<&str>,
+) -> Result<(), StoreError> {
     let sequence =
         i64::try_from(record.sequence.unwrap_or(0)).map_err(|_| StoreError::Corrupt("sequence overflow".into()))?;
-    let ts = parse_timestamp(&record.timestamp).map_err(StoreError::Invalid)?;
     conn.prepare_cached(
         "INSERT INTO activity_decisions (sequence, decision_id, session_id, agent_id, repository, policy_pack, \
-         decision, severity, action_type, ts_us, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         decision, severity, action_type, ts_us, record, evidence_refs) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         sequence,
@@ -311,8 +756,9 @@ fn insert_decision(conn: &Connection, record: &DecisionRecord, refs: bool) -> Re
         record.decision.as_str(),
         record.severity.as_str(),
         record.action_type.as_str(),
-        ts,
-        json
+        ts_us,
+        json,
+        refs
     ])
     .map_err(|e| match e {
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -323,37 +769,77 @@ fn insert_decision(conn: &Connection, record: &DecisionRecord, refs: bool) -> Re
         }
         other => StoreError::Sqlite(other),
     })?;
-    if refs {
-        let mut insert =
-            conn.prepare_cached("INSERT INTO activity_evidence_refs (session_id, sequence, ref) VALUES (?1, ?2, ?3)")?;
-        for r in &record.evidence_refs {
-            insert.execute(params![record.session_id, sequence, r])?;
-        }
-    }
     Ok(())
 }
 
-/// Writes the summary row; `evidence_refs` live in their own table and are not part of it.
-fn write_summary(conn: &Connection, s: &SessionSummary) -> Result<(), StoreError> {
+/// A summary row's JSON: the summary without `evidence_refs`, which live with the decisions.
+fn summary_json(s: &SessionSummary) -> Result<String, StoreError> {
+    if s.evidence_refs.is_empty() {
+        return to_json(s);
+    }
     let mut row = s.clone();
     row.evidence_refs.clear();
-    let json = serde_json::to_string(&row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    to_json(&row)
+}
+
+/// Writes a session's row: an update adding `added` stored decisions when it has one (`row`, its
+/// filter columns as stored), else an insert counting the decisions already stored under its
+/// id. The session counts in `counts` follow.
+fn write_session(
+    conn: &Connection,
+    s: &SessionSummary,
+    row: Option<&SessionKeys>,
+    added: i64,
+    counts: &mut Counts,
+) -> Result<(), StoreError> {
+    let json = summary_json(s)?;
     let updated = parse_timestamp(&s.updated_at).map_err(StoreError::Invalid)?;
-    conn.prepare_cached(
-        "INSERT INTO activity_sessions (session_id, agent_id, repository, policy_pack, state, updated_at_us, summary) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (session_id) DO UPDATE SET agent_id = excluded.agent_id, \
-         repository = excluded.repository, policy_pack = excluded.policy_pack, state = excluded.state, \
-         updated_at_us = excluded.updated_at_us, summary = excluded.summary",
-    )?
-    .execute(params![
-        s.session_id,
-        s.agent_id,
-        s.repository,
-        s.policy_pack,
-        s.state.as_str(),
-        updated,
-        json
-    ])?;
+    let keys = SessionKeys::of(s);
+    match row {
+        // The filter columns are set only when they change: SQLite rewrites the index entries
+        // of every column an UPDATE sets, changed or not.
+        Some(old) if *old == keys => {
+            conn.prepare_cached(
+                "UPDATE activity_sessions SET updated_at_us = ?2, summary = ?3, decision_rows = decision_rows + ?4 \
+                 WHERE session_id = ?1",
+            )?
+            .execute(params![s.session_id, updated, json, added])?;
+        }
+        Some(old) => {
+            conn.prepare_cached(
+                "UPDATE activity_sessions SET agent_id = ?2, repository = ?3, policy_pack = ?4, state = ?5, \
+                 updated_at_us = ?6, summary = ?7, decision_rows = decision_rows + ?8 WHERE session_id = ?1",
+            )?
+            .execute(params![
+                s.session_id,
+                s.agent_id,
+                s.repository,
+                s.policy_pack,
+                s.state.as_str(),
+                updated,
+                json,
+                added
+            ])?;
+            counts.session(Some(old), &keys);
+        }
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO activity_sessions \
+                 (session_id, agent_id, repository, policy_pack, state, updated_at_us, summary, decision_rows) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT COUNT(*) FROM activity_decisions WHERE session_id = ?1))",
+            )?
+            .execute(params![
+                s.session_id,
+                s.agent_id,
+                s.repository,
+                s.policy_pack,
+                s.state.as_str(),
+                updated,
+                json
+            ])?;
+            counts.session(None, &keys);
+        }
+    }
     Ok(())
 }
 
@@ -366,33 +852,42 @@ fn load_summary(conn: &Connection, session_id: &str) -> Result<Option<SessionSum
         .transpose()
 }
 
+/// Fills in a session's evidence refs: its rows in `activity_evidence_refs` (from before
+/// migration 005, and those of an imported summary), then those of its appended decisions, in
+/// sequence order, read from the session index alone.
 fn with_refs(conn: &Connection, mut s: SessionSummary) -> Result<SessionSummary, StoreError> {
-    let mut stmt =
+    s.evidence_refs.clear();
+    let mut earlier =
         conn.prepare_cached("SELECT ref FROM activity_evidence_refs WHERE session_id = ?1 ORDER BY rowid")?;
-    s.evidence_refs = stmt
-        .query_map([&s.session_id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(s)
-}
-
-fn put_session(conn: &mut Connection, update: &SessionUpdate) -> Result<SessionSummary, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let at = now();
-    let mut s = load_summary(&tx, &update.session_id)?.unwrap_or_else(|| crate::summary::new_session(update, &at));
-    crate::summary::update_session(&mut s, update, &at);
-    write_summary(&tx, &s)?;
-    let s = with_refs(&tx, s)?;
-    tx.commit()?;
+    for r in earlier.query_map([&s.session_id], |r| r.get(0))? {
+        s.evidence_refs.push(r?);
+    }
+    let mut appended = conn.prepare_cached(
+        "SELECT evidence_refs FROM activity_decisions WHERE session_id = ?1 AND evidence_refs IS NOT NULL \
+         ORDER BY sequence",
+    )?;
+    let mut rows = appended.query([&s.session_id])?;
+    while let Some(row) = rows.next()? {
+        let text = row
+            .get_ref(0)?
+            .as_str()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let refs: Vec<String> = serde_json::from_str(text)
+            .map_err(|e| StoreError::Corrupt(format!("evidence refs of session `{}`: {e}", s.session_id)))?;
+        s.evidence_refs.extend(refs);
+    }
     Ok(s)
 }
 
 fn import(
-    conn: &mut Connection,
+    conn: &Connection,
     sessions: &[SessionSummary],
     decisions: &[DecisionRecord],
 ) -> Result<ImportReport, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let mut report = ImportReport::default();
+    let mut counts = Counts::default();
+    let mut rows_per_session: HashMap<&str, i64> = HashMap::new();
     for d in decisions {
         let Some(sequence) = d.sequence else {
             return Err(StoreError::Invalid(format!(
@@ -421,18 +916,27 @@ fn import(
                 report.decisions_skipped += 1;
             }
             None => {
+                let ts = parse_timestamp(&d.timestamp).map_err(StoreError::Invalid)?;
                 // The session's references come with its summary, below.
-                insert_decision(&tx, d, false)?;
+                insert_decision(&tx, d, ts, &to_json(d)?, None)?;
+                counts.decision(d);
+                *rows_per_session.entry(d.session_id.as_str()).or_insert(0) += 1;
                 report.decisions_imported += 1;
             }
         }
+    }
+    // Sessions that already have a row count their new decisions; a row created below counts
+    // every decision stored under its id.
+    for (session_id, added) in rows_per_session {
+        tx.prepare_cached("UPDATE activity_sessions SET decision_rows = decision_rows + ?2 WHERE session_id = ?1")?
+            .execute(params![session_id, added])?;
     }
     for s in sessions {
         if load_summary(&tx, &s.session_id)?.is_some() {
             report.sessions_skipped += 1;
             continue;
         }
-        write_summary(&tx, s)?;
+        write_session(&tx, s, None, 0, &mut counts)?;
         let mut refs =
             tx.prepare_cached("INSERT INTO activity_evidence_refs (session_id, sequence, ref) VALUES (?1, ?2, ?3)")?;
         for (i, r) in s.evidence_refs.iter().enumerate() {
@@ -440,28 +944,22 @@ fn import(
         }
         report.sessions_imported += 1;
     }
+    write_counts(&tx, counts)?;
     tx.commit()?;
     Ok(report)
 }
 
-/// `WHERE` clauses for a decision query: only the filters given, each an indexable equality.
-fn decision_filters(q: &DecisionQuery) -> (String, Vec<rusqlite::types::Value>) {
-    use rusqlite::types::Value;
+// ---------------------------------------------------------------------------------------------
+// Reading.
+
+/// `WHERE` clauses for a decision query: only the filters given, each an indexable comparison.
+fn decision_filters(q: &DecisionQuery) -> (String, Vec<Value>) {
     let mut clauses = Vec::new();
     let mut values: Vec<Value> = Vec::new();
-    let mut eq = |col: &str, v: Option<String>| {
-        if let Some(v) = v {
-            values.push(Value::Text(v));
-            clauses.push(format!("{col} = ?{}", values.len()));
-        }
-    };
-    eq("session_id", q.session_id.clone());
-    eq("agent_id", q.agent_id.clone());
-    eq("repository", q.repository.clone());
-    eq("policy_pack", q.policy_pack.clone());
-    eq("decision", q.decision.map(|d| d.as_str().to_owned()));
-    eq("severity", q.severity.map(|s| s.as_str().to_owned()));
-    eq("action_type", q.action_type.map(|a| a.as_str().to_owned()));
+    for (col, v) in counts::decision_exact(q) {
+        values.push(Value::Text(v));
+        clauses.push(format!("{col} = ?{}", values.len()));
+    }
     if let Some(since) = q.since_micros {
         values.push(Value::Integer(since));
         clauses.push(format!("ts_us >= ?{}", values.len()));
@@ -470,12 +968,91 @@ fn decision_filters(q: &DecisionQuery) -> (String, Vec<rusqlite::types::Value>) 
         values.push(Value::Integer(until));
         clauses.push(format!("ts_us <= ?{}", values.len()));
     }
-    let sql = if clauses.is_empty() {
+    (where_clause(&clauses), values)
+}
+
+fn where_clause(clauses: &[String]) -> String {
+    if clauses.is_empty() {
         String::new()
     } else {
         format!(" WHERE {}", clauses.join(" AND "))
-    };
-    (sql, values)
+    }
+}
+
+/// A count kept in `activity_counts`; an absent key counts nothing.
+fn kept_count(c: &Connection, kind: &str, value: &str) -> Result<i64, StoreError> {
+    Ok(
+        c.prepare_cached("SELECT n FROM activity_counts WHERE kind = ?1 AND value = ?2")?
+            .query_row([kind, value], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0),
+    )
+}
+
+/// The `total` of a decision query. Unfiltered or with one exact-match filter it is read, not
+/// counted: from `activity_counts`, or for `session_id` from the session row's `decision_rows`.
+/// Several filters, or `since`/`until`, are counted over the best index (the cost grows with
+/// the rows that match).
+fn decision_total(c: &Connection, q: &DecisionQuery, filters: &str, values: &[Value]) -> Result<i64, StoreError> {
+    match counts::decision_total(q) {
+        DecisionTotal::Kept(kind, value) => return kept_count(c, &kind, &value),
+        DecisionTotal::Session(id) => {
+            let rows: Option<i64> = c
+                .prepare_cached("SELECT decision_rows FROM activity_sessions WHERE session_id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            if let Some(rows) = rows {
+                return Ok(rows);
+            }
+            // No row (decisions imported without their summary): counted below.
+        }
+        DecisionTotal::Count => {}
+    }
+    Ok(
+        c.prepare_cached(&format!("SELECT COUNT(*) FROM activity_decisions{filters}"))?
+            .query_row(params_from_iter(values.iter()), |r| r.get(0))?,
+    )
+}
+
+/// The `total` of a session query: read from `activity_counts` unfiltered or with one filter,
+/// counted over the best index with several.
+fn session_total(c: &Connection, q: &SessionQuery, filters: &str, values: &[String]) -> Result<i64, StoreError> {
+    match counts::session_total(q) {
+        Some((kind, value)) => kept_count(c, &kind, &value),
+        None => Ok(c
+            .prepare_cached(&format!("SELECT COUNT(*) FROM activity_sessions{filters}"))?
+            .query_row(params_from_iter(values.iter()), |r| r.get(0))?),
+    }
+}
+
+/// How a filtered session list finds its page (` INDEXED BY ...`, or empty for the planner's
+/// choice). The filter indexes do not order by activity, so there are two ways: read all
+/// `matching` sessions through the filter's index and keep the newest `window` (limit plus
+/// offset), or walk `activity_sessions_updated` newest first, testing each session, until
+/// `window` matched — about `window * all / matching` sessions. The exact counts say which is
+/// shorter; at worst either reads about `sqrt(window * all)` rows.
+fn session_plan(
+    c: &Connection,
+    exact: &[(&'static str, String)],
+    matching: i64,
+    window: i64,
+) -> Result<String, StoreError> {
+    if exact.is_empty() {
+        return Ok(String::new());
+    }
+    let all = kept_count(c, "sessions", "")?;
+    if window.saturating_mul(all) < matching.saturating_mul(matching) {
+        return Ok(" INDEXED BY activity_sessions_updated".to_owned());
+    }
+    Ok(match exact {
+        [("agent_id", _)] => " INDEXED BY activity_sessions_agent",
+        [("repository", _)] => " INDEXED BY activity_sessions_repository",
+        [("policy_pack", _)] => " INDEXED BY activity_sessions_pack",
+        [("state", _)] => " INDEXED BY activity_sessions_state",
+        // Several filters: the planner picks one of their indexes.
+        _ => "",
+    }
+    .to_owned())
 }
 
 /// An offset SQLite can take (it is an `i64` there).
@@ -487,14 +1064,26 @@ fn parse_record(json: &str) -> Result<DecisionRecord, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("decision record: {e}")))
 }
 
+fn parse_summary(json: &str) -> Result<SessionSummary, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("session summary: {e}")))
+}
+
 impl ActivityStore for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
 
+    fn observe(&self, observer: Arc<dyn StoreObserver>) {
+        let _ = self.observer.set(observer);
+    }
+
     fn append(&self, record: DecisionRecord) -> Result<DecisionRecord, StoreError> {
         crate::summary::check(&record)?;
-        self.submit(|reply| Job::Append(Box::new(record), reply))
+        // Everything that can be done before the record's place is known is done here, on the
+        // caller's thread, not in the writer's serial section.
+        let (reply, answer) = mpsc::sync_channel(1);
+        let pending = Pending::new(record, reply)?;
+        self.submit(answer, Job::Append(Box::new(pending)))
     }
 
     fn get_decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
@@ -512,14 +1101,10 @@ impl ActivityStore for SqliteStore {
             // One read transaction: the total and the page see the same snapshot.
             let _snapshot = c.unchecked_transaction()?;
             let (filters, mut values) = decision_filters(q);
-            let total: i64 = c
-                .prepare_cached(&format!("SELECT COUNT(*) FROM activity_decisions{filters}"))?
-                .query_row(params_from_iter(values.iter()), |r| r.get(0))?;
+            let total = decision_total(c, q, &filters, &values)?;
             let mut sql = format!("SELECT record FROM activity_decisions{filters}");
             if let Some(before) = q.before_sequence {
-                values.push(rusqlite::types::Value::Integer(
-                    i64::try_from(before).unwrap_or(i64::MAX),
-                ));
+                values.push(Value::Integer(i64::try_from(before).unwrap_or(i64::MAX)));
                 let joiner = if filters.is_empty() { " WHERE" } else { " AND" };
                 sql.push_str(&format!("{joiner} sequence < ?{}", values.len()));
             }
@@ -533,10 +1118,15 @@ impl ActivityStore for SqliteStore {
                 u64::from(q.limit) + 1
             ));
             let mut stmt = c.prepare_cached(&sql)?;
-            let rows: Vec<String> = stmt
-                .query_map(params_from_iter(values.iter()), |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let mut items: Vec<DecisionRecord> = rows.iter().map(|j| parse_record(j)).collect::<Result<_, _>>()?;
+            let mut rows = stmt.query(params_from_iter(values.iter()))?;
+            let mut items = Vec::with_capacity(q.limit as usize + 1);
+            while let Some(row) = rows.next()? {
+                let json = row
+                    .get_ref(0)?
+                    .as_str()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                items.push(parse_record(json)?);
+            }
             let more = items.len() > q.limit as usize;
             items.truncate(q.limit as usize);
             let next_cursor = if more {
@@ -565,52 +1155,62 @@ impl ActivityStore for SqliteStore {
     fn list_sessions(&self, q: &SessionQuery) -> Result<Page<SessionSummary>, StoreError> {
         self.read(|c| {
             let _snapshot = c.unchecked_transaction()?;
+            let exact = counts::session_exact(q);
             let mut clauses = Vec::new();
             let mut values = Vec::new();
-            for (col, v) in [
-                ("agent_id", q.agent_id.clone()),
-                ("repository", q.repository.clone()),
-                ("policy_pack", q.policy_pack.clone()),
-                ("state", q.state.map(|s| s.as_str().to_owned())),
-            ] {
-                if let Some(v) = v {
-                    values.push(v);
-                    clauses.push(format!("{col} = ?{}", values.len()));
-                }
+            for (col, v) in &exact {
+                values.push(v.clone());
+                clauses.push(format!("{col} = ?{}", values.len()));
             }
-            let filters = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-            let total: i64 = c
-                .prepare_cached(&format!("SELECT COUNT(*) FROM activity_sessions{filters}"))?
-                .query_row(params_from_iter(values.iter()), |r| r.get(0))?;
+            let filters = where_clause(&clauses);
+            let total = session_total(c, q, &filters, &values)?;
+            let offset = sql_offset(q.offset)?;
+            let plan = session_plan(c, &exact, total, i64::from(q.limit).saturating_add(offset))?;
             let sql = format!(
-                "SELECT summary FROM activity_sessions{filters} ORDER BY updated_at_us DESC, session_id DESC LIMIT {} OFFSET {}",
+                "SELECT summary FROM activity_sessions{plan}{filters} ORDER BY updated_at_us DESC, session_id DESC \
+                 LIMIT {} OFFSET {offset}",
                 q.limit,
-                sql_offset(q.offset)?
             );
-            let rows: Vec<String> = c.prepare_cached(&sql)?.query_map(params_from_iter(values.iter()), |r| r.get(0))?.collect::<Result<_, _>>()?;
-            let items = rows
-                .iter()
-                .map(|j| {
-                    let s: SessionSummary = serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    with_refs(c, s)
-                })
-                .collect::<Result<_, _>>()?;
-            Ok(Page { items, total: u64::try_from(total).unwrap_or(0), limit: q.limit, offset: q.offset, next_cursor: None })
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params_from_iter(values.iter()))?;
+            let mut items = Vec::with_capacity(q.limit as usize);
+            while let Some(row) = rows.next()? {
+                let json = row
+                    .get_ref(0)?
+                    .as_str()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                items.push(with_refs(c, parse_summary(json)?)?);
+            }
+            Ok(Page {
+                items,
+                total: u64::try_from(total).unwrap_or(0),
+                limit: q.limit,
+                offset: q.offset,
+                next_cursor: None,
+            })
         })
     }
 
     fn put_session(&self, update: &SessionUpdate) -> Result<SessionSummary, StoreError> {
         crate::summary::check_text("session_id", &update.session_id)?;
-        let update = update.clone();
-        self.submit(|reply| Job::Session(update, reply))
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.submit(answer, Job::Session(update.clone(), reply))
     }
 
     fn session_decisions(&self, session_id: &str) -> Result<Vec<DecisionRecord>, StoreError> {
         self.read(|c| {
             let mut stmt =
                 c.prepare_cached("SELECT record FROM activity_decisions WHERE session_id = ?1 ORDER BY sequence")?;
-            let rows: Vec<String> = stmt.query_map([session_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
-            rows.iter().map(|j| parse_record(j)).collect()
+            let mut rows = stmt.query([session_id])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let json = row
+                    .get_ref(0)?
+                    .as_str()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                out.push(parse_record(json)?);
+            }
+            Ok(out)
         })
     }
 
@@ -619,17 +1219,158 @@ impl ActivityStore for SqliteStore {
             let _snapshot = c.unchecked_transaction()?;
             let mut stmt = c.prepare_cached("SELECT summary FROM activity_sessions ORDER BY session_id")?;
             let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-            rows.iter()
-                .map(|j| {
-                    let s: SessionSummary = serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    with_refs(c, s)
-                })
-                .collect()
+            rows.iter().map(|j| with_refs(c, parse_summary(j)?)).collect()
         })
     }
 
     fn import(&self, sessions: &[SessionSummary], decisions: &[DecisionRecord]) -> Result<ImportReport, StoreError> {
-        let (s, d) = (sessions.to_vec(), decisions.to_vec());
-        self.submit(|reply| Job::Import(s, d, reply))
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.submit(answer, Job::Import(sessions.to_vec(), decisions.to_vec(), reply))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cavra_core::{Action, ActionType, PackSet, evaluate};
+
+    use super::*;
+    use crate::model::SessionState;
+    use crate::stamp::Stamper;
+
+    /// A database of the 004 schema, its rows written as the code of that schema wrote them,
+    /// migrates forward: the kept totals match its rows, each session keeps its evidence refs in
+    /// order, and appends continue its chains and refs.
+    #[test]
+    fn a_004_database_migrates_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let packs = PackSet::builtin().unwrap();
+        let pack = packs.get("cavra-ai-agent-baseline").unwrap();
+        let mut stamper = Stamper::new();
+        let mut record = |session: usize, target: &str| {
+            let mut a = Action::new(ActionType::ExecuteCommand, target);
+            a.session_id = Some(format!("s{session}"));
+            a.agent_id = Some(format!("agent-{}", session % 2));
+            DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp())
+        };
+        // Records sealed and summed up by a current store...
+        let source = SqliteStore::open(&dir.path().join("source.db")).unwrap();
+        for i in 0..30 {
+            source
+                .append(record(i % 4, ["ls", "rm -rf /", "cat .env"][i % 3]))
+                .unwrap();
+        }
+        source
+            .put_session(&SessionUpdate {
+                session_id: "s1".into(),
+                state: Some(SessionState::Completed),
+                ..SessionUpdate::default()
+            })
+            .unwrap();
+        let sessions = source.all_sessions().unwrap();
+        let decisions: Vec<DecisionRecord> = sessions
+            .iter()
+            .flat_map(|s| source.session_decisions(&s.session_id).unwrap())
+            .collect();
+        drop(source);
+
+        // ...written into a 004 database the way 004's code did.
+        let path = dir.path().join("old.db");
+        let conn = open_connection(&path).unwrap();
+        conn.execute_batch(migrations::CREATE_SCHEMA_MIGRATIONS).unwrap();
+        for m in &migrations::SQLITE[..4] {
+            conn.execute_batch(m.sql).unwrap();
+            conn.execute(
+                "INSERT INTO cavra_schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
+                params![m.version, m.name, m.checksum(), now()],
+            )
+            .unwrap();
+        }
+        let mut by_sequence = decisions.clone();
+        by_sequence.sort_by_key(|d| d.sequence);
+        for d in &by_sequence {
+            conn.execute(
+                "INSERT INTO activity_decisions (sequence, decision_id, session_id, agent_id, repository, \
+                 policy_pack, decision, severity, action_type, ts_us, record) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    d.sequence.unwrap() as i64,
+                    d.decision_id,
+                    d.session_id,
+                    d.agent_id,
+                    d.repository,
+                    d.policy_pack,
+                    d.decision.as_str(),
+                    d.severity.as_str(),
+                    d.action_type.as_str(),
+                    parse_timestamp(&d.timestamp).unwrap(),
+                    serde_json::to_string(d).unwrap()
+                ],
+            )
+            .unwrap();
+            for r in &d.evidence_refs {
+                conn.execute(
+                    "INSERT INTO activity_evidence_refs (session_id, sequence, ref) VALUES (?1, ?2, ?3)",
+                    params![d.session_id, d.sequence.unwrap() as i64, r],
+                )
+                .unwrap();
+            }
+        }
+        for s in &sessions {
+            let mut row = s.clone();
+            row.evidence_refs.clear();
+            conn.execute(
+                "INSERT INTO activity_sessions (session_id, agent_id, repository, policy_pack, state, updated_at_us, \
+                 summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    s.session_id,
+                    s.agent_id,
+                    s.repository,
+                    s.policy_pack,
+                    s.state.as_str(),
+                    parse_timestamp(&s.updated_at).unwrap(),
+                    serde_json::to_string(&row).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+        drop(conn);
+
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.all_sessions().unwrap(), sessions, "summaries and refs survive");
+        let total = |q: DecisionQuery| store.list_decisions(&q).unwrap().total;
+        assert_eq!(total(DecisionQuery::default()), 30);
+        for s in &sessions {
+            let q = DecisionQuery {
+                session_id: Some(s.session_id.clone()),
+                ..DecisionQuery::default()
+            };
+            assert_eq!(total(q), s.decision_count, "session `{}`", s.session_id);
+        }
+        for agent in ["agent-0", "agent-1"] {
+            let q = DecisionQuery {
+                agent_id: Some(agent.into()),
+                ..DecisionQuery::default()
+            };
+            let expected = decisions.iter().filter(|d| d.agent_id == agent).count() as u64;
+            assert_eq!(total(q), expected);
+        }
+        let completed = store
+            .list_sessions(&SessionQuery {
+                state: Some(SessionState::Completed),
+                ..SessionQuery::default()
+            })
+            .unwrap();
+        assert_eq!(completed.total, 1);
+
+        let before = store.get_session("s1").unwrap().unwrap();
+        let next = store.append(record(1, "pwd")).unwrap();
+        assert_eq!(next.sequence, Some(31));
+        assert_eq!(next.prev_hash, before.head_hash);
+        let after = store.get_session("s1").unwrap().unwrap();
+        let mut refs = before.evidence_refs.clone();
+        refs.extend(next.evidence_refs.iter().cloned());
+        assert_eq!(after.evidence_refs, refs, "new refs follow the migrated ones");
+        assert_eq!(after.decision_count, before.decision_count + 1);
+        assert_eq!(total(DecisionQuery::default()), 31);
     }
 }

@@ -1,11 +1,13 @@
 //! The one place where a decision joins its session: sequence, chain link, seal, and the
-//! summary's incremental update. Every backend calls [`link`] inside its own atomic step, so
-//! all three keep summaries and chains the same way.
+//! summary's incremental update. Every backend calls [`link`] (or [`link_presealed`], the same
+//! step with the hashing begun ahead) inside its own atomic step, so all three keep summaries
+//! and chains the same way.
 
 use cavra_core::{DecisionRecord, Outcome, integrity};
 
 use crate::error::StoreError;
 use crate::model::{SessionSummary, SessionUpdate};
+use crate::seal::Presealed;
 
 /// Refuses identifiers no backend can store alike: a NUL character (PostgreSQL text cannot hold
 /// one). Checked by every backend before an append, so all three answer the same.
@@ -38,6 +40,14 @@ pub fn check_text(field: &str, value: &str) -> Result<(), StoreError> {
 pub fn link(summary: &mut SessionSummary, mut record: DecisionRecord, sequence: u64) -> DecisionRecord {
     record.sequence = Some(sequence);
     integrity::seal(&mut record, summary.head_hash.clone());
+    apply(summary, &record);
+    record
+}
+
+/// [`link`] for a record whose hashing began on the caller's thread: the same sequence, link,
+/// seal and summary update.
+pub fn link_presealed(summary: &mut SessionSummary, record: Presealed, sequence: u64) -> DecisionRecord {
+    let record = record.seal(summary.head_hash.clone(), sequence);
     apply(summary, &record);
     record
 }

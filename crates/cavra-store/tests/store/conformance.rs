@@ -11,11 +11,14 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use cavra_core::{Action, ActionType, DecisionRecord, Outcome, Severity, integrity};
 use cavra_store::model::decode_cursor;
 use cavra_store::{
-    ActivityStore, DecisionQuery, SessionQuery, SessionState, SessionSummary, SessionUpdate, StoreError,
+    ActivityStore, DecisionQuery, SessionQuery, SessionState, SessionSummary, SessionUpdate, StoreError, StoreObserver,
 };
 
 use crate::helpers::{
@@ -106,6 +109,8 @@ conformance! {
         fn import_then_append_keeps_evidence_ref_order;
         /// An import that contradicts a stored record (same id or sequence, other hash) is a conflict.
         fn import_refuses_a_conflicting_record;
+        /// The first observer sees every group that stored appends: its batch sizes sum to the appends made.
+        fn observer_sees_every_append;
     }
 }
 
@@ -1347,6 +1352,83 @@ fn a_bad_append_fails_alone(t: &TestStore) {
     assert_eq!(next.sequence, Some(2), "a failed append took a sequence");
     assert_eq!(next.prev_hash, first.record_hash);
     check_store(store, "after failed appends");
+}
+
+fn observer_sees_every_append(t: &TestStore) {
+    /// Adds up what it is told.
+    #[derive(Default)]
+    struct Tally {
+        appends: AtomicUsize,
+        groups: AtomicUsize,
+        empty: AtomicUsize,
+    }
+    impl StoreObserver for Tally {
+        fn group_committed(&self, batch_size: usize, _elapsed: Duration) {
+            self.appends.fetch_add(batch_size, Ordering::SeqCst);
+            self.groups.fetch_add(1, Ordering::SeqCst);
+            if batch_size == 0 {
+                self.empty.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+    let store = t.store();
+    let first = Arc::new(Tally::default());
+    let second = Arc::new(Tally::default());
+    store.observe(first.clone());
+    store.observe(second.clone());
+    let threads = 8;
+    let per_thread = 15;
+    let made: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
+                scope.spawn(move || {
+                    let mut recorder = Recorder::new();
+                    let mut made = 0;
+                    for i in 0..per_thread {
+                        let mut action = Action::new(ActionType::ExecuteCommand, "ls");
+                        action.session_id = Some(format!("observed-{}", (thread + i) % 4));
+                        let record = recorder.record(&action);
+                        let id = record.decision_id.clone();
+                        append(store, record);
+                        made += 1;
+                        if i % 5 == 0 {
+                            // Neither a repeated id nor a session change is an append made.
+                            let mut repeated = recorder.record(&action);
+                            repeated.decision_id = id;
+                            assert!(matches!(store.append(repeated), Err(StoreError::Conflict(_))));
+                            store
+                                .put_session(&SessionUpdate {
+                                    session_id: format!("observed-{thread}"),
+                                    ..SessionUpdate::default()
+                                })
+                                .unwrap();
+                        }
+                    }
+                    made
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(made, threads * per_thread);
+    assert_eq!(
+        first.appends.load(Ordering::SeqCst),
+        made,
+        "batch sizes add up to the appends made"
+    );
+    let groups = first.groups.load(Ordering::SeqCst);
+    assert!((1..=made).contains(&groups), "{groups} groups for {made} appends");
+    assert_eq!(
+        first.empty.load(Ordering::SeqCst),
+        0,
+        "a group of no appends was reported"
+    );
+    assert_eq!(
+        second.groups.load(Ordering::SeqCst),
+        0,
+        "the second observer was not ignored"
+    );
+    check_store(store, "after observed appends");
 }
 
 /// One session as another store would export it: `count` sealed, chained decisions from

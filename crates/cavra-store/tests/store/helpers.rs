@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use cavra_core::{Action, ActionType, DecisionRecord, Mode, Outcome, PackSet, Severity, evaluate, integrity};
 use cavra_store::model::parse_timestamp;
-use cavra_store::{ActivityStore, DecisionQuery, SessionSummary, Stamper, StoreConfig};
+use cavra_store::{ActivityStore, DecisionQuery, SessionQuery, SessionState, SessionSummary, Stamper, StoreConfig};
 
 /// The server every PostgreSQL test creates its own database on.
 pub const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -634,10 +634,138 @@ pub fn all_decisions(store: &dyn ActivityStore) -> Vec<DecisionRecord> {
     out
 }
 
+/// Checks that every list `total` a store can read from kept counts (unfiltered, or one exact
+/// filter) equals the rows that match, for every value present in `all` (and one absent value).
+pub fn check_totals(store: &dyn ActivityStore, all: &[DecisionRecord], context: &str) {
+    let total = |q: DecisionQuery| {
+        store
+            .list_decisions(&DecisionQuery { limit: 1, ..q })
+            .unwrap_or_else(|e| panic!("{context}: list_decisions failed: {e}"))
+            .total
+    };
+    assert_eq!(
+        total(DecisionQuery::default()),
+        all.len() as u64,
+        "{context}: unfiltered total"
+    );
+    let mut filters: Vec<(String, DecisionQuery, u64)> = Vec::new();
+    macro_rules! by {
+        ($field:ident, $value:expr) => {
+            let values: BTreeSet<_> = all.iter().map($value).chain(std::iter::once(None)).collect();
+            for v in values {
+                let q = DecisionQuery {
+                    $field: v.clone().or_else(|| Some(Default::default())),
+                    ..DecisionQuery::default()
+                };
+                let expected = all.iter().filter(|r| matches(&q, r)).count() as u64;
+                filters.push((format!("{} = {:?}", stringify!($field), q.$field), q, expected));
+            }
+        };
+    }
+    by!(session_id, |r: &DecisionRecord| Some(r.session_id.clone()));
+    by!(agent_id, |r: &DecisionRecord| Some(r.agent_id.clone()));
+    by!(repository, |r: &DecisionRecord| Some(r.repository.clone()));
+    by!(policy_pack, |r: &DecisionRecord| Some(r.policy_pack.clone()));
+    for (name, q, expected) in filters {
+        assert_eq!(total(q), expected, "{context}: total of decisions with {name}");
+    }
+    for o in Outcome::ALL {
+        let expected = all.iter().filter(|r| r.decision == o).count() as u64;
+        let q = DecisionQuery {
+            decision: Some(o),
+            ..DecisionQuery::default()
+        };
+        assert_eq!(total(q), expected, "{context}: total of decisions with decision {o:?}");
+    }
+    for s in Severity::ALL {
+        let expected = all.iter().filter(|r| r.severity == s).count() as u64;
+        let q = DecisionQuery {
+            severity: Some(s),
+            ..DecisionQuery::default()
+        };
+        assert_eq!(total(q), expected, "{context}: total of decisions with severity {s:?}");
+    }
+    for a in ActionType::ALL {
+        let expected = all.iter().filter(|r| r.action_type == a).count() as u64;
+        let q = DecisionQuery {
+            action_type: Some(a),
+            ..DecisionQuery::default()
+        };
+        assert_eq!(
+            total(q),
+            expected,
+            "{context}: total of decisions with action type {a:?}"
+        );
+    }
+
+    let sessions = store.all_sessions().unwrap();
+    let session_total = |q: SessionQuery| {
+        store
+            .list_sessions(&SessionQuery { limit: 1, ..q })
+            .unwrap_or_else(|e| panic!("{context}: list_sessions failed: {e}"))
+            .total
+    };
+    assert_eq!(
+        session_total(SessionQuery::default()),
+        sessions.len() as u64,
+        "{context}: total of sessions"
+    );
+    let mut names: BTreeSet<(&str, String)> = BTreeSet::new();
+    for s in &sessions {
+        names.insert(("agent_id", s.agent_id.clone()));
+        names.insert(("repository", s.repository.clone()));
+        names.insert(("policy_pack", s.policy_pack.clone()));
+    }
+    names.insert(("agent_id", "absent".to_owned()));
+    for (field, value) in names {
+        let (q, expected) = match field {
+            "agent_id" => (
+                SessionQuery {
+                    agent_id: Some(value.clone()),
+                    ..SessionQuery::default()
+                },
+                sessions.iter().filter(|s| s.agent_id == value).count(),
+            ),
+            "repository" => (
+                SessionQuery {
+                    repository: Some(value.clone()),
+                    ..SessionQuery::default()
+                },
+                sessions.iter().filter(|s| s.repository == value).count(),
+            ),
+            _ => (
+                SessionQuery {
+                    policy_pack: Some(value.clone()),
+                    ..SessionQuery::default()
+                },
+                sessions.iter().filter(|s| s.policy_pack == value).count(),
+            ),
+        };
+        assert_eq!(
+            session_total(q),
+            expected as u64,
+            "{context}: total of sessions with {field} `{value}`"
+        );
+    }
+    for state in SessionState::ALL {
+        let q = SessionQuery {
+            state: Some(state),
+            ..SessionQuery::default()
+        };
+        let expected = sessions.iter().filter(|s| s.state == state).count() as u64;
+        assert_eq!(
+            session_total(q),
+            expected,
+            "{context}: total of sessions in state {state}"
+        );
+    }
+}
+
 /// Checks every invariant of a store and returns its decisions, oldest first: sequences `1..=N`
 /// without gaps or repeats; unique ids; every `record_hash` recomputes; within each session
 /// `prev_hash` is the previous `record_hash` (none for the first) and `session_decisions` is that
-/// chain; every session's summary is what its decisions imply, its `head_hash` the last hash.
+/// chain; every session's summary is what its decisions imply, its `head_hash` the last hash;
+/// every list `total` is exact ([`check_totals`]).
 pub fn check_store(store: &dyn ActivityStore, context: &str) -> Vec<DecisionRecord> {
     let all = all_decisions(store);
     let sequences: Vec<u64> = all.iter().map(|r| r.sequence.expect("a stored sequence")).collect();
@@ -694,6 +822,7 @@ pub fn check_store(store: &dyn ActivityStore, context: &str) -> Vec<DecisionReco
             );
         }
     }
+    check_totals(store, &all, context);
     all
 }
 

@@ -1,0 +1,228 @@
+//! Exact list totals kept as counts (SQLite and PostgreSQL): which count answers which query,
+//! and how a stored decision or a changed session row moves them.
+//!
+//! The design decision: a `total` is read, not counted, for the common lists — unfiltered, or
+//! with one exact-match filter — from `activity_counts`, one row per (kind, value). Each backend
+//! changes those rows in the transaction that changes the rows they count, once per distinct
+//! key per transaction ([`Counts`] gathers the changes first), so a count is exactly as durable
+//! and as visible as its rows. Other lists are counted over an index by the backend.
+
+use std::collections::HashMap;
+
+use cavra_core::DecisionRecord;
+
+use crate::model::{DecisionQuery, SessionQuery, SessionState, SessionSummary};
+
+/// The exact-match filters of a decision query that are set: column and value.
+pub(crate) fn decision_exact(q: &DecisionQuery) -> Vec<(&'static str, String)> {
+    [
+        ("session_id", q.session_id.clone()),
+        ("agent_id", q.agent_id.clone()),
+        ("repository", q.repository.clone()),
+        ("policy_pack", q.policy_pack.clone()),
+        ("decision", q.decision.map(|d| d.as_str().to_owned())),
+        ("severity", q.severity.map(|s| s.as_str().to_owned())),
+        ("action_type", q.action_type.map(|a| a.as_str().to_owned())),
+    ]
+    .into_iter()
+    .filter_map(|(col, v)| v.map(|v| (col, v)))
+    .collect()
+}
+
+/// The exact-match filters of a session query that are set: column and value.
+pub(crate) fn session_exact(q: &SessionQuery) -> Vec<(&'static str, String)> {
+    [
+        ("agent_id", q.agent_id.clone()),
+        ("repository", q.repository.clone()),
+        ("policy_pack", q.policy_pack.clone()),
+        ("state", q.state.map(|s| s.as_str().to_owned())),
+    ]
+    .into_iter()
+    .filter_map(|(col, v)| v.map(|v| (col, v)))
+    .collect()
+}
+
+/// How a decision query's `total` is known without counting rows.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum DecisionTotal {
+    /// The count kept under this kind and value.
+    Kept(String, String),
+    /// Only a `session_id` filter: the backend's per-session count.
+    Session(String),
+    /// Several filters or a time window: count the rows.
+    Count,
+}
+
+/// Which count answers `q`'s `total`.
+pub(crate) fn decision_total(q: &DecisionQuery) -> DecisionTotal {
+    if q.since_micros.is_some() || q.until_micros.is_some() {
+        return DecisionTotal::Count;
+    }
+    let mut exact = decision_exact(q);
+    match exact.len() {
+        0 => DecisionTotal::Kept("decisions".to_owned(), String::new()),
+        1 => match exact.pop() {
+            Some(("session_id", id)) => DecisionTotal::Session(id),
+            Some((col, value)) => DecisionTotal::Kept(format!("decisions.{col}"), value),
+            None => DecisionTotal::Count,
+        },
+        _ => DecisionTotal::Count,
+    }
+}
+
+/// The count that answers a session query's `total`, or `None` when it must be counted.
+pub(crate) fn session_total(q: &SessionQuery) -> Option<(String, String)> {
+    let mut exact = session_exact(q);
+    match exact.len() {
+        0 => Some(("sessions".to_owned(), String::new())),
+        1 => exact.pop().map(|(col, value)| (format!("sessions.{col}"), value)),
+        _ => None,
+    }
+}
+
+/// The filter columns of a session row, as counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SessionKeys {
+    agent_id: String,
+    repository: String,
+    policy_pack: String,
+    state: SessionState,
+}
+
+impl SessionKeys {
+    /// The keys of `s`.
+    pub(crate) fn of(s: &SessionSummary) -> SessionKeys {
+        SessionKeys {
+            agent_id: s.agent_id.clone(),
+            repository: s.repository.clone(),
+            policy_pack: s.policy_pack.clone(),
+            state: s.state,
+        }
+    }
+}
+
+/// Changes to the counts made by one transaction, gathered so that each distinct key is written
+/// once.
+#[derive(Default)]
+pub(crate) struct Counts(HashMap<&'static str, HashMap<String, i64>>);
+
+impl Counts {
+    fn add(&mut self, kind: &'static str, value: &str, n: i64) {
+        let values = self.0.entry(kind).or_default();
+        match values.get_mut(value) {
+            Some(count) => *count += n,
+            None => {
+                values.insert(value.to_owned(), n);
+            }
+        }
+    }
+
+    /// A decision was stored.
+    pub(crate) fn decision(&mut self, r: &DecisionRecord) {
+        self.add("decisions", "", 1);
+        self.add("decisions.agent_id", &r.agent_id, 1);
+        self.add("decisions.repository", &r.repository, 1);
+        self.add("decisions.policy_pack", &r.policy_pack, 1);
+        self.add("decisions.decision", r.decision.as_str(), 1);
+        self.add("decisions.severity", r.severity.as_str(), 1);
+        self.add("decisions.action_type", r.action_type.as_str(), 1);
+    }
+
+    /// A session row was written: `before` is its keys as stored (`None`: it had no row).
+    pub(crate) fn session(&mut self, before: Option<&SessionKeys>, after: &SessionKeys) {
+        match before {
+            Some(before) if before == after => {}
+            Some(before) => {
+                self.session_keys(before, -1);
+                self.session_keys(after, 1);
+            }
+            None => self.session_keys(after, 1),
+        }
+    }
+
+    fn session_keys(&mut self, keys: &SessionKeys, n: i64) {
+        self.add("sessions", "", n);
+        self.add("sessions.agent_id", &keys.agent_id, n);
+        self.add("sessions.repository", &keys.repository, n);
+        self.add("sessions.policy_pack", &keys.policy_pack, n);
+        self.add("sessions.state", keys.state.as_str(), n);
+    }
+
+    /// The changed counts, sorted by key (neighbouring rows; one lock order for every writer).
+    pub(crate) fn into_rows(self) -> Vec<(&'static str, String, i64)> {
+        let mut rows: Vec<(&'static str, String, i64)> = self
+            .0
+            .into_iter()
+            .flat_map(|(kind, values)| values.into_iter().map(move |(value, n)| (kind, value, n)))
+            .filter(|(_, _, n)| *n != 0)
+            .collect();
+        rows.sort_unstable();
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cavra_core::{Outcome, Severity};
+
+    use super::*;
+
+    /// Which count answers which query: none or one exact filter is kept, the rest is counted.
+    #[test]
+    fn totals_come_from_counts_when_they_can() {
+        let q = DecisionQuery::default();
+        assert_eq!(
+            decision_total(&q),
+            DecisionTotal::Kept("decisions".into(), String::new())
+        );
+        let q = DecisionQuery {
+            severity: Some(Severity::High),
+            ..DecisionQuery::default()
+        };
+        assert_eq!(
+            decision_total(&q),
+            DecisionTotal::Kept("decisions.severity".into(), "high".into())
+        );
+        let q = DecisionQuery {
+            session_id: Some("s".into()),
+            ..DecisionQuery::default()
+        };
+        assert_eq!(decision_total(&q), DecisionTotal::Session("s".into()));
+        let q = DecisionQuery {
+            decision: Some(Outcome::Block),
+            agent_id: Some("a".into()),
+            ..DecisionQuery::default()
+        };
+        assert_eq!(decision_total(&q), DecisionTotal::Count);
+        let q = DecisionQuery {
+            since_micros: Some(0),
+            ..DecisionQuery::default()
+        };
+        assert_eq!(decision_total(&q), DecisionTotal::Count);
+        assert_eq!(
+            session_total(&SessionQuery {
+                state: Some(SessionState::Active),
+                ..SessionQuery::default()
+            }),
+            Some(("sessions.state".into(), "active".into()))
+        );
+    }
+
+    /// A session whose keys changed moves its count from the old values to the new ones; the
+    /// total of sessions stays.
+    #[test]
+    fn a_changed_session_moves_its_counts() {
+        let mut s = SessionSummary::new("s", "2026-01-01T00:00:00Z");
+        let before = SessionKeys::of(&s);
+        s.state = SessionState::Completed;
+        let mut counts = Counts::default();
+        counts.session(Some(&before), &SessionKeys::of(&s));
+        assert_eq!(
+            counts.into_rows(),
+            vec![
+                ("sessions.state", "active".to_owned(), -1),
+                ("sessions.state", "completed".to_owned(), 1)
+            ]
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! Sealing a record in two steps, so that the SQLite writer's serial section hashes ~500 bytes
+//! instead of serialising, sorting and hashing the whole record.
+//!
+//! A record's `record_hash` is SHA-256 over its canonical JSON ([`cavra_core::integrity`]): the
+//! top-level keys sorted, each entry `"key":<canonical value>`, joined by commas. Only two entries
+//! depend on where the record lands: `prev_hash` (the session's head) and `sequence`. [`Presealed`]
+//! is made on the caller's thread: it renders every other entry with
+//! [`integrity::canonical_json`] and hashes the ones that sort before `prev_hash`; the writer
+//! then adds `prev_hash`, the entries between, `sequence` and the rest. The result is
+//! byte-for-byte the hash [`integrity::seal`] gives (a unit test compares them on records with
+//! unknown fields sorting everywhere). A record whose unknown fields reuse a sealing key is
+//! sealed by [`integrity::seal`] itself.
+
+use cavra_core::{DecisionRecord, integrity};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const PREV_HASH: &str = "prev_hash";
+const SEQUENCE: &str = "sequence";
+const RECORD_HASH: &str = "record_hash";
+
+/// A record whose canonical form is hashed as far as it can be before its place is known.
+#[derive(Clone)]
+pub struct Presealed {
+    record: DecisionRecord,
+    hashing: Hashing,
+}
+
+#[derive(Clone)]
+enum Hashing {
+    /// The usual case: the hash state after `{` and the entries sorting before `prev_hash`.
+    Split {
+        head: Sha256,
+        head_empty: bool,
+        /// Entries sorting between `prev_hash` and `sequence`, joined by commas.
+        between: String,
+        /// Entries sorting after `sequence`, joined by commas.
+        tail: String,
+    },
+    /// Unknown fields named like a sealing field: left to [`integrity::seal`].
+    Whole,
+}
+
+impl Presealed {
+    /// Clears `record`'s `sequence`, `prev_hash` and `record_hash` (sealing sets all three) and
+    /// hashes what it can of the rest.
+    pub fn new(mut record: DecisionRecord) -> Presealed {
+        record.sequence = None;
+        record.prev_hash = None;
+        record.record_hash = None;
+        let hashing = match serde_json::to_value(&record) {
+            Ok(Value::Object(map)) if ![PREV_HASH, SEQUENCE, RECORD_HASH].iter().any(|k| map.contains_key(*k)) => {
+                split(&map)
+            }
+            _ => Hashing::Whole,
+        };
+        Presealed { record, hashing }
+    }
+
+    /// The record, not yet sealed.
+    pub fn record(&self) -> &DecisionRecord {
+        &self.record
+    }
+
+    /// The record back, not sealed (for another try).
+    pub fn into_record(self) -> DecisionRecord {
+        self.record
+    }
+
+    /// The record at `sequence`, linked after `prev_hash` and sealed.
+    pub fn seal(self, prev_hash: Option<String>, sequence: u64) -> DecisionRecord {
+        let mut record = self.record;
+        record.sequence = Some(sequence);
+        match self.hashing {
+            Hashing::Whole => integrity::seal(&mut record, prev_hash),
+            Hashing::Split {
+                mut head,
+                head_empty,
+                between,
+                tail,
+            } => {
+                let mut first = head_empty;
+                let mut entry = |text: &str| {
+                    if text.is_empty() {
+                        return;
+                    }
+                    if !first {
+                        head.update(b",");
+                    }
+                    head.update(text.as_bytes());
+                    first = false;
+                };
+                if let Some(prev) = &prev_hash {
+                    entry(&render(PREV_HASH, &Value::String(prev.clone())));
+                }
+                entry(&between);
+                entry(&render(SEQUENCE, &Value::from(sequence)));
+                entry(&tail);
+                head.update(b"}");
+                record.prev_hash = prev_hash;
+                record.record_hash = Some(integrity::hex(&head.finalize()));
+            }
+        }
+        record
+    }
+}
+
+/// One canonical entry: `"key":<canonical value>`.
+fn render(key: &str, value: &Value) -> String {
+    let mut out = integrity::canonical_json(&Value::String(key.to_owned()));
+    out.push(':');
+    out.push_str(&integrity::canonical_json(value));
+    out
+}
+
+fn split(map: &serde_json::Map<String, Value>) -> Hashing {
+    // The same order as the canonical form: keys compared as strings (bytes).
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort();
+    let mut head = Sha256::new();
+    head.update(b"{");
+    let mut head_empty = true;
+    let mut between = Vec::new();
+    let mut tail = Vec::new();
+    for key in keys {
+        let Some(value) = map.get(key) else { continue };
+        let text = render(key, value);
+        if key.as_str() < PREV_HASH {
+            if !head_empty {
+                head.update(b",");
+            }
+            head.update(text.as_bytes());
+            head_empty = false;
+        } else if key.as_str() < SEQUENCE {
+            between.push(text);
+        } else {
+            tail.push(text);
+        }
+    }
+    Hashing::Split {
+        head,
+        head_empty,
+        between: between.join(","),
+        tail: tail.join(","),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cavra_core::{Action, ActionType, PackSet, evaluate};
+
+    use super::*;
+    use crate::stamp::Stamper;
+
+    fn records() -> Vec<DecisionRecord> {
+        let packs = PackSet::builtin().unwrap();
+        let pack = packs.get("cavra-ai-agent-baseline").unwrap();
+        let mut stamper = Stamper::new();
+        let mut out = Vec::new();
+        for (i, target) in ["ls", "rm -rf /", "cat .env", "git push origin main"]
+            .iter()
+            .enumerate()
+        {
+            let mut a = Action::new(ActionType::ExecuteCommand, *target);
+            a.session_id = Some(format!("s{i}"));
+            a.tool_use_id = (i % 2 == 0).then(|| "toolu_1".to_owned());
+            out.push(DecisionRecord::new(
+                &a,
+                evaluate(&a, &pack),
+                pack.version(),
+                stamper.stamp(),
+            ));
+        }
+        // Unknown fields sorting before, between and after the sealing keys, and at the ends.
+        let mut extra = out[0].clone();
+        for key in [
+            "!first",
+            "a",
+            "prev",
+            "prev_hash0",
+            "r",
+            "sequenc",
+            "sequence0",
+            "zzz",
+            "ü",
+        ] {
+            extra
+                .extra
+                .insert(key.to_owned(), serde_json::json!({"b": [1, "x\"y"], "a": null}));
+        }
+        out.push(extra);
+        // Unknown fields named like sealing fields: sealed whole.
+        let mut clash = out[1].clone();
+        clash.extra.insert("sequence".to_owned(), serde_json::json!("spoof"));
+        out.push(clash);
+        out
+    }
+
+    /// Sealing in two steps gives exactly the hash `integrity::seal` gives, with and without a
+    /// previous hash, whatever unknown fields the record carries.
+    #[test]
+    fn two_step_seal_matches_integrity() {
+        for record in records() {
+            for (prev, sequence) in [
+                (None, 1),
+                (Some("ab".repeat(32)), 42),
+                (Some("\"odd\"".to_owned()), u64::MAX),
+            ] {
+                let mut expected = record.clone();
+                expected.sequence = Some(sequence);
+                integrity::seal(&mut expected, prev.clone());
+                let mut stale = record.clone();
+                stale.sequence = Some(7);
+                stale.record_hash = Some("stale".into());
+                let sealed = Presealed::new(stale).seal(prev.clone(), sequence);
+                assert_eq!(sealed, expected, "record {}", record.decision_id);
+                assert_eq!(
+                    sealed.record_hash.as_deref(),
+                    Some(integrity::record_hash(&sealed).as_str())
+                );
+            }
+        }
+    }
+}
