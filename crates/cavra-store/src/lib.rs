@@ -39,4 +39,4 @@ pub use config::{StoreConfig, open};
 pub use error::StoreError;
 pub use model::{DecisionQuery, Page, SessionQuery, SessionState, SessionSummary, SessionUpdate};
 pub use stamp::Stamper;
-pub use store::{ActivityStore, ImportReport, StoreObserver};
+pub use store::{ActivityStore, AppendDone, ImportReport, StoreObserver};

@@ -80,6 +80,8 @@ const SEAL_FIELDS: [&str; 3] = ["sequence", "prev_hash", "record_hash"];
 
 type Reply<T> = mpsc::SyncSender<Result<T, StoreError>>;
 
+use crate::store::AppendDone;
+
 /// An append as the caller's thread prepared it for the writer.
 struct Pending {
     record: Presealed,
@@ -89,7 +91,7 @@ struct Pending {
     body: Option<String>,
     /// The record's evidence refs as a JSON array, if it has any.
     refs: Option<String>,
-    reply: Reply<DecisionRecord>,
+    reply: AppendDone,
 }
 
 /// The parts of a [`Pending`] that outlive sealing.
@@ -97,30 +99,37 @@ struct Prepared {
     ts_us: i64,
     body: Option<String>,
     refs: Option<String>,
-    reply: Reply<DecisionRecord>,
+    reply: AppendDone,
 }
 
 impl Pending {
-    fn new(record: DecisionRecord, reply: Reply<DecisionRecord>) -> Result<Pending, StoreError> {
-        let ts_us = parse_timestamp(&record.timestamp).map_err(StoreError::Invalid)?;
-        let refs = if record.evidence_refs.is_empty() {
-            None
-        } else {
-            Some(to_json(&record.evidence_refs)?)
-        };
-        let record = Presealed::new(record);
-        let body = if SEAL_FIELDS.iter().any(|k| record.record().extra.contains_key(*k)) {
-            None
-        } else {
-            Some(to_json(record.record())?)
-        };
-        Ok(Pending {
-            record,
-            ts_us,
-            body,
-            refs,
-            reply,
-        })
+    /// Prepares an append; on failure the error comes back with `reply`, unanswered.
+    fn new(record: DecisionRecord, reply: AppendDone) -> Result<Pending, (StoreError, AppendDone)> {
+        let prepared = (|| {
+            let ts_us = parse_timestamp(&record.timestamp).map_err(StoreError::Invalid)?;
+            let refs = if record.evidence_refs.is_empty() {
+                None
+            } else {
+                Some(to_json(&record.evidence_refs)?)
+            };
+            let record = Presealed::new(record);
+            let body = if SEAL_FIELDS.iter().any(|k| record.record().extra.contains_key(*k)) {
+                None
+            } else {
+                Some(to_json(record.record())?)
+            };
+            Ok((record, ts_us, body, refs))
+        })();
+        match prepared {
+            Ok((record, ts_us, body, refs)) => Ok(Pending {
+                record,
+                ts_us,
+                body,
+                refs,
+                reply,
+            }),
+            Err(e) => Err((e, reply)),
+        }
     }
 
     fn split(self) -> (Presealed, Prepared) {
@@ -284,6 +293,25 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             observer,
         })
+    }
+
+    /// Hands an append to the writer without waiting; when it cannot be queued, it is answered
+    /// here with the reason.
+    fn enqueue(&self, pending: Pending) {
+        let refused = match self.jobs.lock() {
+            Err(_) => Some((pending, "writer lock poisoned")),
+            Ok(jobs) => match jobs.as_ref() {
+                None => Some((pending, "the store is closed")),
+                Some(sender) => match sender.send(Job::Append(Box::new(pending))) {
+                    Ok(()) => None,
+                    Err(mpsc::SendError(Job::Append(p))) => Some((*p, "the SQLite writer stopped")),
+                    Err(_) => None,
+                },
+            },
+        };
+        if let Some((p, why)) = refused {
+            (p.reply)(Err(StoreError::Unavailable(why.into())));
+        }
     }
 
     /// Hands `job` to the writer and waits for its answer on `answer`.
@@ -587,7 +615,7 @@ impl Writer {
                         None => Ok(d.sealed),
                         Some(e) => Err(e),
                     };
-                    let _ = d.prepared.reply.send(result);
+                    (d.prepared.reply)(result);
                 }
             }
             Err(e) => {
@@ -596,7 +624,7 @@ impl Writer {
                 again.extend(pending);
                 if let [_] = again.as_slice() {
                     if let Some(p) = again.pop() {
-                        let _ = p.reply.send(Err(e));
+                        (p.reply)(Err(e));
                     }
                 } else {
                     for p in again {
@@ -1082,8 +1110,30 @@ impl ActivityStore for SqliteStore {
         // Everything that can be done before the record's place is known is done here, on the
         // caller's thread, not in the writer's serial section.
         let (reply, answer) = mpsc::sync_channel(1);
-        let pending = Pending::new(record, reply)?;
+        let pending = Pending::new(
+            record,
+            Box::new(move |result| {
+                let _ = reply.send(result);
+            }),
+        )
+        .map_err(|(e, _)| e)?;
         self.submit(answer, Job::Append(Box::new(pending)))
+    }
+
+    fn appends_without_blocking(&self) -> bool {
+        true
+    }
+
+    fn append_then(&self, record: DecisionRecord, done: AppendDone) {
+        // Checks and preparation run here (CPU only); the writer answers through `done` once
+        // the group is durable. A job that cannot be queued is answered at once.
+        if let Err(e) = crate::summary::check(&record) {
+            return done(Err(e));
+        }
+        match Pending::new(record, done) {
+            Ok(pending) => self.enqueue(pending),
+            Err((e, done)) => done(Err(e)),
+        }
     }
 
     fn get_decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
@@ -1236,6 +1286,36 @@ mod tests {
     use super::*;
     use crate::model::SessionState;
     use crate::stamp::Stamper;
+
+    /// `append_then` returns at once and answers through its callback with the durable record,
+    /// in the same chain as blocking appends; a bad record is answered with its error.
+    #[test]
+    fn append_then_answers_through_the_callback() {
+        let dir = tempfile::tempdir().unwrap();
+        let packs = PackSet::builtin().unwrap();
+        let pack = packs.get("cavra-ai-agent-baseline").unwrap();
+        let mut stamper = Stamper::new();
+        let store = SqliteStore::open(&dir.path().join("a.db")).unwrap();
+        assert!(store.appends_without_blocking());
+        let a = Action::new(ActionType::ExecuteCommand, "ls");
+        let first = store
+            .append(DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp()))
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..3 {
+            let tx = tx.clone();
+            let r = DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp());
+            store.append_then(r, Box::new(move |result| tx.send(result).unwrap()));
+        }
+        let mut got: Vec<DecisionRecord> = (0..3).map(|_| rx.recv().unwrap().unwrap()).collect();
+        got.sort_by_key(|r| r.sequence);
+        assert_eq!(got[0].prev_hash, first.record_hash);
+        assert_eq!(got.iter().map(|r| r.sequence.unwrap()).collect::<Vec<_>>(), [2, 3, 4]);
+        let mut bad = DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp());
+        bad.timestamp = "yesterday".into();
+        store.append_then(bad, Box::new(move |result| tx.send(result).unwrap()));
+        assert!(matches!(rx.recv().unwrap(), Err(StoreError::Invalid(_))));
+    }
 
     /// A database of the 004 schema, its rows written as the code of that schema wrote them,
     /// migrates forward: the kept totals match its rows, each session keeps its evidence refs in

@@ -21,6 +21,10 @@ pub struct ImportReport {
     pub decisions_skipped: u64,
 }
 
+/// Called once with the outcome of an [`ActivityStore::append_then`]: the durable record, or
+/// why it was not stored.
+pub type AppendDone = Box<dyn FnOnce(Result<DecisionRecord, StoreError>) + Send>;
+
 /// Receives measurements from inside a store, for `/metrics`. Called on the store's own threads,
 /// so implementations must be cheap and must not block.
 pub trait StoreObserver: Send + Sync {
@@ -47,6 +51,20 @@ pub trait ActivityStore: Send + Sync {
     /// session summary in one atomic step. Returns only once the record is durable, with its
     /// `sequence`, `prev_hash` and `record_hash` set.
     fn append(&self, record: DecisionRecord) -> Result<DecisionRecord, StoreError>;
+
+    /// Whether [`append_then`](Self::append_then) returns without blocking (the writer answers
+    /// later, on its own thread). When false, it blocks like `append` and async callers must
+    /// call it from a blocking thread.
+    fn appends_without_blocking(&self) -> bool {
+        false
+    }
+
+    /// Appends like [`append`](Self::append), answering through `done` once the record is
+    /// durable (or failed). `done` runs on whichever thread finishes the work, so it must be
+    /// cheap (e.g. send on a channel). The default runs `append` here and now.
+    fn append_then(&self, record: DecisionRecord, done: AppendDone) {
+        done(self.append(record));
+    }
 
     /// One decision by id.
     fn get_decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError>;

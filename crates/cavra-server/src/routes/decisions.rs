@@ -82,23 +82,11 @@ pub async fn create(
     bind_agent(&caller, &mut action)?;
     let pack = state.pack(action.policy_pack())?;
     let record = DecisionRecord::new(&action, evaluate(&action, &pack), pack.version(), state.stamp());
-    let store = state.store().clone();
-    let bound = caller.bound_agent().map(str::to_owned);
+    if let Some(agent) = caller.bound_agent() {
+        check_session_owner(&state, agent, &record.session_id).await?;
+    }
     let started = Instant::now();
-    let stored = blocking(move || {
-        // An agent token may add to its own sessions only, never to another agent's chain.
-        if let Some(agent) = &bound
-            && let Some(found) = store.get_session(&record.session_id)?
-            && &found.agent_id != agent
-        {
-            return Ok(Err(ApiError::forbidden(format!(
-                "session `{}` belongs to agent `{}`, not `{agent}`",
-                found.session_id, found.agent_id
-            ))));
-        }
-        store.append(record).map(Ok)
-    })
-    .await??;
+    let stored = append(&state, record).await?;
     state.metrics().append_took(started.elapsed());
     state.metrics().decision(stored.decision);
     Ok((StatusCode::CREATED, Json(stored)))
@@ -111,6 +99,42 @@ pub fn offset(q: &QueryParams) -> Result<u64, ApiError> {
         return Err(ApiError::invalid_query(format!("`offset` {offset} is too large")));
     }
     Ok(offset)
+}
+
+/// An agent token may add to its own sessions only, never to another agent's chain.
+async fn check_session_owner(state: &AppState, agent: &str, session_id: &str) -> Result<(), ApiError> {
+    let store = state.store().clone();
+    let key = session_id.to_owned();
+    let found = blocking(move || store.get_session(&key)).await?;
+    match found {
+        Some(found) if found.agent_id != agent => Err(ApiError::forbidden(format!(
+            "session `{}` belongs to agent `{}`, not `{agent}`",
+            found.session_id, found.agent_id
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Appends `record`, answering once it is durable. A store whose writer answers on its own
+/// thread is awaited directly; others run on the blocking pool.
+async fn append(state: &AppState, record: DecisionRecord) -> Result<DecisionRecord, ApiError> {
+    let store = state.store().clone();
+    if !store.appends_without_blocking() {
+        return blocking(move || store.append(record)).await;
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    store.append_then(
+        record,
+        Box::new(move |result| {
+            let _ = tx.send(result);
+        }),
+    );
+    match rx.await {
+        Ok(result) => result.map_err(ApiError::from_store),
+        Err(_) => Err(ApiError::from_store(cavra_store::StoreError::Unavailable(
+            "the store dropped an append unanswered".into(),
+        ))),
+    }
 }
 
 /// Builds the store query from `GET /decisions` parameters.
