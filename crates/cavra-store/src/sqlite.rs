@@ -65,12 +65,14 @@ const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
 /// Page cache of the writer, in KiB: index interiors and the pages appends write stay cached
 /// (a page missing here is read back from the WAL with a syscall). Much larger is not better:
 /// SQLite scans the cache's hash table at the end of each transaction.
-const WRITER_CACHE_KIB: i64 = 32768;
-/// Page cache of each reader, in KiB (database pages are read through the memory map; this
-/// holds pages read from the WAL).
-const READER_CACHE_KIB: i64 = 4096;
-/// Bytes of the database file each connection maps into memory (reads skip a syscall per page).
-const MMAP_BYTES: i64 = 1 << 30;
+const WRITER_CACHE_KIB: i64 = 8192;
+/// Page cache of each reader, in KiB.
+const READER_CACHE_KIB: i64 = 2048;
+/// Bytes of the database file each connection maps into memory: none. A map saves a syscall
+/// per page read, but every page it touches counts as the server's resident memory — at 1M
+/// decisions that is gigabytes — while `pread` into the bounded page caches keeps the server
+/// within its memory budget at a small cost in throughput (docs/PERFORMANCE.md).
+const MMAP_BYTES: i64 = 0;
 /// Reader connections kept open for reuse.
 const READER_POOL: usize = 16;
 /// Session summaries the writer keeps between groups; past this the cache starts afresh.
@@ -1299,7 +1301,12 @@ mod tests {
         assert!(store.appends_without_blocking());
         let a = Action::new(ActionType::ExecuteCommand, "ls");
         let first = store
-            .append(DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp()))
+            .append(DecisionRecord::new(
+                &a,
+                evaluate(&a, &pack),
+                pack.version(),
+                stamper.stamp(),
+            ))
             .unwrap();
         let (tx, rx) = mpsc::channel();
         for _ in 0..3 {
