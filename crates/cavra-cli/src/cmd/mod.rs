@@ -45,7 +45,7 @@ pub enum Command {
     /// Load-test a running `cavra serve`: concurrent clients post decisions and/or run filtered
     /// list queries; prints throughput and latency percentiles (`--json` for scripts).
     Bench(Box<bench::Args>),
-    /// Serve the HTTP API (SPEC §6) on the configured store.
+    // Its help (with examples) is the doc comment of `serve::Args`.
     Serve(Box<serve::Args>),
     /// API tokens for `cavra serve`: create, list, revoke.
     #[command(subcommand)]

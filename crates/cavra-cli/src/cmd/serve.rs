@@ -25,7 +25,7 @@ pub enum LogFormat {
     Json,
 }
 
-/// Serve the HTTP API and the console.
+/// Serve the HTTP API on the configured store: agents post decisions, people read activity.
 ///
 /// Examples:
 ///   cavra serve                                  # 127.0.0.1:8710, SQLite .cavra/activity.db
