@@ -373,7 +373,8 @@ impl Authenticator {
     }
 
     /// Watches `path` every `interval` and reloads it when its modification time or size
-    /// changes; a file that fails to parse keeps the previous tokens and is logged.
+    /// changes; a file that fails to parse, or disappears, keeps the previous tokens and is
+    /// logged.
     pub fn watch(&self, path: PathBuf, interval: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let auth = self.clone();
         tokio::spawn(async move {
@@ -387,6 +388,10 @@ impl Authenticator {
                     continue;
                 }
                 seen = now;
+                if seen.is_none() {
+                    tracing::warn!(file = %path.display(), "token file removed; keeping the tokens loaded");
+                    continue;
+                }
                 match TokenFile::load(&path) {
                     Ok(file) => {
                         tracing::info!(tokens = file.tokens.len(), file = %path.display(), "API tokens reloaded");
@@ -416,9 +421,9 @@ impl Authenticator {
             ));
         };
         let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .ok_or_else(|| ApiError::unauthorized("the `Authorization` header must be `Bearer <token>`"))?;
         let presented = Sha256::digest(token.as_bytes());
         // Compare against every entry, without stopping early, so timing does not depend on
@@ -462,7 +467,35 @@ impl FromRequestParts<AppState> for Principal {
             ),
             None => None,
         };
-        state.auth().authenticate(header)
+        let principal = state.auth().authenticate(header)?;
+        if principal == Principal::Local {
+            check_local_host(parts)?;
+        }
+        Ok(principal)
+    }
+}
+
+/// Without tokens, only requests addressed to a loopback name are served: a web page whose
+/// domain was re-pointed at 127.0.0.1 (DNS rebinding) would otherwise act as a local admin.
+fn check_local_host(parts: &Parts) -> Result<(), ApiError> {
+    let host = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.host())
+        .unwrap_or("");
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let loopback =
+        name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "this server has no API tokens and answers only requests addressed to localhost, not `{host}`"
+        )))
     }
 }
 
@@ -492,6 +525,36 @@ mod tests {
             "unauthorized"
         );
         assert_eq!(auth.authenticate(Some(&secret)).unwrap_err().code, "unauthorized");
+    }
+
+    /// A request to a tokenless server must name a loopback host (DNS rebinding).
+    #[test]
+    fn tokenless_servers_answer_loopback_hosts_only() {
+        let parts = |host: &str| {
+            axum::http::Request::builder()
+                .header("host", host)
+                .body(())
+                .unwrap()
+                .into_parts()
+                .0
+        };
+        for ok in [
+            "127.0.0.1:8710",
+            "localhost:8710",
+            "LOCALHOST",
+            "[::1]:8710",
+            "127.0.0.2",
+        ] {
+            assert!(check_local_host(&parts(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "evil.example:8710",
+            "evil.example",
+            "10.0.0.1:8710",
+            "localhost.evil.example",
+        ] {
+            assert_eq!(check_local_host(&parts(bad)).unwrap_err().code, "forbidden", "{bad}");
+        }
     }
 
     /// Without tokens every loopback caller is local admin; beyond loopback nobody gets in.

@@ -77,6 +77,20 @@ impl JsonBody {
     }
 }
 
+/// A path parameter (an id) whose rejection is answered in the API's error envelope.
+pub struct IdPath(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<IdPath, ApiError> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(id)| IdPath(id))
+            .map_err(|e| ApiError::invalid_query(format!("invalid id in the path: {e}")))
+    }
+}
+
 /// A parsed query string, checked against the parameters an endpoint knows.
 pub struct QueryParams {
     values: BTreeMap<String, String>,

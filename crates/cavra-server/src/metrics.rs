@@ -165,6 +165,11 @@ impl Metrics {
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
+    // Extension methods are unbounded; only the standard ones get their own series.
+    let method_label = match method.as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+        _ => "OTHER",
+    };
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -190,7 +195,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let metrics = state.metrics();
     metrics
         .requests
-        .with_label_values(&[method.as_str(), &route, status.as_str()])
+        .with_label_values(&[method_label, &route, status.as_str()])
         .observe(elapsed.as_secs_f64());
     let code = response.extensions().get::<ErrorCode>().map(|c| c.0);
     if let Some(code) = code {

@@ -22,7 +22,7 @@
 //! thread with its own connection copies the WAL into the database. Restarting the WAL from its
 //! beginning needs the last frames copied and the database fsync'd by the writer, a stall of
 //! 10-30 ms on a busy disk, so the writer does it when idle, or under load once the WAL reaches
-//! 256 MiB. Reads use their own memory-mapped connections from a small pool; WAL
+//! 256 MiB. Reads use their own connections (not memory-mapped) from a small pool; WAL
 //! lets them run while the writer commits. Other processes may write the same file: every group
 //! runs under `BEGIN IMMEDIATE` and reads the log head and session rows inside it.
 

@@ -57,7 +57,7 @@ pub struct Args {
     #[arg(long, env = "CAVRA_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
     /// Worker threads for HTTP (default: one per CPU).
-    #[arg(long, value_name = "N")]
+    #[arg(long, env = "CAVRA_WORKERS", value_name = "N")]
     workers: Option<usize>,
 }
 
@@ -120,7 +120,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let addr: SocketAddr = listener
         .local_addr()
         .map_err(CliError::io("cannot read the bound address"))?;
-    let auth = Authenticator::new(tokens, addr.ip().is_loopback());
+    // Open access only for a loopback server started without tokens: one started with tokens
+    // never falls back to open access when they are all revoked or the file is removed.
+    let open = addr.ip().is_loopback() && tokens.tokens.is_empty();
+    let auth = Authenticator::new(tokens, open);
     if !auth.enabled() && !addr.ip().is_loopback() {
         return Err(CliError::Invalid(format!(
             "refusing to listen on {addr} without API tokens: anyone who can reach it could read and write \

@@ -3,14 +3,14 @@
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use cavra_core::{Action, ActionError, ActionType, DecisionRecord, Outcome, Severity, evaluate};
 use cavra_store::model::{DecisionQuery, Page, clamp_limit, decode_cursor};
 
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ErrorBody};
-use crate::input::{JsonBody, QueryParams};
+use crate::input::{IdPath, JsonBody, QueryParams};
 use crate::routes::blocking;
 use crate::state::AppState;
 
@@ -81,10 +81,12 @@ pub async fn create(
     let mut action = read_action(&body)?;
     bind_agent(&caller, &mut action)?;
     let pack = state.pack(action.policy_pack())?;
-    let record = DecisionRecord::new(&action, evaluate(&action, &pack), pack.version(), state.stamp());
     if let Some(agent) = caller.bound_agent() {
-        check_session_owner(&state, agent, &record.session_id).await?;
+        cavra_store::summary::check_text("session_id", action.session_id()).map_err(ApiError::from_store)?;
+        check_session_owner(&state, agent, action.session_id()).await?;
     }
+    // Stamped after the last await before the append, so ids and times follow the log closely.
+    let record = DecisionRecord::new(&action, evaluate(&action, &pack), pack.version(), state.stamp());
     let started = Instant::now();
     let stored = append(&state, record).await?;
     state.metrics().append_took(started.elapsed());
@@ -218,7 +220,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: Principal,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Json<DecisionRecord>, ApiError> {
     caller.allow(Permission::Read)?;
     if id.contains('\0') {

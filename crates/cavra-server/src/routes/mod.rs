@@ -17,7 +17,7 @@ use crate::input::MAX_BODY_BYTES;
 use crate::metrics;
 use crate::state::AppState;
 
-/// Every endpoint of SPEC §6 (the console comes with its own module).
+/// Every endpoint of SPEC §6 except the console (`/console`, a later issue).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/decisions", post(decisions::create).get(decisions::list))

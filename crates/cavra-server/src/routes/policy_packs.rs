@@ -1,7 +1,7 @@
 //! `/policy-packs`: the loaded packs and their effective rules (inherited ones included).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use cavra_core::pack::{CompiledRule, Matcher};
 use cavra_core::{CompiledPack, Mode, Outcome, Severity};
 use serde::Serialize;
@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::input::IdPath;
 use crate::state::AppState;
 
 /// A pack as listed.
@@ -150,7 +151,7 @@ pub async fn list(State(state): State<AppState>, caller: Principal) -> Result<Js
 pub async fn get(
     State(state): State<AppState>,
     caller: Principal,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Json<PackDetail>, ApiError> {
     caller.allow(Permission::Read)?;
     let pack = state.pack(&id)?;

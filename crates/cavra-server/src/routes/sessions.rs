@@ -2,7 +2,7 @@
 //! session or change its state.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use cavra_core::DecisionRecord;
 use cavra_store::model::{Page, SessionQuery, SessionState, SessionSummary, SessionUpdate, clamp_limit};
@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ErrorBody};
-use crate::input::{JsonBody, QueryParams};
+use crate::input::{IdPath, JsonBody, QueryParams};
 use crate::routes::blocking;
 use crate::state::AppState;
 
@@ -86,7 +86,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: Principal,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Json<SessionDetail>, ApiError> {
     caller.allow(Permission::Read)?;
     if id.contains('\0') {
