@@ -197,8 +197,15 @@ impl TokenFile {
         std::fs::create_dir_all(&dir).map_err(io_error(format!("cannot create `{}`", dir.display())))?;
         let tmp = path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(self).map_err(|e| TokenError::Request(e.to_string()))?;
+        // A stale temp file from an interrupted run could carry wider permissions; start afresh.
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_error(format!("cannot remove `{}`", tmp.display()))(e));
+            }
+            _ => {}
+        }
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
@@ -212,7 +219,34 @@ impl TokenFile {
             .and_then(|()| file.sync_all())
             .map_err(io_error(format!("cannot write `{}`", tmp.display())))?;
         std::fs::rename(&tmp, path).map_err(io_error(format!("cannot replace `{}`", path.display())))?;
+        std::fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_error(format!("cannot sync `{}`", dir.display())))?;
         Ok(())
+    }
+
+    /// Loads `path`, applies `change` and saves the result, holding an exclusive lock on a
+    /// sidecar `.lock` file throughout, so concurrent `cavra token` runs never lose a token.
+    pub fn update<T>(
+        path: &Path,
+        change: impl FnOnce(&mut TokenFile) -> Result<T, TokenError>,
+    ) -> Result<T, TokenError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io_error(format!("cannot create `{}`", dir.display())))?;
+        }
+        let lock_path = path.with_extension("json.lock");
+        let lock = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(io_error(format!("cannot open `{}`", lock_path.display())))?;
+        lock.lock()
+            .map_err(io_error(format!("cannot lock `{}`", lock_path.display())))?;
+        let mut file = TokenFile::load(path)?;
+        let result = change(&mut file)?;
+        file.save(path)?;
+        Ok(result)
     }
 
     /// Adds a new token and returns its entry and the secret, which is not kept.
@@ -589,6 +623,25 @@ mod tests {
         let (entry, _) = file.create(Role::Agent, Some("claude".into()), None, "t").unwrap();
         assert_eq!(file.revoke(&entry.id).unwrap().agent_id.as_deref(), Some("claude"));
         assert!(file.revoke(&entry.id).is_err());
+    }
+
+    /// Concurrent updates under the lock lose nothing.
+    #[test]
+    fn concurrent_updates_keep_every_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    TokenFile::update(&path, |f| f.create(Role::Reviewer, None, None, "t")).unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(TokenFile::load(&path).unwrap().tokens.len(), 8);
     }
 
     /// The file round-trips and is private.

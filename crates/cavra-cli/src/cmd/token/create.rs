@@ -41,12 +41,9 @@ fn parse_role(s: &str) -> Result<Role, String> {
 
 /// Runs `cavra token create`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let mut file = args.file.load()?;
     let now = cavra_store::stamp::rfc3339_micros(chrono::Utc::now());
-    let (entry, secret) = file
-        .create(args.role, args.agent_id, args.name, &now)
-        .map_err(|e| CliError::Invalid(e.to_string()))?;
-    args.file.save(&file)?;
+    let (role, agent_id, name) = (args.role, args.agent_id, args.name);
+    let (entry, secret) = args.file.update(|file| file.create(role, agent_id, name, &now))?;
     if args.json {
         print_json(&serde_json::json!({
             "id": entry.id,

@@ -46,8 +46,14 @@ impl FileArgs {
         TokenFile::load(&self.tokens_file).map_err(|e| CliError::Invalid(e.to_string()))
     }
 
-    fn save(&self, file: &TokenFile) -> Result<(), CliError> {
-        file.save(&self.tokens_file)
-            .map_err(|e| CliError::Failed(e.to_string()))
+    /// Changes the file under its lock; a refused change is invalid input.
+    fn update<T>(
+        &self,
+        change: impl FnOnce(&mut TokenFile) -> Result<T, cavra_server::auth::TokenError>,
+    ) -> Result<T, CliError> {
+        TokenFile::update(&self.tokens_file, change).map_err(|e| match e {
+            cavra_server::auth::TokenError::Io { .. } => CliError::Failed(e.to_string()),
+            other => CliError::Invalid(other.to_string()),
+        })
     }
 }

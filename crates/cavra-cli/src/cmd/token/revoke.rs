@@ -18,9 +18,11 @@ pub struct Args {
 
 /// Runs `cavra token revoke`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let mut file = args.file.load()?;
-    let entry = file.revoke(&args.id).map_err(|e| CliError::NotFound(e.to_string()))?;
-    args.file.save(&file)?;
+    let id = args.id.clone();
+    if !args.file.load()?.tokens.iter().any(|t| t.id == id) {
+        return Err(CliError::NotFound(format!("no token with id `{id}`")));
+    }
+    let entry = args.file.update(|file| file.revoke(&id))?;
     say!("revoked {} token {}", entry.role, entry.id);
     Ok(ExitCode::SUCCESS)
 }
