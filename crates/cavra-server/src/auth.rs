@@ -350,7 +350,8 @@ pub struct Authenticator {
 
 #[derive(Debug)]
 struct AuthInner {
-    entries: RwLock<Arc<Vec<TokenEntry>>>,
+    /// Each token with its hash decoded once, at load.
+    entries: RwLock<Tokens>,
     /// Whether an empty token list means open access. Only for loopback listeners: a server
     /// bound beyond loopback whose last token is revoked refuses everyone instead.
     open_when_empty: bool,
@@ -368,13 +369,13 @@ impl Authenticator {
     pub fn new(file: TokenFile, open_when_empty: bool) -> Authenticator {
         Authenticator {
             inner: Arc::new(AuthInner {
-                entries: RwLock::new(Arc::new(file.tokens)),
+                entries: RwLock::new(decoded(file)),
                 open_when_empty,
             }),
         }
     }
 
-    fn entries(&self) -> Arc<Vec<TokenEntry>> {
+    fn entries(&self) -> Tokens {
         self.inner
             .entries
             .read()
@@ -388,7 +389,7 @@ impl Authenticator {
             .entries
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *entries = Arc::new(file.tokens);
+        *entries = decoded(file);
     }
 
     /// Whether any token is configured.
@@ -463,8 +464,7 @@ impl Authenticator {
         // Compare against every entry, without stopping early, so timing does not depend on
         // which entry (if any) matches.
         let mut found: Option<&TokenEntry> = None;
-        for entry in entries.iter() {
-            let stored = decode_hex32(&entry.sha256);
+        for (entry, stored) in entries.iter() {
             let equal: bool = stored.ct_eq(presented.as_slice()).into();
             if equal {
                 found = Some(entry);
@@ -477,6 +477,21 @@ impl Authenticator {
             agent_id: entry.agent_id.clone(),
         })
     }
+}
+
+/// The loaded tokens, each with its hash decoded once.
+type Tokens = Arc<Vec<(TokenEntry, [u8; 32])>>;
+
+fn decoded(file: TokenFile) -> Tokens {
+    Arc::new(
+        file.tokens
+            .into_iter()
+            .map(|t| {
+                let hash = decode_hex32(&t.sha256);
+                (t, hash)
+            })
+            .collect(),
+    )
 }
 
 /// A stored hash as 32 bytes; a malformed one becomes 32 zero bytes, which no token hashes to.

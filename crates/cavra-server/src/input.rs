@@ -77,7 +77,8 @@ impl JsonBody {
     }
 }
 
-/// A path parameter (an id) whose rejection is answered in the API's error envelope.
+/// A path parameter (an id) whose rejection is answered in the API's error envelope; an id
+/// with a NUL character is a 404, since none can exist.
 pub struct IdPath(pub String);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
@@ -86,8 +87,15 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<IdPath, ApiError> {
         axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
-            .map(|axum::extract::Path(id)| IdPath(id))
             .map_err(|e| ApiError::invalid_query(format!("invalid id in the path: {e}")))
+            .and_then(|axum::extract::Path(id)| {
+                // No id holds a NUL (the store refuses them), and PostgreSQL cannot even be asked.
+                if id.contains('\0') {
+                    Err(ApiError::not_found("no id contains a NUL character"))
+                } else {
+                    Ok(IdPath(id))
+                }
+            })
     }
 }
 

@@ -223,9 +223,6 @@ pub async fn get(
     IdPath(id): IdPath,
 ) -> Result<Json<DecisionRecord>, ApiError> {
     caller.allow(Permission::Read)?;
-    if id.contains('\0') {
-        return Err(ApiError::not_found("no decision with a NUL character in its id"));
-    }
     let store = state.store().clone();
     let key = id.clone();
     blocking(move || store.get_decision(&key))

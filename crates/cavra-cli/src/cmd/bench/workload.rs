@@ -162,24 +162,11 @@ impl ListResource {
         }
     }
 
-    /// The query parameters the endpoint accepts (SPEC §6).
+    /// The query parameters the endpoint accepts: the server's own lists.
     fn filters(self) -> &'static [&'static str] {
         match self {
-            ListResource::Decisions => &[
-                "session_id",
-                "agent_id",
-                "repository",
-                "policy_pack",
-                "decision",
-                "severity",
-                "action_type",
-                "since",
-                "until",
-                "limit",
-                "offset",
-                "cursor",
-            ],
-            ListResource::Sessions => &["agent_id", "repository", "policy_pack", "state", "limit", "offset"],
+            ListResource::Decisions => cavra_server::routes::decisions::FILTERS,
+            ListResource::Sessions => cavra_server::routes::sessions::FILTERS,
         }
     }
 }
