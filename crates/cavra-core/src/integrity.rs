@@ -80,6 +80,167 @@ pub fn seal(record: &mut DecisionRecord, prev_hash: Option<String>) {
     record.record_hash = Some(record_hash(record));
 }
 
+/// What is wrong with one record of a session's chain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ChainFault {
+    /// The record's content no longer hashes to its `record_hash`: a field was changed, or the
+    /// hash was.
+    HashMismatch {
+        /// The hash the record carries (`None` if it carries none).
+        stored: Option<String>,
+        /// The hash its content gives now.
+        computed: String,
+    },
+    /// `prev_hash` is not the `record_hash` of the record before it in the session: a record
+    /// was removed, inserted or moved.
+    BrokenLink {
+        /// The previous record's hash (`None` for the first record of the session).
+        expected: Option<String>,
+        /// What the record's `prev_hash` holds.
+        found: Option<String>,
+    },
+    /// The record names another session than the one it was read from.
+    WrongSession {
+        /// The session the record says it belongs to.
+        found: String,
+    },
+    /// The records are not in increasing `sequence` order, or one has no sequence.
+    OutOfOrder {
+        /// The sequence of the record before it.
+        previous: Option<u64>,
+    },
+    /// The session's summary names a different head than the chain's last record.
+    HeadMismatch {
+        /// The summary's `head_hash`.
+        expected: Option<String>,
+        /// The last record's `record_hash`.
+        found: Option<String>,
+    },
+    /// The session's summary counts a different number of decisions than were read.
+    CountMismatch {
+        /// The summary's `decision_count`.
+        expected: u64,
+        /// The number of records read.
+        found: u64,
+    },
+}
+
+/// One problem found in a chain: the record it concerns and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainProblem {
+    /// The record concerned; `None` for head and count problems, which concern the summary.
+    pub decision_id: Option<String>,
+    /// Its `sequence`, when it has one.
+    pub sequence: Option<u64>,
+    /// What is wrong.
+    #[serde(flatten)]
+    pub fault: ChainFault,
+}
+
+/// What a session summary says its chain should end with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedHead<'a> {
+    /// The summary's `head_hash`.
+    pub head_hash: Option<&'a str>,
+    /// The summary's `decision_count`.
+    pub decision_count: u64,
+}
+
+/// The integrity of one session's chain, computed from its records alone.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainStatus {
+    /// True when every record hashes to its `record_hash`, links to the one before it, and the
+    /// chain ends where the summary says.
+    pub intact: bool,
+    /// Records checked.
+    pub records: u64,
+    /// The last record's `record_hash`.
+    pub head_hash: Option<String>,
+    /// Every problem found, in chain order.
+    pub problems: Vec<ChainProblem>,
+}
+
+/// Checks one session's chain: `records` as read from a store, oldest first. Recomputes every
+/// record's hash, checks every `prev_hash` link and the `sequence` order, and, given `expected`,
+/// that the chain ends at the summary's head with the summary's count. Total: any input gives a
+/// status, never a panic.
+pub fn check_chain(session_id: &str, records: &[DecisionRecord], expected: Option<ExpectedHead<'_>>) -> ChainStatus {
+    let mut problems = Vec::new();
+    let mut prev_hash: Option<&str> = None;
+    let mut prev_sequence: Option<u64> = None;
+    for (i, record) in records.iter().enumerate() {
+        let problem = |fault| ChainProblem {
+            decision_id: Some(record.decision_id.clone()),
+            sequence: record.sequence,
+            fault,
+        };
+        if record.session_id != session_id {
+            problems.push(problem(ChainFault::WrongSession {
+                found: record.session_id.clone(),
+            }));
+        }
+        let in_order = match (prev_sequence, record.sequence) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(p), Some(s)) => s > p,
+        };
+        if !in_order && (i > 0 || record.sequence.is_none()) {
+            problems.push(problem(ChainFault::OutOfOrder {
+                previous: prev_sequence,
+            }));
+        }
+        let computed = record_hash(record);
+        if record.record_hash.as_deref() != Some(computed.as_str()) {
+            problems.push(problem(ChainFault::HashMismatch {
+                stored: record.record_hash.clone(),
+                computed,
+            }));
+        }
+        if record.prev_hash.as_deref() != prev_hash {
+            problems.push(problem(ChainFault::BrokenLink {
+                expected: prev_hash.map(str::to_owned),
+                found: record.prev_hash.clone(),
+            }));
+        }
+        prev_hash = record.record_hash.as_deref();
+        prev_sequence = record.sequence.or(prev_sequence);
+    }
+    let head_hash = records.last().and_then(|r| r.record_hash.clone());
+    if let Some(expected) = expected {
+        if expected.head_hash != head_hash.as_deref() {
+            problems.push(ChainProblem {
+                decision_id: None,
+                sequence: None,
+                fault: ChainFault::HeadMismatch {
+                    expected: expected.head_hash.map(str::to_owned),
+                    found: head_hash.clone(),
+                },
+            });
+        }
+        let found = records.len() as u64;
+        if expected.decision_count != found {
+            problems.push(ChainProblem {
+                decision_id: None,
+                sequence: None,
+                fault: ChainFault::CountMismatch {
+                    expected: expected.decision_count,
+                    found,
+                },
+            });
+        }
+    }
+    ChainStatus {
+        intact: problems.is_empty(),
+        records: records.len() as u64,
+        head_hash,
+        problems,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +291,114 @@ mod tests {
         let mut relinked = r.clone();
         relinked.prev_hash = Some("abd".into());
         assert_ne!(record_hash(&relinked), h);
+    }
+
+    /// Three records of one session, sealed in order with sequences 1, 2, 3.
+    fn chain() -> Vec<DecisionRecord> {
+        let mut out: Vec<DecisionRecord> = Vec::new();
+        for i in 1..=3u64 {
+            let mut r = record();
+            r.decision_id = format!("dec_{i}");
+            r.session_id = "s".into();
+            r.sequence = Some(i * 10);
+            seal(&mut r, out.last().and_then(|p| p.record_hash.clone()));
+            out.push(r);
+        }
+        out
+    }
+
+    fn kinds(status: &ChainStatus) -> Vec<(Option<&str>, &'static str)> {
+        status
+            .problems
+            .iter()
+            .map(|p| {
+                let kind = match p.fault {
+                    ChainFault::HashMismatch { .. } => "hash",
+                    ChainFault::BrokenLink { .. } => "link",
+                    ChainFault::WrongSession { .. } => "session",
+                    ChainFault::OutOfOrder { .. } => "order",
+                    ChainFault::HeadMismatch { .. } => "head",
+                    ChainFault::CountMismatch { .. } => "count",
+                };
+                (p.decision_id.as_deref(), kind)
+            })
+            .collect()
+    }
+
+    /// An untouched chain is intact and ends at its last record, also against its summary.
+    #[test]
+    fn intact_chain() {
+        let c = chain();
+        let head = c[2].record_hash.clone();
+        let s = check_chain(
+            "s",
+            &c,
+            Some(ExpectedHead {
+                head_hash: head.as_deref(),
+                decision_count: 3,
+            }),
+        );
+        assert!(s.intact, "{s:?}");
+        assert_eq!(s.records, 3);
+        assert_eq!(s.head_hash, head);
+        assert!(
+            check_chain(
+                "s",
+                &[],
+                Some(ExpectedHead {
+                    head_hash: None,
+                    decision_count: 0
+                })
+            )
+            .intact
+        );
+    }
+
+    /// An edited field, a removed record, a swapped pair and a foreign record are each named.
+    #[test]
+    fn tampering_is_named() {
+        let mut edited = chain();
+        edited[1].reason = "nothing to see".into();
+        assert_eq!(kinds(&check_chain("s", &edited, None)), vec![(Some("dec_2"), "hash")]);
+
+        let mut removed = chain();
+        removed.remove(1);
+        assert_eq!(kinds(&check_chain("s", &removed, None)), vec![(Some("dec_3"), "link")]);
+
+        let mut swapped = chain();
+        swapped.swap(1, 2);
+        assert_eq!(
+            kinds(&check_chain("s", &swapped, None)),
+            vec![
+                (Some("dec_3"), "link"),
+                (Some("dec_2"), "order"),
+                (Some("dec_2"), "link")
+            ]
+        );
+
+        let mut foreign = chain();
+        foreign[0].session_id = "other".into();
+        seal(&mut foreign[0], None);
+        let status = check_chain("s", &foreign, None);
+        let k = kinds(&status);
+        assert_eq!(k[0], (Some("dec_1"), "session"));
+        assert!(k.contains(&(Some("dec_2"), "link")));
+    }
+
+    /// A truncated chain still links, but not to the summary's head and count.
+    #[test]
+    fn truncation_against_summary() {
+        let c = chain();
+        let head = c[2].record_hash.clone();
+        let s = check_chain(
+            "s",
+            &c[..2],
+            Some(ExpectedHead {
+                head_hash: head.as_deref(),
+                decision_count: 3,
+            }),
+        );
+        assert_eq!(kinds(&s), vec![(None, "head"), (None, "count")]);
+        assert!(!s.intact);
     }
 }

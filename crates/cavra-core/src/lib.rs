@@ -20,7 +20,7 @@
 //! - [`path`]: lexical path normalisation against the working directory.
 //! - [`git`]: branches, refspecs and force pushes.
 //! - [`redact`]: secrets in stored fields replaced before persistence (SPEC §6).
-//! - [`integrity`]: canonical JSON and record hashes (SPEC §7).
+//! - [`integrity`]: canonical JSON, record hashes and the session chain check (SPEC §7).
 //! - [`pack`]: the pack format, validation, inheritance, compilation, built-in packs.
 //! - [`evaluate`](mod@evaluate): parts, rule matching, the most-restrictive combination, modes.
 
