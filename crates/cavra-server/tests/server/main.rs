@@ -1,0 +1,150 @@
+//! The server's connection handling, against the real `serve_with_limits` on port 0 with a real
+//! SQLite store: slow and idle clients are cut off, and the connection limit holds.
+#![expect(clippy::unwrap_used, reason = "test helpers: a failed assumption is a failed test")]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cavra_core::PackSet;
+use cavra_server::auth::{Authenticator, TokenFile};
+use cavra_server::{AppState, ConnectionLimits, serve_with_limits};
+use cavra_store::ActivityStore;
+use cavra_store::sqlite::SqliteStore;
+
+/// A running server and what stops it.
+struct Running {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn start(limits: ConnectionLimits) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ActivityStore> = Arc::new(SqliteStore::open(&dir.path().join("a.db")).unwrap());
+    let state = AppState::new(
+        store,
+        PackSet::builtin().unwrap(),
+        Authenticator::new(TokenFile::default(), true),
+    )
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            serve_with_limits(listener, state, async move { drop(stopped.await) }, limits)
+                .await
+                .unwrap();
+        });
+    });
+    Running {
+        addr,
+        stop: Some(stop),
+        thread: Some(thread),
+        _dir: dir,
+    }
+}
+
+/// Reads until the peer closes the connection (or `limit` passes); returns what arrived.
+fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, bool) {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return (String::from_utf8_lossy(&out).into_owned(), true),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => return (String::from_utf8_lossy(&out).into_owned(), false),
+        }
+    }
+}
+
+fn get_health(stream: &mut TcpStream) -> String {
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = stream.read(&mut buf).unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// A client that sends half a request's headers and stops is disconnected after the header
+/// timeout instead of holding its connection forever.
+#[test]
+fn slow_headers_are_cut_off() {
+    let server = start(ConnectionLimits {
+        header_read_timeout: Duration::from_millis(300),
+        max_connections: 8,
+    });
+    let mut slow = TcpStream::connect(server.addr).unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
+    let (_, closed) = read_until_closed(&mut slow, Duration::from_secs(20));
+    assert!(closed, "a connection with unfinished headers stayed open");
+}
+
+/// A kept-alive connection that goes quiet after a request is closed after the same timeout,
+/// and answered normally until then.
+#[test]
+fn idle_keep_alive_is_closed() {
+    let server = start(ConnectionLimits {
+        header_read_timeout: Duration::from_millis(300),
+        max_connections: 8,
+    });
+    let mut client = TcpStream::connect(server.addr).unwrap();
+    assert!(get_health(&mut client).starts_with("HTTP/1.1 200"));
+    let (_, closed) = read_until_closed(&mut client, Duration::from_secs(20));
+    assert!(closed, "an idle kept-alive connection stayed open");
+}
+
+/// With every connection slot taken, a new client waits (is not served) until a slot frees,
+/// and is then served.
+#[test]
+fn connection_limit_holds() {
+    let server = start(ConnectionLimits {
+        header_read_timeout: Duration::from_secs(30),
+        max_connections: 1,
+    });
+    let mut first = TcpStream::connect(server.addr).unwrap();
+    assert!(get_health(&mut first).starts_with("HTTP/1.1 200"));
+    let mut second = TcpStream::connect(server.addr).unwrap();
+    second
+        .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    second.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut buf = [0u8; 4096];
+    assert!(
+        second.read(&mut buf).is_err(),
+        "a connection beyond the limit was served"
+    );
+    drop(first);
+    second.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = Instant::now();
+    let n = second.read(&mut buf).unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+        "waited {:?}",
+        started.elapsed()
+    );
+}
