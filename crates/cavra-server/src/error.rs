@@ -97,12 +97,12 @@ impl ApiError {
         match e {
             StoreError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", m),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            StoreError::Unavailable(m) => {
-                tracing::warn!(error = %m, "store unavailable");
+            busy if busy.is_transient() => {
+                tracing::warn!(error = %busy, "store unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
-                    "the activity store is not available (shutting down?); retry later",
+                    "the activity store is busy or not available; retry later",
                 )
             }
             other => ApiError::internal(&other),
@@ -119,6 +119,11 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

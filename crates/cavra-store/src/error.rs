@@ -40,6 +40,27 @@ impl StoreError {
         let context = context.into();
         move |source| StoreError::Io { context, source }
     }
+
+    /// Whether the failure is passing and the same request may succeed if retried: the store is
+    /// shutting down, SQLite is locked by another process past `busy_timeout`, or PostgreSQL
+    /// lost its connection, ran out of connections or timed out waiting for a lock.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            StoreError::Postgres(e) => {
+                e.is_closed()
+                    || e.as_db_error().is_some_and(|db| {
+                        let code = db.code().code();
+                        code.starts_with("08") || matches!(code, "53300" | "55P03" | "57P01" | "57P03")
+                    })
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The server's own message for a database error (its `Display` says only "db error").

@@ -191,6 +191,7 @@ pub fn query(raw: Option<&str>) -> Result<DecisionQuery, ApiError> {
         (status = 400, description = "Unknown parameter or a value of the wrong kind", body = ErrorBody),
         (status = 401, description = "Missing or unknown token", body = ErrorBody),
         (status = 403, description = "The token's role may not read", body = ErrorBody),
+        (status = 503, description = "Store busy or unavailable; retry later", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -214,6 +215,7 @@ pub async fn list(
         (status = 401, description = "Missing or unknown token", body = ErrorBody),
         (status = 403, description = "The token's role may not read", body = ErrorBody),
         (status = 404, description = "No such decision", body = ErrorBody),
+        (status = 503, description = "Store busy or unavailable; retry later", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -57,6 +57,7 @@ pub fn query(raw: Option<&str>) -> Result<SessionQuery, ApiError> {
         (status = 400, description = "Unknown parameter or a value of the wrong kind", body = ErrorBody),
         (status = 401, description = "Missing or unknown token", body = ErrorBody),
         (status = 403, description = "The token's role may not read", body = ErrorBody),
+        (status = 503, description = "Store busy or unavailable; retry later", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -80,6 +81,7 @@ pub async fn list(
         (status = 401, description = "Missing or unknown token", body = ErrorBody),
         (status = 403, description = "The token's role may not read", body = ErrorBody),
         (status = 404, description = "No such session", body = ErrorBody),
+        (status = 503, description = "Store busy or unavailable; retry later", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -116,6 +118,7 @@ pub async fn get(
         (status = 403, description = "Not this agent token's session", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 503, description = "Store busy or unavailable; retry later", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -33,7 +33,10 @@ impl Drop for Running {
 }
 
 fn start(limits: ConnectionLimits) -> Running {
-    let dir = tempfile::tempdir().unwrap();
+    start_in(tempfile::tempdir().unwrap(), limits)
+}
+
+fn start_in(dir: tempfile::TempDir, limits: ConnectionLimits) -> Running {
     let store: Arc<dyn ActivityStore> = Arc::new(SqliteStore::open(&dir.path().join("a.db")).unwrap());
     let state = AppState::new(
         store,
@@ -147,4 +150,36 @@ fn connection_limit_holds() {
         "waited {:?}",
         started.elapsed()
     );
+}
+
+/// An append that meets the SQLite file locked by another process past `busy_timeout` is a
+/// 503 `unavailable` with `Retry-After` (the client may retry), not a 500; once the lock is
+/// gone the same request succeeds.
+#[test]
+fn locked_store_is_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let server = start_in(dir, ConnectionLimits::default());
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let body = r#"{"action_type":"read_file","target":"README.md","session_id":"s1"}"#;
+    let request = format!(
+        "POST /decisions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let send = |request: &str| {
+        let mut client = TcpStream::connect(server.addr).unwrap();
+        client.write_all(request.as_bytes()).unwrap();
+        client.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut buf = [0u8; 8192];
+        let n = client.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let locked = send(&request);
+    assert!(locked.starts_with("HTTP/1.1 503"), "{locked}");
+    assert!(locked.to_ascii_lowercase().contains("retry-after: 1"), "{locked}");
+    assert!(locked.contains(r#""code":"unavailable""#), "{locked}");
+    other.execute_batch("ROLLBACK").unwrap();
+    let free = send(&request);
+    assert!(free.starts_with("HTTP/1.1 201"), "{free}");
 }
