@@ -42,29 +42,17 @@ pub struct DecisionColumns {
     pub ts_us: i64,
 }
 
-/// One session's chain head as its summary gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionHead {
-    /// The session.
-    pub session_id: String,
-    /// Decisions in its chain.
-    pub decision_count: u64,
-    /// The latest decision's `record_hash` (`None` for a session without decisions).
-    pub head_hash: Option<String>,
-    /// The latest decision's id.
-    pub head_decision_id: Option<String>,
-}
-
-/// Every session's head and the log's high-water mark, read from one consistent snapshot: what
-/// a checkpoint signs.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Every session's summary and the log's high-water mark, read from one consistent snapshot: what
+/// a checkpoint signs and what a verifier compares the chains with.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct LogHeads {
     /// The highest `sequence` stored (0 when empty).
     pub sequence: u64,
     /// Decisions stored.
     pub decision_count: u64,
-    /// Every session, ordered by id.
-    pub sessions: Vec<SessionHead>,
+    /// Every session's summary, ordered by id, without its evidence refs (which only grow and
+    /// are not part of a head).
+    pub sessions: Vec<crate::model::SessionSummary>,
 }
 
 /// A row of `evidence_checkpoints`: a signed statement of every session's head.
@@ -86,12 +74,3 @@ pub struct CheckpointRow {
     pub signature: String,
 }
 
-/// The head a summary names.
-pub fn head_of(summary: &crate::model::SessionSummary) -> SessionHead {
-    SessionHead {
-        session_id: summary.session_id.clone(),
-        decision_count: summary.decision_count,
-        head_hash: summary.head_hash.clone(),
-        head_decision_id: summary.last_decision_id.clone(),
-    }
-}

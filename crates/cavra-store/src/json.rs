@@ -29,7 +29,7 @@ use cavra_core::{ActionType, DecisionRecord, Outcome, Severity};
 use serde::Deserialize;
 
 use crate::error::StoreError;
-use crate::evidence::{CheckpointRow, LogHeads, StoredDecision, head_of};
+use crate::evidence::{CheckpointRow, LogHeads, StoredDecision};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
 use crate::store::{ActivityStore, ImportReport, StoreObserver};
 use crate::summary;
@@ -188,7 +188,7 @@ impl ActivityStore for JsonStore {
 
     fn log_heads(&self) -> Result<LogHeads, StoreError> {
         self.read(|log| {
-            let mut sessions: Vec<_> = log.sessions.values().map(|e| head_of(&e.summary)).collect();
+            let mut sessions: Vec<_> = log.sessions.values().map(|e| without_refs(&e.summary)).collect();
             sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
             LogHeads {
                 sequence: log.last_sequence(),

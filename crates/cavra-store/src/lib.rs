@@ -39,7 +39,7 @@ pub mod summary;
 
 pub use config::{StoreConfig, open};
 pub use error::StoreError;
-pub use evidence::{CheckpointRow, DecisionColumns, LogHeads, SessionHead, StoredDecision};
+pub use evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 pub use model::{DecisionQuery, Page, SessionQuery, SessionState, SessionSummary, SessionUpdate};
 pub use stamp::Stamper;
 pub use store::{ActivityStore, AppendDone, ImportReport, StoreObserver};

@@ -29,7 +29,7 @@ use postgres::{Client, Config, GenericClient, NoTls, Row, Statement, Transaction
 
 use crate::counts::{self, Counts, DecisionTotal, SessionKeys};
 use crate::error::StoreError;
-use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision, head_of};
+use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 use crate::migrations::{self, MigrationReport};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
 use crate::store::{ActivityStore, ImportReport, StoreObserver};
@@ -977,7 +977,7 @@ impl ActivityStore for PostgresStore {
             let sessions = db
                 .query("SELECT summary FROM activity_sessions ORDER BY session_id", &[])?
                 .iter()
-                .map(|row| Ok(head_of(&parse_summary(&row.try_get::<_, String>(0)?)?)))
+                .map(|row| parse_summary(&row.try_get::<_, String>(0)?))
                 .collect::<Result<_, StoreError>>()?;
             Ok(LogHeads {
                 sequence,

@@ -41,7 +41,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 
 use crate::counts::{self, Counts, DecisionTotal, SessionKeys};
 use crate::error::StoreError;
-use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision, head_of};
+use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 use crate::migrations::{self, MigrationReport};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
 use crate::seal::Presealed;
@@ -1326,7 +1326,7 @@ impl ActivityStore for SqliteStore {
             let mut rows = stmt.query([])?;
             let mut sessions = Vec::new();
             while let Some(row) = rows.next()? {
-                sessions.push(head_of(&parse_summary(&column_text(row.get_ref(0))?)?));
+                sessions.push(parse_summary(&column_text(row.get_ref(0))?)?);
             }
             Ok(LogHeads {
                 sequence: u64::try_from(sequence).unwrap_or(0),

@@ -1657,7 +1657,8 @@ fn log_heads_match_the_summaries(t: &TestStore) {
         assert_eq!(head.session_id, summary.session_id);
         assert_eq!(head.decision_count, summary.decision_count);
         assert_eq!(head.head_hash, summary.head_hash);
-        assert_eq!(head.head_decision_id, summary.last_decision_id);
+        assert_eq!(head.last_decision_id, summary.last_decision_id);
+        assert!(head.evidence_refs.is_empty(), "heads carry no evidence refs");
     }
 }
 
