@@ -90,7 +90,10 @@ fn prepare_dir(dir: &Path, force: bool) -> Result<(), EvidenceError> {
             "`{}` is a symlink; give the real directory",
             dir.display()
         ))),
-        Ok(meta) if !meta.is_dir() => Err(EvidenceError::Invalid(format!("`{}` is not a directory", dir.display()))),
+        Ok(meta) if !meta.is_dir() => Err(EvidenceError::Invalid(format!(
+            "`{}` is not a directory",
+            dir.display()
+        ))),
         Ok(_) => {
             let entries: Vec<String> = fs::read_dir(dir)
                 .map_err(EvidenceError::io(format!("cannot read `{}`", dir.display())))?
@@ -242,7 +245,10 @@ pub fn verify_bundle(dir: &Path, options: &Options<'_>) -> Result<Report, Eviden
     let source = format!("bundle:{}", dir.display());
     let meta = fs::symlink_metadata(dir).map_err(EvidenceError::io(format!("cannot read `{}`", dir.display())))?;
     if !meta.is_dir() {
-        return Err(EvidenceError::Invalid(format!("`{}` is not a bundle directory", dir.display())));
+        return Err(EvidenceError::Invalid(format!(
+            "`{}` is not a bundle directory",
+            dir.display()
+        )));
     }
     let mut findings = Vec::new();
     let mut checked = Vec::new();
@@ -258,7 +264,10 @@ pub fn verify_bundle(dir: &Path, options: &Options<'_>) -> Result<Report, Eviden
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
         .map_err(|e| EvidenceError::Invalid(format!("`{MANIFEST}` is not a bundle manifest: {e}")))?;
     if manifest.schema != BUNDLE_SCHEMA {
-        return Err(EvidenceError::Invalid(format!("unknown bundle schema `{}`", manifest.schema)));
+        return Err(EvidenceError::Invalid(format!(
+            "unknown bundle schema `{}`",
+            manifest.schema
+        )));
     }
     let mut signature_unchecked = false;
     match &options.public_key {
@@ -309,7 +318,10 @@ pub fn verify_bundle(dir: &Path, options: &Options<'_>) -> Result<Report, Eviden
             Ok(bytes) => {
                 let sha = integrity::hex(&Sha256::digest(&bytes));
                 if sha != f.sha256 || bytes.len() as u64 != f.bytes {
-                    findings.push(bundle(format!("`{}` was changed: its SHA-256 is not the manifest's", f.path)));
+                    findings.push(bundle(format!(
+                        "`{}` was changed: its SHA-256 is not the manifest's",
+                        f.path
+                    )));
                 }
                 contents.insert(f.path.clone(), bytes);
             }
@@ -329,11 +341,20 @@ pub fn verify_bundle(dir: &Path, options: &Options<'_>) -> Result<Report, Eviden
         }
     }
     checked.push("every file's SHA-256 against the manifest; no file missing, extra or outside the bundle".into());
-    let summary: Option<SessionSummary> = contents
-        .get(SUMMARY)
-        .and_then(|b| serde_json::from_slice(b).map_err(|e| findings.push(bundle(format!("`{SUMMARY}`: {e}")))).ok());
+    let summary: Option<SessionSummary> = contents.get(SUMMARY).and_then(|b| {
+        serde_json::from_slice(b)
+            .map_err(|e| findings.push(bundle(format!("`{SUMMARY}`: {e}"))))
+            .ok()
+    });
     let Some(summary) = summary else {
-        return Ok(bundle_report(source, findings, checked, not_checked, signature_unchecked, options));
+        return Ok(bundle_report(
+            source,
+            findings,
+            checked,
+            not_checked,
+            signature_unchecked,
+            options,
+        ));
     };
     if summary.session_id != manifest.session_id {
         findings.push(bundle(format!(
@@ -367,7 +388,15 @@ pub fn verify_bundle(dir: &Path, options: &Options<'_>) -> Result<Report, Eviden
             .map_err(|e| findings.push(bundle(format!("`{CHECKPOINT}`: {e}"))))
             .ok()
     });
-    let mut report = verify::verify_session(source, records, &summary, checkpoint.as_ref(), options, checked, findings)?;
+    let mut report = verify::verify_session(
+        source,
+        records,
+        &summary,
+        checkpoint.as_ref(),
+        options,
+        checked,
+        findings,
+    )?;
     report.not_checked.splice(0..0, not_checked);
     if report.status == Status::Intact && signature_unchecked {
         report.status = Status::Unverified;

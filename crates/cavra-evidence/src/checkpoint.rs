@@ -135,7 +135,10 @@ pub fn parse_payload(row: &CheckpointRow) -> Result<CheckpointPayload, Checkpoin
     let payload: CheckpointPayload =
         serde_json::from_str(&row.payload).map_err(|e| CheckpointProblem::Malformed(e.to_string()))?;
     if payload.schema != CHECKPOINT_SCHEMA {
-        return Err(CheckpointProblem::Malformed(format!("unknown schema `{}`", payload.schema)));
+        return Err(CheckpointProblem::Malformed(format!(
+            "unknown schema `{}`",
+            payload.schema
+        )));
     }
     let mut mismatched = Vec::new();
     if payload.checkpoint_id != row.checkpoint_id {

@@ -126,7 +126,9 @@ pub fn sign(key: &SigningKey, message: &[u8]) -> String {
 
 /// Whether `signature` (hex) is `key`'s signature of `message` (strict Ed25519 verification).
 pub fn verify(key: &VerifyingKey, message: &[u8], signature: &str) -> bool {
-    let Some(bytes) = decode_hex(signature) else { return false };
+    let Some(bytes) = decode_hex(signature) else {
+        return false;
+    };
     let Ok(bytes) = <[u8; 64]>::try_from(bytes.as_slice()) else {
         return false;
     };

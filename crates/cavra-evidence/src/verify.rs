@@ -268,9 +268,7 @@ impl<'a> View<'a> {
                 out.push(name);
             }
         }
-        let ts = self
-            .timestamp
-            .and_then(|t| cavra_store::model::parse_timestamp(t).ok());
+        let ts = self.timestamp.and_then(|t| cavra_store::model::parse_timestamp(t).ok());
         if ts != Some(c.ts_us) {
             out.push("ts_us");
         }
@@ -439,7 +437,11 @@ impl Walker {
             self.expected_next = self.expected_next.max(c.filed.saturating_add(1));
         }
         if let Some(why) = &c.unreadable {
-            self.find(FindingKind::Unreadable, f, format!("the stored record cannot be read: {why}"));
+            self.find(
+                FindingKind::Unreadable,
+                f,
+                format!("the stored record cannot be read: {why}"),
+            );
         }
         if !c.columns.is_empty() {
             if c.columns.contains(&"sequence") {
@@ -475,7 +477,10 @@ impl Walker {
             max_severity: None,
             seen: HashSet::new(),
         });
-        let computed = c.mismatch.clone().unwrap_or_else(|| f.record_hash.clone().unwrap_or_default());
+        let computed = c
+            .mismatch
+            .clone()
+            .unwrap_or_else(|| f.record_hash.clone().unwrap_or_default());
         let problems: Vec<ChainFault> = track
             .walk
             .push(&Link {
@@ -580,11 +585,7 @@ impl Walker {
 
     /// Compares each summary with what its records gave, and the checkpoint's heads with the
     /// chains.
-    fn finish(
-        &mut self,
-        summaries: &[SessionSummary],
-        checkpoint: Option<&CheckpointPayload>,
-    ) -> u64 {
+    fn finish(&mut self, summaries: &[SessionSummary], checkpoint: Option<&CheckpointPayload>) -> u64 {
         let mut sessions: HashSet<&str> = HashSet::new();
         let mut findings = Vec::new();
         let summarised: HashSet<&str> = summaries.iter().map(|s| s.session_id.as_str()).collect();
@@ -660,10 +661,7 @@ impl Walker {
                 findings.push(at(
                     FindingKind::Summary,
                     None,
-                    format!(
-                        "the summary's {} disagree with the session's records",
-                        wrong.join(", ")
-                    ),
+                    format!("the summary's {} disagree with the session's records", wrong.join(", ")),
                 ));
             }
         }
@@ -857,7 +855,8 @@ fn use_checkpoint(row: Option<&CheckpointRow>, options: &Options<'_>, scope_sess
             ));
         } else {
             out.not_checked.push(
-                "no checkpoint is stored: a removed whole session or truncated newest records cannot be detected".into(),
+                "no checkpoint is stored: a removed whole session or truncated newest records cannot be detected"
+                    .into(),
             );
         }
         return out;
@@ -878,8 +877,10 @@ fn use_checkpoint(row: Option<&CheckpointRow>, options: &Options<'_>, scope_sess
             }
             Err(problem) => {
                 out.report.state = CheckpointState::Invalid;
-                out.findings
-                    .push(checkpoint_finding(format!("checkpoint `{}`: {problem}", row.checkpoint_id)));
+                out.findings.push(checkpoint_finding(format!(
+                    "checkpoint `{}`: {problem}",
+                    row.checkpoint_id
+                )));
             }
         },
         None => {
@@ -895,9 +896,10 @@ fn use_checkpoint(row: Option<&CheckpointRow>, options: &Options<'_>, scope_sess
                     out.report.sequence = Some(payload.sequence);
                     out.payload = Some(payload);
                 }
-                Err(problem) => out
-                    .findings
-                    .push(checkpoint_finding(format!("checkpoint `{}`: {problem}", row.checkpoint_id))),
+                Err(problem) => out.findings.push(checkpoint_finding(format!(
+                    "checkpoint `{}`: {problem}",
+                    row.checkpoint_id
+                ))),
             }
         }
     }

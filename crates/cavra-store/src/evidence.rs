@@ -73,4 +73,3 @@ pub struct CheckpointRow {
     /// The signature over `payload`.
     pub signature: String,
 }
-

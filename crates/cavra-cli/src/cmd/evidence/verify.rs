@@ -17,12 +17,14 @@ use crate::output::say;
 
 /// Verify the store, or a bundle.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit codes: 0 intact; 2 not intact (records altered, removed, inserted or reordered — or \
+#[command(
+    after_help = "Exit codes: 0 intact; 2 not intact (records altered, removed, inserted or reordered — or \
                   a signature that had to be checked could not be, e.g. a signed checkpoint or bundle without \
                   --public-key); 1 verification could not run; 3 invalid input.\n\nExamples:\n  cavra evidence \
                   verify --public-key .cavra/evidence.key.pub\n  cavra evidence verify audit/s-42 --public-key \
                   evidence.key.pub --json\n  CAVRA_ACTIVITY_DB=postgres://cavra@db/cavra cavra evidence verify \
-                  --public-key evidence.key.pub")]
+                  --public-key evidence.key.pub"
+)]
 pub struct Args {
     /// A bundle directory (from `cavra evidence bundle`); without it, the configured store.
     #[arg(value_name = "DIR")]
@@ -71,7 +73,10 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let report = match &a.dir {
         Some(dir) => {
             if !dir.is_dir() {
-                return Err(CliError::Invalid(format!("`{}` is not a bundle directory", dir.display())));
+                return Err(CliError::Invalid(format!(
+                    "`{}` is not a bundle directory",
+                    dir.display()
+                )));
             }
             cavra_evidence::bundle::verify_bundle(dir, &options).map_err(super::cli_error)?
         }
