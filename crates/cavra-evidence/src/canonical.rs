@@ -252,4 +252,111 @@ mod tests {
         assert_eq!(fast_record_hash("[1]"), None);
         assert_eq!(fast_record_hash("not json"), None);
     }
+
+    fn sealed(mut r: cavra_core::DecisionRecord, sequence: u64, prev: Option<String>) -> cavra_core::DecisionRecord {
+        r.sequence = Some(sequence);
+        integrity::seal(&mut r, prev);
+        r
+    }
+
+    /// Over every action of the corpora (749 + 30), evaluated and sealed: the fast path gives the
+    /// typed `record_hash` byte for byte, from the JSON a store writes.
+    #[test]
+    fn corpus_records_hash_alike() {
+        let packs = cavra_core::PackSet::builtin().unwrap();
+        let mut stamper = cavra_store::Stamper::new();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cavra-core/tests/corpus");
+        let mut n = 0;
+        let mut prev = None;
+        for file in ["cavra.jsonl", "parity.jsonl"] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let case: serde_json::Value = serde_json::from_str(line).unwrap();
+                let Ok(action) = cavra_core::Action::from_json(&case["action"].to_string()) else {
+                    continue;
+                };
+                let pack_id = case["pack"].as_str().unwrap_or("cavra-ai-agent-baseline");
+                let Some(pack) = packs.get(pack_id) else { continue };
+                let record = cavra_core::DecisionRecord::new(
+                    &action,
+                    cavra_core::evaluate(&action, &pack),
+                    pack.version(),
+                    stamper.stamp(),
+                );
+                let r = sealed(record, n + 1, prev.take());
+                let text = serde_json::to_string(&r).unwrap();
+                assert_eq!(fast_record_hash(&text), r.record_hash, "{line}");
+                prev = r.record_hash.clone();
+                n += 1;
+            }
+        }
+        assert!(n > 700, "only {n} corpus records");
+    }
+
+    fn text() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::string::string_regex("(?s).{0,12}").unwrap()
+    }
+
+    fn value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            (-1e12f64..1e12).prop_map(serde_json::Value::from),
+            text().prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map(text(), inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn packs() -> &'static cavra_core::PackSet {
+        static PACKS: std::sync::OnceLock<cavra_core::PackSet> = std::sync::OnceLock::new();
+        PACKS.get_or_init(|| cavra_core::PackSet::builtin().unwrap())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+        /// For records with arbitrary strings (escapes, control characters, any Unicode), MCP
+        /// arguments and unknown fields of any JSON shape, the fast path equals `record_hash`.
+        #[test]
+        fn fast_path_equals_record_hash(
+            target in text(),
+            reason in text(),
+            cwd in proptest::option::of(text()),
+            arguments in proptest::collection::btree_map(text(), value(), 0..4),
+            extra in proptest::collection::btree_map("[a-z_!ü]{1,10}", value(), 0..4),
+            sequence in 1u64..u64::MAX,
+            prev in proptest::option::of("[0-9a-f]{64}"),
+        ) {
+            let mut action = cavra_core::Action::new(cavra_core::ActionType::McpToolCall, target);
+            action.cwd = cwd;
+            let pack = packs().get("cavra-ai-agent-baseline").unwrap();
+            let mut r = cavra_core::DecisionRecord::new(
+                &action,
+                cavra_core::evaluate(&action, &pack),
+                pack.version(),
+                cavra_store::Stamper::new().stamp(),
+            );
+            r.reason = reason;
+            r.arguments = Some(arguments.into_iter().collect());
+            for (k, v) in extra {
+                if !["sequence", "prev_hash", "record_hash"].contains(&k.as_str()) {
+                    r.extra.insert(k, v);
+                }
+            }
+            let r = sealed(r, sequence, prev);
+            let text = serde_json::to_string(&r).unwrap();
+            proptest::prop_assert_eq!(fast_record_hash(&text), r.record_hash.clone());
+            // Pretty-printed and re-ordered text is the same record: same hash.
+            let pretty = serde_json::to_string_pretty(&serde_json::to_value(&r).unwrap()).unwrap();
+            proptest::prop_assert_eq!(fast_record_hash(&pretty), r.record_hash);
+        }
+    }
 }

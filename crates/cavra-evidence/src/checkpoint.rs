@@ -176,3 +176,80 @@ pub fn verify_row(row: &CheckpointRow, key: &VerifyingKey) -> Result<CheckpointP
     }
     parse_payload(row)
 }
+
+/// Checkpoints made every `interval` on a thread of their own (`cavra serve --checkpoint-key`),
+/// only when the log moved since the last one, and once more when stopped.
+pub struct Periodic {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What a periodic checkpoint did: signed one, or found nothing new, or failed.
+pub type PeriodicOutcome = Result<Option<CheckpointPayload>, EvidenceError>;
+
+impl Periodic {
+    /// Starts checkpointing `store` with `key` every `interval`; `report` hears each outcome.
+    pub fn start(
+        store: std::sync::Arc<dyn ActivityStore>,
+        key: SigningKey,
+        interval: std::time::Duration,
+        report: impl Fn(PeriodicOutcome) + Send + 'static,
+    ) -> Result<Periodic, EvidenceError> {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("cavra-checkpoints".into())
+            .spawn(move || {
+                let mut last: Option<(u64, u64, usize)> = None;
+                let once = |last: &mut Option<(u64, u64, usize)>| {
+                    let outcome = (|| {
+                        let heads = store.log_heads()?;
+                        let mark = (heads.sequence, heads.decision_count, heads.sessions.len());
+                        if *last == Some(mark) {
+                            return Ok(None);
+                        }
+                        let (row, payload) = sign_heads(&heads, &key)?;
+                        store.save_checkpoint(&row)?;
+                        *last = Some(mark);
+                        Ok(Some(payload))
+                    })();
+                    report(outcome);
+                };
+                // Seed with the latest stored checkpoint, so a restart does not sign an unchanged log again.
+                if let Ok(Some(row)) = store.latest_checkpoint()
+                    && let Ok(p) = parse_payload(&row)
+                {
+                    last = Some((p.sequence, p.decision_count, p.sessions.len()));
+                }
+                loop {
+                    match stopped.recv_timeout(interval) {
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => once(&mut last),
+                        _ => {
+                            once(&mut last);
+                            return;
+                        }
+                    }
+                }
+            })
+            .map_err(EvidenceError::io("cannot start the checkpoint thread"))?;
+        Ok(Periodic {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Makes a last checkpoint (if the log moved) and stops.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Periodic {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -5,7 +5,7 @@ mod bench;
 mod decisions;
 mod demo;
 mod evaluate;
-mod evidence;
+pub(crate) mod evidence;
 mod policy;
 mod serve;
 mod sessions;

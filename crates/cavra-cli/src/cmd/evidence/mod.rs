@@ -7,7 +7,6 @@ mod keygen;
 mod migrate;
 mod verify;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cavra_evidence::EvidenceError;
@@ -59,7 +58,7 @@ pub fn cli_error(e: EvidenceError) -> CliError {
 }
 
 /// The signing key at `path` (`--key`), with a hint when it does not exist.
-pub fn signing_key(path: &PathBuf) -> Result<ed25519_dalek::SigningKey, CliError> {
+pub fn signing_key(path: &std::path::Path) -> Result<ed25519_dalek::SigningKey, CliError> {
     if !path.exists() {
         return Err(CliError::Invalid(format!(
             "no signing key at `{}`; create one with `cavra evidence keygen --output {}`",
