@@ -37,6 +37,17 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// The value of `key` in an object whose keys [`canonical_bytes`] sorted.
+    pub(crate) fn get_sorted(&self, key: &str) -> Option<&Node<'a>> {
+        match self {
+            Node::Object(entries) => entries
+                .binary_search_by(|(k, _)| k.as_ref().cmp(key))
+                .ok()
+                .map(|i| &entries[i].1),
+            _ => None,
+        }
+    }
+
     /// The string it holds.
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {

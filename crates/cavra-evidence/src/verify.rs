@@ -198,8 +198,10 @@ struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    fn of_node(node: &'a canonical::Node<'a>) -> View<'a> {
-        let s = |k: &str| node.get(k).and_then(canonical::Node::as_str);
+    /// The fields of a parsed record; `sorted` when its keys were sorted (binary search).
+    fn of_node(node: &'a canonical::Node<'a>, sorted: bool) -> View<'a> {
+        let get = |k: &str| if sorted { node.get_sorted(k) } else { node.get(k) };
+        let s = |k: &str| get(k).and_then(canonical::Node::as_str);
         View {
             decision_id: s("decision_id"),
             session_id: s("session_id"),
@@ -210,7 +212,7 @@ impl<'a> View<'a> {
             severity: s("severity"),
             action_type: s("action_type"),
             timestamp: s("timestamp"),
-            sequence: node.get("sequence").and_then(canonical::Node::as_u64),
+            sequence: get("sequence").and_then(canonical::Node::as_u64),
             prev_hash: s("prev_hash"),
             record_hash: s("record_hash"),
         }
@@ -282,7 +284,7 @@ fn check_one(stored: &StoredDecision, buf: &mut Vec<u8>) -> Checked {
     if let Some(mut node) = node {
         if canonical::canonical_bytes(&mut node, buf).is_some() {
             let computed = cavra_core::integrity::hex(&Sha256::digest(&buf[..]));
-            let view = View::of_node(&node);
+            let view = View::of_node(&node, true);
             if view.record_hash == Some(computed.as_str()) {
                 return Checked {
                     filed: stored.sequence,
@@ -310,7 +312,10 @@ fn check_one(stored: &StoredDecision, buf: &mut Vec<u8>) -> Checked {
         Err(e) => {
             // Name it as well as the text (or the columns) allow.
             let node = canonical::parse(&stored.record);
-            let mut fields = node.as_ref().map(|n| View::of_node(n).fields()).unwrap_or_default();
+            let mut fields = node
+                .as_ref()
+                .map(|n| View::of_node(n, false).fields())
+                .unwrap_or_default();
             if let Some(c) = &stored.columns {
                 if fields.decision_id.is_empty() {
                     fields.decision_id = c.decision_id.clone();
@@ -372,11 +377,15 @@ struct Walker {
     findings: Vec<Finding>,
 }
 
+/// The first 64 bits of a hex hash (a hash not in hex is folded byte by byte instead).
 fn fingerprint(hash: &str) -> u64 {
-    let mut bytes = [0u8; 8];
-    let digest = Sha256::digest(hash.as_bytes());
-    bytes.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(bytes)
+    hash.get(..16)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or_else(|| {
+            hash.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            })
+        })
 }
 
 fn short(hash: &str) -> &str {
@@ -467,16 +476,23 @@ impl Walker {
                 );
             }
         }
-        let session_id = f.session_id.clone();
-        let track = self.tracks.entry(session_id.clone()).or_insert_with(|| Track {
-            walk: ChainWalk::new(&session_id),
-            snap_records: 0,
-            snap_head: None,
-            snap_last_id: None,
-            outcomes: BTreeMap::new(),
-            max_severity: None,
-            seen: HashSet::new(),
-        });
+        if !self.tracks.contains_key(&f.session_id) {
+            self.tracks.insert(
+                f.session_id.clone(),
+                Track {
+                    walk: ChainWalk::new(&f.session_id),
+                    snap_records: 0,
+                    snap_head: None,
+                    snap_last_id: None,
+                    outcomes: BTreeMap::new(),
+                    max_severity: None,
+                    seen: HashSet::new(),
+                },
+            );
+        }
+        let Some(track) = self.tracks.get_mut(&f.session_id) else {
+            return;
+        };
         let computed = c
             .mismatch
             .clone()
@@ -566,7 +582,7 @@ impl Walker {
         for (kind, message) in found {
             self.find(kind, f, message);
         }
-        if let Some(target) = self.targets.get_mut(&session_id)
+        if let Some(target) = self.targets.get_mut(&f.session_id)
             && target.head.decision_count == position
         {
             target.reached = true;
