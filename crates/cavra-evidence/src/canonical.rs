@@ -203,6 +203,10 @@ fn write(node: &mut Node<'_>, out: &mut Vec<u8>, skip: Option<&str>) -> Option<(
 /// A string in canonical form: text read without escapes is written back as it was (serde_json
 /// escapes only `"`, `\` and control characters, none of which valid JSON holds unescaped);
 /// anything else goes through serde_json's own escaping, as `canonical_json` does.
+#[expect(
+    clippy::ptr_arg,
+    reason = "whether the text was borrowed (unescaped) is what decides"
+)]
 fn write_str(s: &Cow<'_, str>, out: &mut Vec<u8>) -> Option<()> {
     match s {
         Cow::Borrowed(s) => {

@@ -281,8 +281,10 @@ impl<'a> View<'a> {
 /// Hashes one stored record: the fast path first, the typed path when it declines or disagrees.
 fn check_one(stored: &StoredDecision, buf: &mut Vec<u8>) -> Checked {
     let node = canonical::parse(&stored.record);
-    if let Some(mut node) = node {
-        if canonical::canonical_bytes(&mut node, buf).is_some() {
+    if let Some(mut node) = node
+        && canonical::canonical_bytes(&mut node, buf).is_some()
+    {
+        {
             let computed = cavra_core::integrity::hex(&Sha256::digest(&buf[..]));
             let view = View::of_node(&node, true);
             if view.record_hash == Some(computed.as_str()) {

@@ -175,7 +175,6 @@ fn posted_decisions_are_read_by_the_cli() {
 /// decision acknowledged is covered: `evidence verify --public-key` finds the store intact
 /// against a checkpoint at the log's high-water mark.
 #[test]
-#[expect(clippy::unwrap_used, reason = "a test stops at the first failed assumption")]
 fn serve_signs_periodic_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("activity.db");

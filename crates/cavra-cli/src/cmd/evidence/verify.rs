@@ -81,6 +81,15 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             cavra_evidence::bundle::verify_bundle(dir, &options).map_err(super::cli_error)?
         }
         None => {
+            // Verifying never creates a store: a missing file is an error, not an empty pass.
+            if let cavra_store::StoreConfig::Sqlite(path) | cavra_store::StoreConfig::Json(path) = a.store.config()
+                && !path.is_file()
+            {
+                return Err(CliError::Invalid(format!(
+                    "no activity store at `{}` (set CAVRA_ACTIVITY_DB / CAVRA_ACTIVITY_STORE, or give a bundle directory)",
+                    path.display()
+                )));
+            }
             let store = a.store.open()?;
             let source = a.store.config().to_string();
             cavra_evidence::verify::verify_store(store.as_ref(), source, &options).map_err(super::cli_error)?
