@@ -164,81 +164,153 @@ pub struct ChainStatus {
     pub problems: Vec<ChainProblem>,
 }
 
+/// One record as a chain walk sees it: who it is, where it says it sits, and whether its content
+/// still hashes to the `record_hash` it carries (`computed_hash`, worked out by the caller, so a
+/// verifier can hash many records in parallel and walk them in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link<'a> {
+    /// The record's `decision_id`.
+    pub decision_id: &'a str,
+    /// The session the record names.
+    pub session_id: &'a str,
+    /// Its `sequence`.
+    pub sequence: Option<u64>,
+    /// Its `prev_hash`.
+    pub prev_hash: Option<&'a str>,
+    /// The `record_hash` it carries.
+    pub record_hash: Option<&'a str>,
+    /// What its content hashes to now.
+    pub computed_hash: &'a str,
+}
+
+/// A session's chain checked one record at a time, oldest first: what [`check_chain`] does over
+/// a slice, for callers that stream records (a verifier walking a million-record log).
+#[derive(Debug, Clone)]
+pub struct ChainWalk {
+    session_id: String,
+    prev_hash: Option<String>,
+    prev_sequence: Option<u64>,
+    records: u64,
+    problems: Vec<ChainProblem>,
+}
+
+impl ChainWalk {
+    /// A walk over the chain of `session_id`, before its first record.
+    pub fn new(session_id: &str) -> ChainWalk {
+        ChainWalk {
+            session_id: session_id.to_owned(),
+            prev_hash: None,
+            prev_sequence: None,
+            records: 0,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Checks the next record: its session, its order, its hash and its link to the record
+    /// before it. Returns the problems it found (also kept for [`finish`](Self::finish)).
+    pub fn push(&mut self, link: &Link<'_>) -> &[ChainProblem] {
+        let before = self.problems.len();
+        let problem = |fault| ChainProblem {
+            decision_id: Some(link.decision_id.to_owned()),
+            sequence: link.sequence,
+            fault,
+        };
+        if link.session_id != self.session_id {
+            self.problems.push(problem(ChainFault::WrongSession {
+                found: link.session_id.to_owned(),
+            }));
+        }
+        let in_order = match (self.prev_sequence, link.sequence) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(p), Some(s)) => s > p,
+        };
+        if !in_order && (self.records > 0 || link.sequence.is_none()) {
+            self.problems.push(problem(ChainFault::OutOfOrder {
+                previous: self.prev_sequence,
+            }));
+        }
+        if link.record_hash != Some(link.computed_hash) {
+            self.problems.push(problem(ChainFault::HashMismatch {
+                stored: link.record_hash.map(str::to_owned),
+                computed: link.computed_hash.to_owned(),
+            }));
+        }
+        if link.prev_hash != self.prev_hash.as_deref() {
+            self.problems.push(problem(ChainFault::BrokenLink {
+                expected: self.prev_hash.clone(),
+                found: link.prev_hash.map(str::to_owned),
+            }));
+        }
+        self.prev_hash = link.record_hash.map(str::to_owned);
+        self.prev_sequence = link.sequence.or(self.prev_sequence);
+        self.records += 1;
+        &self.problems[before..]
+    }
+
+    /// Records checked so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// The `record_hash` of the last record checked.
+    pub fn head_hash(&self) -> Option<&str> {
+        self.prev_hash.as_deref()
+    }
+
+    /// Ends the walk: given `expected`, checks that the chain ends at the summary's head with the
+    /// summary's count.
+    pub fn finish(mut self, expected: Option<ExpectedHead<'_>>) -> ChainStatus {
+        let head_hash = self.prev_hash.clone();
+        if let Some(expected) = expected {
+            if expected.head_hash != head_hash.as_deref() {
+                self.problems.push(ChainProblem {
+                    decision_id: None,
+                    sequence: None,
+                    fault: ChainFault::HeadMismatch {
+                        expected: expected.head_hash.map(str::to_owned),
+                        found: head_hash.clone(),
+                    },
+                });
+            }
+            if expected.decision_count != self.records {
+                self.problems.push(ChainProblem {
+                    decision_id: None,
+                    sequence: None,
+                    fault: ChainFault::CountMismatch {
+                        expected: expected.decision_count,
+                        found: self.records,
+                    },
+                });
+            }
+        }
+        ChainStatus {
+            intact: self.problems.is_empty(),
+            records: self.records,
+            head_hash,
+            problems: self.problems,
+        }
+    }
+}
+
 /// Checks one session's chain: `records` as read from a store, oldest first. Recomputes every
 /// record's hash, checks every `prev_hash` link and the `sequence` order, and, given `expected`,
 /// that the chain ends at the summary's head with the summary's count. Total: any input gives a
 /// status, never a panic.
 pub fn check_chain(session_id: &str, records: &[DecisionRecord], expected: Option<ExpectedHead<'_>>) -> ChainStatus {
-    let mut problems = Vec::new();
-    let mut prev_hash: Option<&str> = None;
-    let mut prev_sequence: Option<u64> = None;
-    for (i, record) in records.iter().enumerate() {
-        let problem = |fault| ChainProblem {
-            decision_id: Some(record.decision_id.clone()),
-            sequence: record.sequence,
-            fault,
-        };
-        if record.session_id != session_id {
-            problems.push(problem(ChainFault::WrongSession {
-                found: record.session_id.clone(),
-            }));
-        }
-        let in_order = match (prev_sequence, record.sequence) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(p), Some(s)) => s > p,
-        };
-        if !in_order && (i > 0 || record.sequence.is_none()) {
-            problems.push(problem(ChainFault::OutOfOrder {
-                previous: prev_sequence,
-            }));
-        }
+    let mut walk = ChainWalk::new(session_id);
+    for record in records {
         let computed = record_hash(record);
-        if record.record_hash.as_deref() != Some(computed.as_str()) {
-            problems.push(problem(ChainFault::HashMismatch {
-                stored: record.record_hash.clone(),
-                computed,
-            }));
-        }
-        if record.prev_hash.as_deref() != prev_hash {
-            problems.push(problem(ChainFault::BrokenLink {
-                expected: prev_hash.map(str::to_owned),
-                found: record.prev_hash.clone(),
-            }));
-        }
-        prev_hash = record.record_hash.as_deref();
-        prev_sequence = record.sequence.or(prev_sequence);
+        walk.push(&Link {
+            decision_id: &record.decision_id,
+            session_id: &record.session_id,
+            sequence: record.sequence,
+            prev_hash: record.prev_hash.as_deref(),
+            record_hash: record.record_hash.as_deref(),
+            computed_hash: &computed,
+        });
     }
-    let head_hash = records.last().and_then(|r| r.record_hash.clone());
-    if let Some(expected) = expected {
-        if expected.head_hash != head_hash.as_deref() {
-            problems.push(ChainProblem {
-                decision_id: None,
-                sequence: None,
-                fault: ChainFault::HeadMismatch {
-                    expected: expected.head_hash.map(str::to_owned),
-                    found: head_hash.clone(),
-                },
-            });
-        }
-        let found = records.len() as u64;
-        if expected.decision_count != found {
-            problems.push(ChainProblem {
-                decision_id: None,
-                sequence: None,
-                fault: ChainFault::CountMismatch {
-                    expected: expected.decision_count,
-                    found,
-                },
-            });
-        }
-    }
-    ChainStatus {
-        intact: problems.is_empty(),
-        records: records.len() as u64,
-        head_hash,
-        problems,
-    }
+    walk.finish(expected)
 }
 
 #[cfg(test)]

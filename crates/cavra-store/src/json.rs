@@ -29,10 +29,14 @@ use cavra_core::{ActionType, DecisionRecord, Outcome, Severity};
 use serde::Deserialize;
 
 use crate::error::StoreError;
+use crate::evidence::{CheckpointRow, LogHeads, StoredDecision};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
 use crate::store::{ActivityStore, ImportReport, StoreObserver};
 use crate::summary;
 
+/// The top-level key of the document that holds signed checkpoints (the SQL backends' table
+/// `evidence_checkpoints`), oldest first.
+pub const CHECKPOINTS_KEY: &str = "evidence_checkpoints";
 /// Most jobs written by one rewrite.
 const MAX_GROUP: usize = 1024;
 /// Buffer between the serialiser and the temp file.
@@ -163,6 +167,50 @@ impl ActivityStore for JsonStore {
     fn import(&self, sessions: &[SessionSummary], decisions: &[DecisionRecord]) -> Result<ImportReport, StoreError> {
         let (s, d) = (sessions.to_vec(), decisions.to_vec());
         self.submit(|reply| Job::Import(s, d, reply))
+    }
+
+    fn scan_decisions(
+        &self,
+        visit: &mut dyn FnMut(StoredDecision) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // A copy of the log's JSON, so the writer is not held up while the caller verifies.
+        let all: Vec<(u64, Box<str>)> =
+            self.read(|log| log.decisions.values().map(|e| (e.sequence, e.json.clone())).collect())?;
+        for (sequence, json) in all {
+            visit(StoredDecision {
+                sequence,
+                record: json.into_string(),
+                columns: None,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn log_heads(&self) -> Result<LogHeads, StoreError> {
+        self.read(|log| {
+            let mut sessions: Vec<_> = log.sessions.values().map(|e| without_refs(&e.summary)).collect();
+            sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+            LogHeads {
+                sequence: log.last_sequence(),
+                decision_count: log.decisions.len() as u64,
+                sessions,
+            }
+        })
+    }
+
+    fn save_checkpoint(&self, checkpoint: &CheckpointRow) -> Result<(), StoreError> {
+        let row = Box::new(checkpoint.clone());
+        self.submit(|reply| Job::Checkpoint(row, reply))
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
+        let list = self.read(|log| log.extra.get(CHECKPOINTS_KEY).cloned())?;
+        let Some(list) = list else { return Ok(None) };
+        let rows: Vec<CheckpointRow> = serde_json::from_value(list)
+            .map_err(|e| StoreError::Corrupt(format!("`{}`: `{CHECKPOINTS_KEY}`: {e}", self.shared.path.display())))?;
+        Ok(rows
+            .into_iter()
+            .max_by(|a, b| (&a.created_at, &a.checkpoint_id).cmp(&(&b.created_at, &b.checkpoint_id))))
     }
 }
 
@@ -751,7 +799,11 @@ impl Log {
             mut sessions,
             session_order,
             decisions,
+            extra,
         } = prepared;
+        if let Some(extra) = extra {
+            self.extra = extra;
+        }
         for id in session_order {
             if let Some(entry) = sessions.remove(&id) {
                 self.put_session(entry);
@@ -882,6 +934,7 @@ enum Job {
     Append(Box<DecisionRecord>, Reply<DecisionRecord>),
     Session(SessionUpdate, Reply<SessionSummary>),
     Import(Vec<SessionSummary>, Vec<DecisionRecord>, Reply<ImportReport>),
+    Checkpoint(Box<CheckpointRow>, Reply<()>),
 }
 
 /// A job staged in the group, with its answer if the group is written.
@@ -890,6 +943,7 @@ enum Staged {
     Append(Reply<DecisionRecord>, Box<Result<DecisionRecord, StoreError>>),
     Session(Reply<SessionSummary>, Box<Result<SessionSummary, StoreError>>),
     Import(Reply<ImportReport>, Result<ImportReport, StoreError>),
+    Checkpoint(Reply<()>, Result<(), StoreError>),
 }
 
 impl Job {
@@ -898,6 +952,7 @@ impl Job {
             Job::Append(record, reply) => Staged::Append(reply, Box::new(batch.append(*record))),
             Job::Session(update, reply) => Staged::Session(reply, Box::new(batch.put_session(&update))),
             Job::Import(sessions, decisions, reply) => Staged::Import(reply, batch.import(&sessions, &decisions)),
+            Job::Checkpoint(row, reply) => Staged::Checkpoint(reply, batch.checkpoint(&row)),
         }
     }
 
@@ -906,6 +961,7 @@ impl Job {
             Job::Append(_, reply) => drop(reply.send(Err(copy_error(error)))),
             Job::Session(_, reply) => drop(reply.send(Err(copy_error(error)))),
             Job::Import(_, _, reply) => drop(reply.send(Err(copy_error(error)))),
+            Job::Checkpoint(_, reply) => drop(reply.send(Err(copy_error(error)))),
         }
     }
 }
@@ -924,6 +980,7 @@ impl Staged {
             Staged::Append(reply, result) => send(reply, *result, failure),
             Staged::Session(reply, result) => send(reply, *result, failure),
             Staged::Import(reply, result) => send(reply, result, failure),
+            Staged::Checkpoint(reply, result) => send(reply, result, failure),
         }
     }
 }
@@ -976,11 +1033,14 @@ struct Change {
     session_order: Vec<String>,
     decisions: BTreeMap<u64, DecisionEntry>,
     by_id: HashMap<String, u64>,
+    /// The top-level keys this version does not know, when the group changed them (a checkpoint
+    /// added to [`CHECKPOINTS_KEY`]).
+    extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Change {
     fn is_empty(&self) -> bool {
-        self.sessions.is_empty() && self.decisions.is_empty()
+        self.sessions.is_empty() && self.decisions.is_empty() && self.extra.is_none()
     }
 
     fn put_decision(&mut self, entry: DecisionEntry) {
@@ -999,6 +1059,7 @@ impl Change {
             sessions,
             session_order: self.session_order,
             decisions: self.decisions,
+            extra: self.extra,
         })
     }
 }
@@ -1008,6 +1069,7 @@ struct Prepared {
     sessions: HashMap<String, SessionEntry>,
     session_order: Vec<String>,
     decisions: BTreeMap<u64, DecisionEntry>,
+    extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The log as the group sees it: the loaded log overlaid with the group's changes so far.
@@ -1070,6 +1132,27 @@ impl Batch<'_> {
                 slot.insert(staged)
             }
         }
+    }
+
+    /// Adds a checkpoint to the document's [`CHECKPOINTS_KEY`] list.
+    fn checkpoint(&mut self, row: &CheckpointRow) -> Result<(), StoreError> {
+        let value = serde_json::to_value(row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut extra = self.change.extra.take().unwrap_or_else(|| self.log.extra.clone());
+        let list = extra
+            .entry(CHECKPOINTS_KEY)
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        let result = match list.as_array_mut() {
+            Some(items) => {
+                items.push(value);
+                Ok(())
+            }
+            None => Err(StoreError::Corrupt(format!(
+                "`{}`: `{CHECKPOINTS_KEY}` is not a list",
+                self.path.display()
+            ))),
+        };
+        self.change.extra = Some(extra);
+        result
     }
 
     fn append(&mut self, record: DecisionRecord) -> Result<DecisionRecord, StoreError> {
@@ -1224,7 +1307,7 @@ fn write_document(out: &mut impl Write, log: &Log, prepared: &Prepared) -> io::R
     write_array(out, sessions)?;
     out.write_all(b",\n\"decisions\": ")?;
     write_array(out, merged(&log.decisions, &prepared.decisions))?;
-    for (key, value) in &log.extra {
+    for (key, value) in prepared.extra.as_ref().unwrap_or(&log.extra) {
         out.write_all(b",\n")?;
         serde_json::to_writer(&mut *out, key)?;
         out.write_all(b": ")?;

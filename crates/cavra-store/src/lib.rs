@@ -17,6 +17,7 @@
 //! - [`migrations`]: embedded, checksummed, numbered migrations.
 //! - `counts` (private): which kept count answers a list's `total`, and how writes move them.
 //! - [`stamp`]: decision ids and timestamps.
+//! - [`evidence`]: what verification and signed checkpoints read and write (stored records, heads, checkpoint rows).
 //! - [`sqlite`], [`json`], [`postgres`]: the backends.
 //! - [`config`]: choosing the backend from the environment.
 
@@ -25,6 +26,7 @@
 pub mod config;
 mod counts;
 pub mod error;
+pub mod evidence;
 pub mod json;
 pub mod migrations;
 pub mod model;
@@ -37,6 +39,7 @@ pub mod summary;
 
 pub use config::{StoreConfig, open};
 pub use error::StoreError;
+pub use evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 pub use model::{DecisionQuery, Page, SessionQuery, SessionState, SessionSummary, SessionUpdate};
 pub use stamp::Stamper;
 pub use store::{ActivityStore, AppendDone, ImportReport, StoreObserver};

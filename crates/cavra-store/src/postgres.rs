@@ -29,6 +29,7 @@ use postgres::{Client, Config, GenericClient, NoTls, Row, Statement, Transaction
 
 use crate::counts::{self, Counts, DecisionTotal, SessionKeys};
 use crate::error::StoreError;
+use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 use crate::migrations::{self, MigrationReport};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
 use crate::store::{ActivityStore, ImportReport, StoreObserver};
@@ -44,6 +45,8 @@ const POOL_WAIT: Duration = Duration::from_secs(30);
 const IDLE_CHECK: Duration = Duration::from_secs(30);
 /// Connection timeout when the URL sets none (the OS default can be minutes).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Rows fetched per round trip while scanning the whole log.
+const SCAN_BATCH: i32 = 4096;
 /// Tries of a write that failed with a serialization failure or a deadlock.
 const ATTEMPTS: u32 = 5;
 
@@ -924,6 +927,109 @@ impl ActivityStore for PostgresStore {
     /// (which carry every ref of their session). New sessions are written in id order, then the
     /// log head is locked before any decision is written and raised past the imported
     /// sequences, so appends racing an import never take one of its numbers.
+    fn scan_decisions(
+        &self,
+        visit: &mut dyn FnMut(StoredDecision) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|db| {
+            let statement = db.statement(
+                "SELECT sequence, decision_id, session_id, agent_id, repository, policy_pack, decision, severity, \
+                 action_type, ts_us, record FROM activity_decisions ORDER BY sequence",
+            )?;
+            let portal = db.client.bind(&statement, &[])?;
+            loop {
+                let rows = db.client.query_portal(&portal, SCAN_BATCH)?;
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                for row in rows {
+                    let columns = DecisionColumns {
+                        decision_id: row.try_get(1)?,
+                        session_id: row.try_get(2)?,
+                        agent_id: row.try_get(3)?,
+                        repository: row.try_get(4)?,
+                        policy_pack: row.try_get(5)?,
+                        decision: row.try_get(6)?,
+                        severity: row.try_get(7)?,
+                        action_type: row.try_get(8)?,
+                        ts_us: row.try_get(9)?,
+                    };
+                    visit(StoredDecision {
+                        sequence: u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0),
+                        record: row.try_get(10)?,
+                        columns: Some(columns),
+                    })?;
+                }
+            }
+        })
+    }
+
+    fn log_heads(&self) -> Result<LogHeads, StoreError> {
+        self.read(|db| {
+            let row = db
+                .query_opt(
+                    "SELECT COALESCE(MAX(sequence), 0), COUNT(*) FROM activity_decisions",
+                    &[],
+                )?
+                .ok_or_else(|| StoreError::Corrupt("MAX returned no row".into()))?;
+            let sequence = u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0);
+            let decision_count = u64::try_from(row.try_get::<_, i64>(1)?).unwrap_or(0);
+            let sessions = db
+                .query("SELECT summary FROM activity_sessions ORDER BY session_id", &[])?
+                .iter()
+                .map(|row| parse_summary(&row.try_get::<_, String>(0)?))
+                .collect::<Result<_, StoreError>>()?;
+            Ok(LogHeads {
+                sequence,
+                decision_count,
+                sessions,
+            })
+        })
+    }
+
+    fn save_checkpoint(&self, checkpoint: &CheckpointRow) -> Result<(), StoreError> {
+        let session_count = to_i64(checkpoint.session_count, "session count")?;
+        let decision_count = to_i64(checkpoint.decision_count, "decision count")?;
+        self.write(|db| {
+            db.execute(
+                "INSERT INTO evidence_checkpoints (checkpoint_id, created_at, key_id, session_count, decision_count, \
+                 payload, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &checkpoint.checkpoint_id,
+                    &checkpoint.created_at,
+                    &checkpoint.key_id,
+                    &session_count,
+                    &decision_count,
+                    &checkpoint.payload,
+                    &checkpoint.signature,
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
+        self.read(|db| {
+            let Some(r) = db.query_opt(
+                "SELECT checkpoint_id, created_at, key_id, session_count, decision_count, payload, signature \
+                 FROM evidence_checkpoints ORDER BY created_at DESC, checkpoint_id DESC LIMIT 1",
+                &[],
+            )?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(CheckpointRow {
+                checkpoint_id: r.try_get(0)?,
+                created_at: r.try_get(1)?,
+                key_id: r.try_get(2)?,
+                session_count: u64::try_from(r.try_get::<_, i64>(3)?).unwrap_or(0),
+                decision_count: u64::try_from(r.try_get::<_, i64>(4)?).unwrap_or(0),
+                payload: r.try_get(5)?,
+                signature: r.try_get(6)?,
+            }))
+        })
+    }
+
     fn import(&self, sessions: &[SessionSummary], decisions: &[DecisionRecord]) -> Result<ImportReport, StoreError> {
         let mut sessions: Vec<&SessionSummary> = sessions.iter().collect();
         sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));

@@ -41,6 +41,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 
 use crate::counts::{self, Counts, DecisionTotal, SessionKeys};
 use crate::error::StoreError;
+use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 use crate::migrations::{self, MigrationReport};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
 use crate::seal::Presealed;
@@ -1279,6 +1280,116 @@ impl ActivityStore for SqliteStore {
         let (reply, answer) = mpsc::sync_channel(1);
         self.submit(answer, Job::Import(sessions.to_vec(), decisions.to_vec(), reply))
     }
+
+    fn scan_decisions(
+        &self,
+        visit: &mut dyn FnMut(StoredDecision) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|c| {
+            let _snapshot = c.unchecked_transaction()?;
+            let mut stmt = c.prepare_cached(
+                "SELECT sequence, decision_id, session_id, agent_id, repository, policy_pack, decision, severity, \
+                 action_type, ts_us, record FROM activity_decisions ORDER BY sequence",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let sequence = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0);
+                let text = |i: usize| column_text(row.get_ref(i));
+                let columns = DecisionColumns {
+                    decision_id: text(1)?,
+                    session_id: text(2)?,
+                    agent_id: text(3)?,
+                    repository: text(4)?,
+                    policy_pack: text(5)?,
+                    decision: text(6)?,
+                    severity: text(7)?,
+                    action_type: text(8)?,
+                    ts_us: row.get_ref(9)?.as_i64().unwrap_or(i64::MIN),
+                };
+                visit(StoredDecision {
+                    sequence,
+                    record: text(10)?,
+                    columns: Some(columns),
+                })?;
+            }
+            Ok(())
+        })
+    }
+
+    fn log_heads(&self) -> Result<LogHeads, StoreError> {
+        self.read(|c| {
+            let _snapshot = c.unchecked_transaction()?;
+            let (sequence, decision_count): (i64, i64) = c
+                .prepare_cached("SELECT COALESCE(MAX(sequence), 0), COUNT(*) FROM activity_decisions")?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let mut stmt = c.prepare_cached("SELECT summary FROM activity_sessions ORDER BY session_id")?;
+            let mut rows = stmt.query([])?;
+            let mut sessions = Vec::new();
+            while let Some(row) = rows.next()? {
+                sessions.push(parse_summary(&column_text(row.get_ref(0))?)?);
+            }
+            Ok(LogHeads {
+                sequence: u64::try_from(sequence).unwrap_or(0),
+                decision_count: u64::try_from(decision_count).unwrap_or(0),
+                sessions,
+            })
+        })
+    }
+
+    fn save_checkpoint(&self, checkpoint: &CheckpointRow) -> Result<(), StoreError> {
+        let conn = open_connection(&self.path)?;
+        conn.execute(
+            "INSERT INTO evidence_checkpoints (checkpoint_id, created_at, key_id, session_count, decision_count, \
+             payload, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                checkpoint.checkpoint_id,
+                checkpoint.created_at,
+                checkpoint.key_id,
+                i64::try_from(checkpoint.session_count).unwrap_or(i64::MAX),
+                i64::try_from(checkpoint.decision_count).unwrap_or(i64::MAX),
+                checkpoint.payload,
+                checkpoint.signature,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT checkpoint_id, created_at, key_id, session_count, decision_count, payload, signature \
+                 FROM evidence_checkpoints ORDER BY created_at DESC, checkpoint_id DESC LIMIT 1",
+            )?
+            .query_row([], |r| {
+                Ok(CheckpointRow {
+                    checkpoint_id: r.get(0)?,
+                    created_at: r.get(1)?,
+                    key_id: r.get(2)?,
+                    session_count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                    decision_count: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                    payload: r.get(5)?,
+                    signature: r.get(6)?,
+                })
+            })
+            .optional()
+            .map_err(StoreError::from)
+        })
+    }
+}
+
+/// A column read as text whatever its stored type, so a verifier sees a tampered value instead of
+/// a type error: integers and reals as their digits, NULL as empty, blobs as lossy UTF-8.
+fn column_text(value: rusqlite::Result<rusqlite::types::ValueRef<'_>>) -> Result<String, StoreError> {
+    use rusqlite::types::ValueRef;
+    Ok(match value? {
+        ValueRef::Null => String::new(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) | ValueRef::Blob(t) => match std::str::from_utf8(t) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(t).into_owned(),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use cavra_core::DecisionRecord;
 
 use crate::error::StoreError;
+use crate::evidence::{CheckpointRow, LogHeads, StoredDecision};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate};
 
 /// What an import did.
@@ -91,4 +92,20 @@ pub trait ActivityStore: Send + Sync {
     /// record already present with the same hash is skipped; one present with a different hash
     /// is a conflict.
     fn import(&self, sessions: &[SessionSummary], decisions: &[DecisionRecord]) -> Result<ImportReport, StoreError>;
+
+    // --- Evidence (SPEC §7): what `cavra evidence verify` and signed checkpoints need. ---
+
+    /// Calls `visit` with every stored decision in `sequence` order, streaming (one snapshot,
+    /// never the whole log in memory). An error from `visit` stops the scan and is returned.
+    fn scan_decisions(&self, visit: &mut dyn FnMut(StoredDecision) -> Result<(), StoreError>)
+    -> Result<(), StoreError>;
+
+    /// Every session's chain head and the log's high-water mark, from one consistent snapshot.
+    fn log_heads(&self) -> Result<LogHeads, StoreError>;
+
+    /// Stores a signed checkpoint.
+    fn save_checkpoint(&self, checkpoint: &CheckpointRow) -> Result<(), StoreError>;
+
+    /// The newest checkpoint (by `created_at`, then id), if any.
+    fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError>;
 }

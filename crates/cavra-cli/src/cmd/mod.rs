@@ -5,7 +5,7 @@ mod bench;
 mod decisions;
 mod demo;
 mod evaluate;
-mod evidence;
+pub(crate) mod evidence;
 mod policy;
 mod serve;
 mod sessions;
@@ -36,7 +36,8 @@ pub enum Command {
     /// Agent sessions and their summaries.
     #[command(subcommand)]
     Sessions(sessions::Command),
-    /// The durable record: schema migrations and imports.
+    /// The durable record: schema migrations and imports; verification, signed checkpoints and
+    /// session bundles.
     #[command(subcommand)]
     Evidence(evidence::Command),
     /// Evaluate the flagship sequence (read .env, write IAM, terraform plan/apply, unknown MCP

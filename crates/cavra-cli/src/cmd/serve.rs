@@ -59,6 +59,18 @@ pub struct Args {
     /// Worker threads for HTTP (default: one per CPU).
     #[arg(long, env = "CAVRA_WORKERS", value_name = "N")]
     workers: Option<usize>,
+    /// Sign a checkpoint of every session's head with this Ed25519 key (`cavra evidence keygen`)
+    /// every `--checkpoint-interval`, when the log moved, and once more at shutdown.
+    #[arg(long, env = "CAVRA_CHECKPOINT_KEY", value_name = "FILE")]
+    checkpoint_key: Option<PathBuf>,
+    /// Seconds between periodic checkpoints (with `--checkpoint-key`).
+    #[arg(
+        long,
+        env = "CAVRA_CHECKPOINT_INTERVAL",
+        value_name = "SECONDS",
+        default_value_t = 300
+    )]
+    checkpoint_interval: u64,
 }
 
 fn init_logging(format: LogFormat) {
@@ -137,7 +149,48 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         .map_err(CliError::io("cannot configure the listener"))?;
     let set = packs::load(args.policy_dir.as_deref())?;
     let pack_count = set.ids().count();
+    let checkpoint_key = match &args.checkpoint_key {
+        Some(path) => Some(super::evidence::signing_key(path)?),
+        None => None,
+    };
+    if args.checkpoint_interval == 0 {
+        return Err(CliError::Invalid(
+            "--checkpoint-interval must be at least 1 second".to_owned(),
+        ));
+    }
     let store = args.store.open()?;
+    let mut checkpoints = match checkpoint_key {
+        Some(key) => {
+            let key_id = cavra_evidence::keys::key_id(&key.verifying_key());
+            tracing::info!(
+                key = %key_id,
+                every_seconds = args.checkpoint_interval,
+                "signing evidence checkpoints periodically and at shutdown"
+            );
+            Some(
+                cavra_evidence::checkpoint::Periodic::start(
+                    store.clone(),
+                    key,
+                    std::time::Duration::from_secs(args.checkpoint_interval),
+                    |outcome| match outcome {
+                        Ok(Some(p)) => tracing::info!(
+                            checkpoint = %p.checkpoint_id,
+                            sessions = p.session_count,
+                            sequence = p.sequence,
+                            "evidence checkpoint signed"
+                        ),
+                        Ok(None) => tracing::debug!("evidence checkpoint skipped: nothing new"),
+                        Err(e) => tracing::error!(error = %e, "evidence checkpoint failed"),
+                    },
+                )
+                .map_err(super::evidence::cli_error)?,
+            )
+        }
+        None => {
+            tracing::info!("no --checkpoint-key: no periodic evidence checkpoints (see `cavra evidence checkpoint`)");
+            None
+        }
+    };
     let state = AppState::new(store.clone(), set, auth.clone()).map_err(|e| CliError::Failed(e.to_string()))?;
     let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener).map_err(CliError::io("cannot use the listener"))?;
@@ -160,6 +213,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     // In-flight blocking appends finish before the runtime is gone; then the last reference
     // to the store closes it (its writer commits what it holds) outside any async context.
     drop(runtime);
+    if let Some(c) = checkpoints.as_mut() {
+        c.stop();
+    }
+    drop(checkpoints);
     drop(store);
     if result.is_ok() {
         tracing::info!("stopped; every acknowledged decision is durable");

@@ -406,6 +406,12 @@ fn check_session_detail(detail: &Value, records: &[Value], context: &str) {
         );
         prev = r["record_hash"].as_str();
     }
+    // The chain status the API computes (SPEC §7): intact, every record, ending at the head.
+    let chain = &detail["chain"];
+    assert_eq!(chain["intact"], true, "{context}: `{id}` chain: {chain}");
+    assert_eq!(chain["records"], records.len(), "{context}: `{id}` chain records");
+    assert_eq!(chain["head_hash"], detail["head_hash"], "{context}: `{id}` chain head");
+    assert_eq!(chain["problems"], json!([]), "{context}: `{id}` chain problems");
     let count = |o: &str| records.iter().filter(|r| r["decision"] == o).count();
     assert_eq!(
         detail["decision_count"],
@@ -504,6 +510,7 @@ fn check_sessions(api: &Client, seed: &Seed) {
         let detail = api.get(&format!("/sessions/{}", text(&s, "session_id"))).expect(200);
         let mut summary = detail.clone();
         summary.as_object_mut().unwrap().remove("decisions");
+        summary.as_object_mut().unwrap().remove("chain");
         assert_eq!(s, summary, "the listed summary is the one GET /sessions/{{id}} shows");
     }
 
@@ -771,4 +778,39 @@ fn api_on_json() {
 #[test]
 fn api_on_postgres() {
     suite(Backend::Postgres);
+}
+
+/// A record changed in the database behind the server's back shows in `GET /sessions/{id}`'s
+/// `chain`: not intact, the changed record named, and the answer still fits the OpenAPI schema.
+#[test]
+fn tampered_session_shows_a_broken_chain() {
+    let server = Server::start(StoreSpec::Sqlite);
+    let api = server.client();
+    let mut ids = Vec::new();
+    for target in ["ls", "cat .env", "git push origin main"] {
+        let r = api
+            .post(
+                "/decisions",
+                &json!({"action_type": "execute_command", "target": target, "session_id": "s-tamper"}),
+            )
+            .expect(201);
+        ids.push(text(&r, "decision_id").to_owned());
+    }
+    let intact = api.get("/sessions/s-tamper").expect(200);
+    assert_eq!(intact["chain"]["intact"], true, "{intact}");
+    let db = rusqlite::Connection::open(server.home().path().join("activity.db")).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE activity_decisions SET record = replace(record, '\"decision\":\"block\"', '\"decision\":\"allow\"') \
+             WHERE decision_id = ?1",
+            [&ids[1]],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    let detail = api.get("/sessions/s-tamper").expect(200);
+    let chain = &detail["chain"];
+    assert_eq!(chain["intact"], false, "{chain}");
+    assert_eq!(chain["problems"][0]["decision_id"], ids[1].as_str(), "{chain}");
+    assert_eq!(chain["problems"][0]["kind"], "hash_mismatch", "{chain}");
+    schema::assert_conforms(&server);
 }

@@ -170,3 +170,61 @@ fn posted_decisions_are_read_by_the_cli() {
     assert_eq!(page["items"][0]["decision_id"], posted["decision_id"]);
     assert_eq!(page["items"][0]["decision"], "block");
 }
+
+/// `serve --checkpoint-key` signs checkpoints while it runs and once more at SIGTERM, so the last
+/// decision acknowledged is covered: `evidence verify --public-key` finds the store intact
+/// against a checkpoint at the log's high-water mark.
+#[test]
+fn serve_signs_periodic_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("activity.db");
+    let key = dir.path().join("evidence.key");
+    let made = Command::new(env!("CARGO_BIN_EXE_cavra"))
+        .args(["evidence", "keygen", "--output", key.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let (child, addr) = start(
+        dir.path(),
+        &[
+            "--activity-db",
+            db.to_str().unwrap(),
+            "--checkpoint-key",
+            key.to_str().unwrap(),
+            "--checkpoint-interval",
+            "1",
+        ],
+    );
+    for target in ["ls", "cat .env", "git push origin main"] {
+        let body = format!(r#"{{"action_type":"execute_command","target":"{target}","session_id":"s-ck"}}"#);
+        let (status, answer) = request(&addr, "POST", "/decisions", Some(&body)).unwrap();
+        assert_eq!(status, 201, "{answer}");
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut child = child;
+    assert!(child.wait().unwrap().success());
+    let out = Command::new(env!("CARGO_BIN_EXE_cavra"))
+        .args([
+            "evidence",
+            "verify",
+            "--json",
+            "--activity-db",
+            db.to_str().unwrap(),
+            "--public-key",
+        ])
+        .arg(format!("{}.pub", key.display()))
+        .env_remove("CAVRA_ACTIVITY_STORE")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["checkpoint"]["state"], "verified");
+    assert_eq!(
+        report["checkpoint"]["sequence"], 3,
+        "the shutdown checkpoint covers every decision"
+    );
+}

@@ -192,7 +192,7 @@ fn migrate_from_json_is_idempotent() {
 
 /// A fresh PostgreSQL database for one test, dropped afterwards; `None` (with a loud note) only
 /// when no server is reachable outside CI.
-struct FreshDatabase {
+pub(crate) struct FreshDatabase {
     name: String,
 }
 
@@ -204,7 +204,7 @@ impl FreshDatabase {
         clippy::panic,
         reason = "test setup stops the test when it cannot prepare"
     )]
-    fn create(tag: &str) -> Option<FreshDatabase> {
+    pub(crate) fn create(tag: &str) -> Option<FreshDatabase> {
         let mut admin = match postgres::Client::connect(Self::ADMIN, postgres::NoTls) {
             Ok(c) => c,
             Err(e) if std::env::var_os("CI").is_none() => {
@@ -219,7 +219,7 @@ impl FreshDatabase {
         Some(FreshDatabase { name })
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
     }
 }

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use cavra_core::DecisionRecord;
+use cavra_core::integrity::{ChainStatus, ExpectedHead, check_chain};
 use cavra_store::model::{Page, SessionQuery, SessionState, SessionSummary, SessionUpdate, clamp_limit};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -26,6 +27,9 @@ pub struct SessionDetail {
     pub summary: SessionSummary,
     /// Every decision of the session, oldest first.
     pub decisions: Vec<DecisionRecord>,
+    /// The integrity of the session's chain (SPEC §7), recomputed from these decisions: every
+    /// hash, every `prev_hash` link, and the summary's head and count.
+    pub chain: ChainStatus,
 }
 
 /// Builds the store query from `GET /sessions` parameters.
@@ -77,7 +81,7 @@ pub async fn list(
     get, path = "/sessions/{id}", operation_id = "get_session", tag = "sessions",
     params(("id" = String, Path, description = "The `session_id`")),
     responses(
-        (status = 200, description = "The summary and every decision, oldest first", body = SessionDetail),
+        (status = 200, description = "The summary, every decision oldest first, and the chain's integrity", body = SessionDetail),
         (status = 401, description = "Missing or unknown token", body = ErrorBody),
         (status = 403, description = "The token's role may not read", body = ErrorBody),
         (status = 404, description = "No such session", body = ErrorBody),
@@ -98,7 +102,19 @@ pub async fn get(
             return Ok(None);
         };
         let decisions = store.session_decisions(&key)?;
-        Ok(Some(SessionDetail { summary, decisions }))
+        let chain = check_chain(
+            &key,
+            &decisions,
+            Some(ExpectedHead {
+                head_hash: summary.head_hash.as_deref(),
+                decision_count: summary.decision_count,
+            }),
+        );
+        Ok(Some(SessionDetail {
+            summary,
+            decisions,
+            chain,
+        }))
     })
     .await?;
     found

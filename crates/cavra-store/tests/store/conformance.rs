@@ -111,6 +111,12 @@ conformance! {
         fn import_refuses_a_conflicting_record;
         /// The first observer sees every group that stored appends: its batch sizes sum to the appends made.
         fn observer_sees_every_append;
+        /// `scan_decisions` streams every stored record once, by sequence, its JSON reading back as the record.
+        fn scan_streams_every_record_in_sequence_order;
+        /// `log_heads` names every session's head and count and the log's high-water mark.
+        fn log_heads_match_the_summaries;
+        /// A saved checkpoint comes back byte for byte, and the newest one is the latest.
+        fn checkpoints_save_and_latest;
     }
 }
 
@@ -1612,4 +1618,68 @@ fn extreme_paging_values_are_answered(t: &TestStore) {
         Err(StoreError::Invalid(_)) => {}
         Err(e) => panic!("sessions at offset u64::MAX: a client's paging value caused an internal error: {e}"),
     }
+}
+
+fn scan_streams_every_record_in_sequence_order(t: &TestStore) {
+    let store = t.store();
+    let model = seed(store);
+    let mut scanned = Vec::new();
+    store
+        .scan_decisions(&mut |d| {
+            let record: DecisionRecord = serde_json::from_str(&d.record).unwrap();
+            assert_eq!(record.sequence, Some(d.sequence), "filed under another sequence");
+            if let Some(c) = &d.columns {
+                assert_eq!(c.decision_id, record.decision_id);
+                assert_eq!(c.session_id, record.session_id);
+                assert_eq!(c.decision, record.decision.as_str());
+                assert_eq!(c.severity, record.severity.as_str());
+                assert_eq!(c.action_type, record.action_type.as_str());
+                assert_eq!(c.ts_us, micros(&record.timestamp));
+            }
+            scanned.push(record);
+            Ok(())
+        })
+        .unwrap();
+    let sequences: Vec<u64> = scanned.iter().map(|r| r.sequence.unwrap()).collect();
+    assert_eq!(sequences, (1..=model.records.len() as u64).collect::<Vec<_>>());
+    assert_same_records(&scanned, &model.records, "scanned vs appended");
+}
+
+fn log_heads_match_the_summaries(t: &TestStore) {
+    let store = t.store();
+    let model = seed(store);
+    let heads = store.log_heads().unwrap();
+    assert_eq!(heads.sequence, model.records.len() as u64);
+    assert_eq!(heads.decision_count, model.records.len() as u64);
+    let sessions = store.all_sessions().unwrap();
+    assert_eq!(heads.sessions.len(), sessions.len());
+    for (head, summary) in heads.sessions.iter().zip(&sessions) {
+        assert_eq!(head.session_id, summary.session_id);
+        assert_eq!(head.decision_count, summary.decision_count);
+        assert_eq!(head.head_hash, summary.head_hash);
+        assert_eq!(head.last_decision_id, summary.last_decision_id);
+        assert!(head.evidence_refs.is_empty(), "heads carry no evidence refs");
+    }
+}
+
+fn checkpoints_save_and_latest(t: &TestStore) {
+    let store = t.store();
+    assert_eq!(store.latest_checkpoint().unwrap(), None);
+    let row = |id: &str, at: &str| cavra_store::CheckpointRow {
+        checkpoint_id: id.to_owned(),
+        created_at: at.to_owned(),
+        key_id: "ed25519:0123456789abcdef".to_owned(),
+        session_count: 3,
+        decision_count: 42,
+        payload: "{\"b\": 1,  \"a\": [\"\\u00e9\"]}".to_owned(),
+        signature: "ab".repeat(64),
+    };
+    let first = row("ckpt_1", "2026-01-01T00:00:00.000000Z");
+    let second = row("ckpt_2", "2026-01-01T00:00:01.000000Z");
+    store.save_checkpoint(&second).unwrap();
+    store.save_checkpoint(&first).unwrap();
+    assert_eq!(store.latest_checkpoint().unwrap(), Some(second));
+    // Appends after a checkpoint keep it.
+    seed(store);
+    assert_eq!(store.latest_checkpoint().unwrap().unwrap().checkpoint_id, "ckpt_2");
 }
