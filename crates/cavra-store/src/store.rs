@@ -7,6 +7,7 @@ use cavra_core::DecisionRecord;
 
 use crate::error::StoreError;
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate};
+use crate::outcome::{OutcomeReport, ToolOutcome};
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -91,4 +92,12 @@ pub trait ActivityStore: Send + Sync {
     /// record already present with the same hash is skipped; one present with a different hash
     /// is a conflict.
     fn import(&self, sessions: &[SessionSummary], decisions: &[DecisionRecord]) -> Result<ImportReport, StoreError>;
+
+    /// Records how the tool call `report.tool_use_id` ended, against the session's latest
+    /// decision with that tool-use id, durably. `None` when the session has no such decision.
+    /// The first outcome of a decision stays: reporting again returns it unchanged.
+    fn record_outcome(&self, report: &OutcomeReport, recorded_at: &str) -> Result<Option<ToolOutcome>, StoreError>;
+
+    /// The outcome recorded for a decision, if any.
+    fn get_outcome(&self, decision_id: &str) -> Result<Option<ToolOutcome>, StoreError>;
 }

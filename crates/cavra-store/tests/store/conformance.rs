@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use cavra_core::{Action, ActionType, DecisionRecord, Outcome, Severity, integrity};
 use cavra_store::model::decode_cursor;
+use cavra_store::{OutcomeReport, ToolStatus};
 use cavra_store::{
     ActivityStore, DecisionQuery, SessionQuery, SessionState, SessionSummary, SessionUpdate, StoreError, StoreObserver,
 };
@@ -111,6 +112,8 @@ conformance! {
         fn import_refuses_a_conflicting_record;
         /// The first observer sees every group that stored appends: its batch sizes sum to the appends made.
         fn observer_sees_every_append;
+        /// A tool outcome joins the session's latest decision with its tool-use id; the first one stays.
+        fn tool_outcomes_join_their_decision;
     }
 }
 
@@ -1612,4 +1615,47 @@ fn extreme_paging_values_are_answered(t: &TestStore) {
         Err(StoreError::Invalid(_)) => {}
         Err(e) => panic!("sessions at offset u64::MAX: a client's paging value caused an internal error: {e}"),
     }
+}
+
+fn tool_outcomes_join_their_decision(t: &TestStore) {
+    let store = t.store();
+    let mut recorder = Recorder::new();
+    let with_tool_use = |session: &str, tool_use: &str| {
+        let mut a = Action::new(ActionType::ExecuteCommand, "cargo test");
+        a.session_id = Some(session.to_owned());
+        a.tool_use_id = Some(tool_use.to_owned());
+        a
+    };
+    let report = |session: &str, tool_use: &str, status| OutcomeReport {
+        session_id: session.to_owned(),
+        tool_use_id: tool_use.to_owned(),
+        status,
+    };
+    append(store, recorder.record(&with_tool_use("s-1", "toolu_1")));
+    let latest = append(store, recorder.record(&with_tool_use("s-1", "toolu_1")));
+    let other = append(store, recorder.record(&with_tool_use("s-2", "toolu_1")));
+    let at = "2026-11-26T00:00:00.000001Z";
+    let first = store
+        .record_outcome(&report("s-1", "toolu_1", ToolStatus::Failed), at)
+        .unwrap()
+        .expect("the decision is found");
+    assert_eq!(first.decision_id, latest.decision_id);
+    assert_eq!((first.status, first.recorded_at.as_str()), (ToolStatus::Failed, at));
+    let again = store
+        .record_outcome(&report("s-1", "toolu_1", ToolStatus::Succeeded), "2026-11-26T00:00:01.000000Z")
+        .unwrap();
+    assert_eq!(again.as_ref(), Some(&first), "the first outcome stays");
+    assert_eq!(store.get_outcome(&latest.decision_id).unwrap(), Some(first));
+    assert_eq!(store.get_outcome(&other.decision_id).unwrap(), None);
+    assert_eq!(
+        store.record_outcome(&report("s-1", "toolu_none", ToolStatus::Succeeded), at).unwrap(),
+        None
+    );
+    assert_eq!(
+        store.record_outcome(&report("s-3", "toolu_1", ToolStatus::Succeeded), at).unwrap(),
+        None
+    );
+    assert_eq!(store.get_outcome("dec_01J0000000000000000000NONE").unwrap(), None);
+    // Outcomes are beside the chain, never in it.
+    check_store(store, "after outcomes");
 }
