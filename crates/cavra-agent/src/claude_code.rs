@@ -146,7 +146,11 @@ fn missing(field: &str) -> HookError {
 
 /// A string field of `tool_input`.
 fn input_text<'a>(input: &'a HookInput, key: &str) -> Option<&'a str> {
-    input.tool_input.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    input
+        .tool_input
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 fn required_text(input: &HookInput, key: &str) -> Result<String, HookError> {
@@ -227,7 +231,11 @@ pub fn explanation(record: &DecisionRecord) -> String {
         text.push_str(&format!(" Safer: {}", suggestion.trim_end_matches('.')));
         text.push('.');
     }
-    if let Some(group) = record.approver_group.as_deref().filter(|_| record.decision == Outcome::RequireApproval) {
+    if let Some(group) = record
+        .approver_group
+        .as_deref()
+        .filter(|_| record.decision == Outcome::RequireApproval)
+    {
         text.push_str(&format!(" Approver: {group}."));
     }
     text.push_str(&format!(" Decision {}.", record.decision_id));
@@ -288,16 +296,66 @@ mod tests {
     #[test]
     fn tools_map_to_actions() {
         let cases = [
-            ("Bash", json!({"command": "ls -la"}), ActionType::ExecuteCommand, "ls -la"),
-            ("Read", json!({"file_path": "/work/repo/.env"}), ActionType::ReadFile, "/work/repo/.env"),
-            ("Write", json!({"file_path": "a.txt", "content": "x"}), ActionType::WriteFile, "a.txt"),
-            ("Edit", json!({"file_path": "b.rs", "old_string": "a", "new_string": "b"}), ActionType::WriteFile, "b.rs"),
-            ("MultiEdit", json!({"file_path": "c.rs", "edits": []}), ActionType::WriteFile, "c.rs"),
-            ("NotebookEdit", json!({"notebook_path": "n.ipynb", "new_source": ""}), ActionType::WriteFile, "n.ipynb"),
-            ("Grep", json!({"pattern": "x", "path": "/home/u/.ssh"}), ActionType::ReadFile, "/home/u/.ssh"),
-            ("Glob", json!({"pattern": "**/*.rs"}), ActionType::ReadFile, "/work/repo"),
-            ("WebFetch", json!({"url": "https://x.example", "prompt": "p"}), ActionType::McpToolCall, "claude-code:WebFetch"),
-            ("mcp__github__create_issue", json!({"title": "t"}), ActionType::McpToolCall, "github:create_issue"),
+            (
+                "Bash",
+                json!({"command": "ls -la"}),
+                ActionType::ExecuteCommand,
+                "ls -la",
+            ),
+            (
+                "Read",
+                json!({"file_path": "/work/repo/.env"}),
+                ActionType::ReadFile,
+                "/work/repo/.env",
+            ),
+            (
+                "Write",
+                json!({"file_path": "a.txt", "content": "x"}),
+                ActionType::WriteFile,
+                "a.txt",
+            ),
+            (
+                "Edit",
+                json!({"file_path": "b.rs", "old_string": "a", "new_string": "b"}),
+                ActionType::WriteFile,
+                "b.rs",
+            ),
+            (
+                "MultiEdit",
+                json!({"file_path": "c.rs", "edits": []}),
+                ActionType::WriteFile,
+                "c.rs",
+            ),
+            (
+                "NotebookEdit",
+                json!({"notebook_path": "n.ipynb", "new_source": ""}),
+                ActionType::WriteFile,
+                "n.ipynb",
+            ),
+            (
+                "Grep",
+                json!({"pattern": "x", "path": "/home/u/.ssh"}),
+                ActionType::ReadFile,
+                "/home/u/.ssh",
+            ),
+            (
+                "Glob",
+                json!({"pattern": "**/*.rs"}),
+                ActionType::ReadFile,
+                "/work/repo",
+            ),
+            (
+                "WebFetch",
+                json!({"url": "https://x.example", "prompt": "p"}),
+                ActionType::McpToolCall,
+                "claude-code:WebFetch",
+            ),
+            (
+                "mcp__github__create_issue",
+                json!({"title": "t"}),
+                ActionType::McpToolCall,
+                "github:create_issue",
+            ),
         ];
         for (tool, input, kind, target) in cases {
             let a = act(tool, input);
@@ -323,7 +381,10 @@ mod tests {
     #[test]
     fn missing_tool_fields_are_named() {
         let err = action(&payload("Bash", json!({})), &HookContext::default()).unwrap_err();
-        assert_eq!(err.to_string(), "the hook input's `tool_input.command` is missing or not a string");
+        assert_eq!(
+            err.to_string(),
+            "the hook input's `tool_input.command` is missing or not a string"
+        );
     }
 
     /// Garbage, non-objects and payloads without an event name are refused.
@@ -382,7 +443,10 @@ mod tests {
     fn approval_is_ask_and_allow_is_silent() {
         let r = record("Write", json!({"file_path": "/work/repo/iam/admin-role.tf"}));
         assert_eq!(r.decision, Outcome::RequireApproval);
-        assert_eq!(pre_tool_use_answer(&r).unwrap()["hookSpecificOutput"]["permissionDecision"], "ask");
+        assert_eq!(
+            pre_tool_use_answer(&r).unwrap()["hookSpecificOutput"]["permissionDecision"],
+            "ask"
+        );
         let r = record("Bash", json!({"command": "cargo test"}));
         assert_eq!(r.decision, Outcome::Allow);
         assert!(pre_tool_use_answer(&r).is_none());

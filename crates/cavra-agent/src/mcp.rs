@@ -57,8 +57,8 @@ pub fn result_response(id: Value, result: Value) -> Value {
 
 /// Reads one line. Errors are the response to send (with a `null` id when none could be read).
 pub fn parse_line(line: &str) -> Result<Incoming, Value> {
-    let value: Value =
-        serde_json::from_str(line).map_err(|e| error_response(Value::Null, PARSE_ERROR, format!("parse error: {e}")))?;
+    let value: Value = serde_json::from_str(line)
+        .map_err(|e| error_response(Value::Null, PARSE_ERROR, format!("parse error: {e}")))?;
     let Value::Object(message) = value else {
         let why = if value.is_array() {
             "batches are not supported; send one message per line"
@@ -78,7 +78,11 @@ pub fn parse_line(line: &str) -> Result<Incoming, Value> {
     if let Some(id) = &id
         && !matches!(id, Value::String(_) | Value::Number(_))
     {
-        return Err(error_response(Value::Null, INVALID_REQUEST, "`id` must be a string or a number"));
+        return Err(error_response(
+            Value::Null,
+            INVALID_REQUEST,
+            "`id` must be a string or a number",
+        ));
     }
     let Some(method) = message.get("method") else {
         if id.is_some() && (message.contains_key("result") || message.contains_key("error")) {
@@ -91,7 +95,11 @@ pub fn parse_line(line: &str) -> Result<Incoming, Value> {
     };
     let params = message.get("params").cloned().unwrap_or(Value::Null);
     if !matches!(params, Value::Object(_) | Value::Array(_) | Value::Null) {
-        return Err(error_response(valid_id, INVALID_REQUEST, "`params` must be an object or an array"));
+        return Err(error_response(
+            valid_id,
+            INVALID_REQUEST,
+            "`params` must be an object or an array",
+        ));
     }
     Ok(match id {
         Some(id) => Incoming::Request {
@@ -132,10 +140,19 @@ fn common_properties() -> Map<String, Value> {
     let text = |d: &str| json!({"type": "string", "description": d});
     let mut p = Map::new();
     p.insert("cwd".into(), text("Working directory, for relative paths and `cd`"));
-    p.insert("session_id".into(), text("Session to record the decision in (default: this MCP session)"));
+    p.insert(
+        "session_id".into(),
+        text("Session to record the decision in (default: this MCP session)"),
+    );
     p.insert("agent_id".into(), text("Agent (default: the MCP client's name)"));
-    p.insert("repository".into(), text("Repository, e.g. `acme/payments` (default `local`)"));
-    p.insert("policy_pack".into(), text("Policy pack (default `cavra-ai-agent-baseline`)"));
+    p.insert(
+        "repository".into(),
+        text("Repository, e.g. `acme/payments` (default `local`)"),
+    );
+    p.insert(
+        "policy_pack".into(),
+        text("Policy pack (default `cavra-ai-agent-baseline`)"),
+    );
     p
 }
 
@@ -161,12 +178,21 @@ pub fn tools_list() -> Value {
             "action_type".into(),
             json!({"type": "string", "enum": action_types, "description": "What kind of action"}),
         );
-        props.insert("target".into(), text("The path, command line, git ref/remote, or `server:tool`"));
-        props.insert("operation".into(), text("Git: push, force_push, merge, tag, branch_delete, ..."));
+        props.insert(
+            "target".into(),
+            text("The path, command line, git ref/remote, or `server:tool`"),
+        );
+        props.insert(
+            "operation".into(),
+            text("Git: push, force_push, merge, tag, branch_delete, ..."),
+        );
         props.insert("server".into(), text("MCP server"));
         props.insert("tool".into(), text("MCP tool"));
         props.insert("capability".into(), text("MCP capability, e.g. `filesystem`"));
-        props.insert("arguments".into(), json!({"type": "object", "description": "MCP tool arguments"}));
+        props.insert(
+            "arguments".into(),
+            json!({"type": "object", "description": "MCP tool arguments"}),
+        );
         props.insert("actor".into(), text("Who the agent acts for"));
         props.insert("correlation_id".into(), text("Caller's correlation id"));
         props.insert("tool_use_id".into(), text("Caller's tool-use id"));
@@ -277,10 +303,18 @@ pub fn tool_call(params: &Value) -> Result<ToolCall, CallError> {
         "check_command" => check(ActionType::ExecuteCommand, &[("command", "target")]),
         "check_file_read" => check(ActionType::ReadFile, &[("path", "target")]),
         "check_file_write" => check(ActionType::WriteFile, &[("path", "target")]),
-        "check_git_operation" => check(ActionType::GitOperation, &[("target", "target"), ("operation", "operation")]),
+        "check_git_operation" => check(
+            ActionType::GitOperation,
+            &[("target", "target"), ("operation", "operation")],
+        ),
         "check_mcp_call" => check(
             ActionType::McpToolCall,
-            &[("server", "server"), ("tool", "tool"), ("capability", "capability"), ("arguments", "arguments")],
+            &[
+                ("server", "server"),
+                ("tool", "tool"),
+                ("capability", "capability"),
+                ("arguments", "arguments"),
+            ],
         ),
         "explain_decision" => {
             only_keys(&args, &["decision_id"])?;
@@ -320,7 +354,11 @@ fn check_action(kind: ActionType, specific: &[(&str, &str)], args: &Map<String, 
     let mut allowed: Vec<&str> = specific.iter().map(|(from, _)| *from).collect();
     allowed.extend_from_slice(COMMON);
     only_keys(args, &allowed)?;
-    let required = if kind == ActionType::McpToolCall { &specific[..2] } else { &specific[..1] };
+    let required = if kind == ActionType::McpToolCall {
+        &specific[..2]
+    } else {
+        &specific[..1]
+    };
     for (key, _) in required {
         if text_arg(args, key)?.is_none() {
             return Err(CallError::Arguments(format!("`{key}` is required")));
@@ -369,7 +407,10 @@ mod tests {
         assert_eq!(code(r#"{"jsonrpc":"2.0","id":{},"method":"x"}"#), INVALID_REQUEST);
         assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"method":7}"#), INVALID_REQUEST);
         assert_eq!(code(r#"{"jsonrpc":"2.0","id":1}"#), INVALID_REQUEST);
-        assert_eq!(parse_line(r#"{"jsonrpc":"2.0","id":1,"method":7}"#).unwrap_err()["id"], 1);
+        assert_eq!(
+            parse_line(r#"{"jsonrpc":"2.0","id":1,"method":7}"#).unwrap_err()["id"],
+            1
+        );
     }
 
     /// Requests keep their id; notifications have none.
@@ -394,8 +435,14 @@ mod tests {
     /// A supported version is echoed; an unknown one gets our newest.
     #[test]
     fn versions_are_negotiated() {
-        assert_eq!(negotiate_version(&json!({"protocolVersion": "2025-03-26"})), "2025-03-26");
-        assert_eq!(negotiate_version(&json!({"protocolVersion": "1999-01-01"})), PROTOCOL_VERSIONS[0]);
+        assert_eq!(
+            negotiate_version(&json!({"protocolVersion": "2025-03-26"})),
+            "2025-03-26"
+        );
+        assert_eq!(
+            negotiate_version(&json!({"protocolVersion": "1999-01-01"})),
+            PROTOCOL_VERSIONS[0]
+        );
     }
 
     /// Every tool has a name, a description and an object input schema.
@@ -419,7 +466,10 @@ mod tests {
         else {
             panic!("not an evaluation")
         };
-        assert_eq!((a.action_type, a.target.as_str(), a.cwd.as_deref()), (ActionType::ExecuteCommand, "rm -rf /", Some("/r")));
+        assert_eq!(
+            (a.action_type, a.target.as_str(), a.cwd.as_deref()),
+            (ActionType::ExecuteCommand, "rm -rf /", Some("/r"))
+        );
         let ToolCall::Evaluate(a) =
             call(json!({"name": "check_mcp_call", "arguments": {"server": "evil", "tool": "dump"}})).unwrap()
         else {

@@ -1053,7 +1053,13 @@ impl Batch<'_> {
         let wanted = |r: &DecisionRecord| {
             r.session_id == report.session_id && r.tool_use_id.as_deref() == Some(report.tool_use_id.as_str())
         };
-        let staged = self.change.decisions.values().rev().map(|e| &e.record).find(|r| wanted(r));
+        let staged = self
+            .change
+            .decisions
+            .values()
+            .rev()
+            .map(|e| &e.record)
+            .find(|r| wanted(r));
         let logged = || {
             self.log.index.session.get(&report.session_id).and_then(|sequences| {
                 sequences
@@ -1065,7 +1071,12 @@ impl Batch<'_> {
             })
         };
         let decision_id = staged.or_else(logged)?.decision_id.clone();
-        if let Some(known) = self.change.outcomes.get(&decision_id).or_else(|| self.log.outcomes.get(&decision_id)) {
+        if let Some(known) = self
+            .change
+            .outcomes
+            .get(&decision_id)
+            .or_else(|| self.log.outcomes.get(&decision_id))
+        {
             return Some(known.clone());
         }
         let outcome = ToolOutcome {
@@ -1286,13 +1297,12 @@ fn write_document(out: &mut impl Write, log: &Log, prepared: &Prepared) -> io::R
     out.write_all(b",\n\"decisions\": ")?;
     write_array(out, merged(&log.decisions, &prepared.decisions))?;
     if !log.outcomes.is_empty() || !prepared.outcomes.is_empty() {
-        let mut outcomes: BTreeMap<&str, &ToolOutcome> =
-            log.outcomes.iter().map(|(id, o)| (id.as_str(), o)).collect();
+        let mut outcomes: BTreeMap<&str, &ToolOutcome> = log.outcomes.iter().map(|(id, o)| (id.as_str(), o)).collect();
         outcomes.extend(prepared.outcomes.iter().map(|(id, o)| (id.as_str(), o)));
         out.write_all(b",\n\"tool_outcomes\": ")?;
         let rows = outcomes
             .values()
-            .map(|o| serde_json::to_string(o))
+            .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()?;
         write_array(out, rows.iter().map(String::as_str))?;
     }

@@ -39,7 +39,7 @@ pub mod summary;
 
 pub use config::{StoreConfig, open};
 pub use error::StoreError;
-pub use outcome::{OutcomeReport, ToolOutcome, ToolStatus};
 pub use model::{DecisionQuery, Page, SessionQuery, SessionState, SessionSummary, SessionUpdate};
+pub use outcome::{OutcomeReport, ToolOutcome, ToolStatus};
 pub use stamp::Stamper;
 pub use store::{ActivityStore, AppendDone, ImportReport, StoreObserver};

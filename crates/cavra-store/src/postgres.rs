@@ -961,7 +961,13 @@ impl ActivityStore for PostgresStore {
             db.execute(
                 "INSERT INTO activity_tool_outcomes (decision_id, session_id, tool_use_id, status, recorded_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (decision_id) DO NOTHING",
-                &[&decision_id, &report.session_id, &report.tool_use_id, &report.status.as_str(), &recorded_at],
+                &[
+                    &decision_id,
+                    &report.session_id,
+                    &report.tool_use_id,
+                    &report.status.as_str(),
+                    &recorded_at,
+                ],
             )?;
             outcome_of(db, &decision_id)
         })

@@ -43,8 +43,8 @@ use crate::counts::{self, Counts, DecisionTotal, SessionKeys};
 use crate::error::StoreError;
 use crate::migrations::{self, MigrationReport};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
-use crate::seal::Presealed;
 use crate::outcome::{OutcomeReport, ToolOutcome, ToolStatus};
+use crate::seal::Presealed;
 use crate::store::{ActivityStore, ImportReport, StoreObserver};
 use crate::summary;
 
@@ -916,7 +916,11 @@ fn with_refs(conn: &Connection, mut s: SessionSummary) -> Result<SessionSummary,
 
 /// Records an outcome against the session's latest decision with its tool-use id, in one
 /// transaction; the first outcome of a decision stays.
-fn record_outcome(conn: &Connection, report: &OutcomeReport, recorded_at: &str) -> Result<Option<ToolOutcome>, StoreError> {
+fn record_outcome(
+    conn: &Connection,
+    report: &OutcomeReport,
+    recorded_at: &str,
+) -> Result<Option<ToolOutcome>, StoreError> {
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let found: Option<String> = tx
         .prepare_cached(
@@ -932,7 +936,13 @@ fn record_outcome(conn: &Connection, report: &OutcomeReport, recorded_at: &str) 
         "INSERT INTO activity_tool_outcomes (decision_id, session_id, tool_use_id, status, recorded_at) \
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (decision_id) DO NOTHING",
     )?
-    .execute(params![decision_id, report.session_id, report.tool_use_id, report.status.as_str(), recorded_at])?;
+    .execute(params![
+        decision_id,
+        report.session_id,
+        report.tool_use_id,
+        report.status.as_str(),
+        recorded_at
+    ])?;
     let outcome = outcome_of(&tx, &decision_id)?;
     tx.commit()?;
     Ok(outcome)

@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use cavra_core::{Action, ActionType, DecisionRecord, Outcome, Severity, integrity};
 use cavra_store::model::decode_cursor;
-use cavra_store::{OutcomeReport, ToolStatus};
 use cavra_store::{
     ActivityStore, DecisionQuery, SessionQuery, SessionState, SessionSummary, SessionUpdate, StoreError, StoreObserver,
 };
+use cavra_store::{OutcomeReport, ToolStatus};
 
 use crate::helpers::{
     self, Backend, Model, Recorder, Rng, TestStore, all_decisions, append, assert_same_records, assert_summary,
@@ -1642,17 +1642,24 @@ fn tool_outcomes_join_their_decision(t: &TestStore) {
     assert_eq!(first.decision_id, latest.decision_id);
     assert_eq!((first.status, first.recorded_at.as_str()), (ToolStatus::Failed, at));
     let again = store
-        .record_outcome(&report("s-1", "toolu_1", ToolStatus::Succeeded), "2026-11-26T00:00:01.000000Z")
+        .record_outcome(
+            &report("s-1", "toolu_1", ToolStatus::Succeeded),
+            "2026-11-26T00:00:01.000000Z",
+        )
         .unwrap();
     assert_eq!(again.as_ref(), Some(&first), "the first outcome stays");
     assert_eq!(store.get_outcome(&latest.decision_id).unwrap(), Some(first));
     assert_eq!(store.get_outcome(&other.decision_id).unwrap(), None);
     assert_eq!(
-        store.record_outcome(&report("s-1", "toolu_none", ToolStatus::Succeeded), at).unwrap(),
+        store
+            .record_outcome(&report("s-1", "toolu_none", ToolStatus::Succeeded), at)
+            .unwrap(),
         None
     );
     assert_eq!(
-        store.record_outcome(&report("s-3", "toolu_1", ToolStatus::Succeeded), at).unwrap(),
+        store
+            .record_outcome(&report("s-3", "toolu_1", ToolStatus::Succeeded), at)
+            .unwrap(),
         None
     );
     assert_eq!(store.get_outcome("dec_01J0000000000000000000NONE").unwrap(), None);
