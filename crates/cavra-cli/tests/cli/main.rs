@@ -1,6 +1,7 @@
 //! The `cavra` binary as a user runs it: exit codes, JSON output, batch files, pack validation.
 
 mod docs_examples;
+mod hook;
 mod serve;
 mod store;
 
