@@ -2,6 +2,7 @@
 
 mod docs_examples;
 mod hook;
+mod init;
 mod serve;
 mod store;
 
