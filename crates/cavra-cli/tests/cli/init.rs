@@ -44,7 +44,12 @@ fn init_merges_once_and_loses_nothing() {
     std::fs::write(&path, EXISTING).unwrap();
 
     let first = cavra(dir.path(), &["init", "claude-code", "--json"]);
-    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let report: Value = serde_json::from_slice(&first.stdout).unwrap();
     assert_eq!(report["changed"], true);
     assert_eq!(report["added"], json!(["PreToolUse", "PostToolUse"]));
@@ -59,7 +64,8 @@ fn init_merges_once_and_loses_nothing() {
     assert_eq!(merged["hooks"]["Stop"], before["hooks"]["Stop"]);
     assert_eq!(merged["hooks"]["PostToolUse"][0], before["hooks"]["PostToolUse"][0]);
     // Plus cavra's entries.
-    let ours = json!({"matcher": "*", "hooks": [{"type": "command", "command": "cavra hook claude-code", "timeout": 10}]});
+    let ours =
+        json!({"matcher": "*", "hooks": [{"type": "command", "command": "cavra hook claude-code", "timeout": 10}]});
     assert_eq!(merged["hooks"]["PostToolUse"][1], ours);
     assert_eq!(merged["hooks"]["PreToolUse"], json!([ours]));
     // Keys keep the file's order.
@@ -74,7 +80,11 @@ fn init_merges_once_and_loses_nothing() {
     let report: Value = serde_json::from_slice(&second.stdout).unwrap();
     assert_eq!(report["changed"], false);
     assert_eq!(report["already_installed"], json!(["PreToolUse", "PostToolUse"]));
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), after_first, "the second run changes nothing");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        after_first,
+        "the second run changes nothing"
+    );
 }
 
 /// Without a settings file, init creates `.claude/settings.json` and says what it added.
@@ -84,10 +94,16 @@ fn init_creates_the_settings_file() {
     let o = cavra(dir.path(), &["init", "claude-code"]);
     assert_eq!(o.status.code(), Some(0));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("added PreToolUse hook `cavra hook claude-code`"), "{text}");
+    assert!(
+        text.contains("added PreToolUse hook `cavra hook claude-code`"),
+        "{text}"
+    );
     let settings: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join(".claude/settings.json")).unwrap()).unwrap();
-    assert_eq!(settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"], "cavra hook claude-code");
+    assert_eq!(
+        settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"],
+        "cavra hook claude-code"
+    );
 }
 
 /// A malformed settings file, or one whose hooks are not the documented shape, is refused with
@@ -102,13 +118,19 @@ fn init_refuses_malformed_settings() {
         ("[1, 2]", "holds an array"),
         ("{\"hooks\": []}", "`hooks` is an array"),
         ("{\"hooks\": {\"PreToolUse\": {}}}", "`hooks.PreToolUse` is an object"),
-        ("{\"hooks\": {\"PreToolUse\": [{\"hooks\": \"x\"}]}}", "`hooks.PreToolUse[0].hooks` is a string"),
+        (
+            "{\"hooks\": {\"PreToolUse\": [{\"hooks\": \"x\"}]}}",
+            "`hooks.PreToolUse[0].hooks` is a string",
+        ),
     ] {
         std::fs::write(&path, text).unwrap();
         let o = cavra(dir.path(), &["init", "claude-code"]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(3), "{text}: {err}");
-        assert!(err.contains(says) && err.contains("will not overwrite"), "{text}: {err}");
+        assert!(
+            err.contains(says) && err.contains("will not overwrite"),
+            "{text}: {err}"
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "left untouched");
     }
 }
@@ -123,7 +145,11 @@ fn doctor_checks_the_installed_hook() {
     assert_eq!(none.status.code(), Some(0));
     let o = cavra(dir.path(), &["hook", "doctor", "--json"]);
     let report: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!((o.status.code(), &report["blocked"]), (Some(1), &json!(false)), "{report}");
+    assert_eq!(
+        (o.status.code(), &report["blocked"]),
+        (Some(1), &json!(false)),
+        "{report}"
+    );
 
     std::fs::remove_file(dir.path().join(".claude/settings.json")).unwrap();
     let command = format!("'{exe}' hook claude-code");
@@ -135,7 +161,12 @@ fn doctor_checks_the_installed_hook() {
     assert_eq!(report["blocked"], true);
     let answer = &report["hooks"][0]["answer"]["hookSpecificOutput"];
     assert_eq!(answer["permissionDecision"], "deny");
-    assert!(answer["permissionDecisionReason"].as_str().unwrap().contains("shell.rm-root"));
+    assert!(
+        answer["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("shell.rm-root")
+    );
     let human = cavra(dir.path(), &["hook", "doctor"]);
     assert!(String::from_utf8_lossy(&human.stdout).contains("ok: Claude Code would not run `rm -rf /`"));
 }

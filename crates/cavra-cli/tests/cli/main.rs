@@ -3,6 +3,7 @@
 mod docs_examples;
 mod hook;
 mod init;
+mod mcp;
 mod serve;
 mod store;
 
