@@ -35,6 +35,9 @@ pub enum CliError {
     /// A check ran and failed; its report was printed already.
     #[error("{0}")]
     Failed(String),
+    /// An agent hook could not get a decision, so the action must not run (exit 2: fail closed).
+    #[error("{0}")]
+    FailClosed(String),
 }
 
 impl CliError {
@@ -42,6 +45,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Invalid(_) | CliError::Pack(_) => EXIT_INVALID,
+            CliError::FailClosed(_) => EXIT_BLOCKED,
             CliError::Io { .. } | CliError::Failed(_) | CliError::Store(_) | CliError::NotFound(_) => EXIT_ERROR,
         }
     }

@@ -3,6 +3,7 @@
 //! `main` is glue: parse arguments, run the subcommand, print an error once and map it to the
 //! documented exit code (SPEC §8): 0 ok/allowed, 1 error, 2 blocked, 3 invalid input or pack.
 
+mod authority;
 mod cmd;
 mod error;
 mod output;

@@ -9,7 +9,8 @@
 //! - [`error`]: [`ApiError`], the one error type, and its JSON envelope.
 //! - [`auth`]: tokens, roles, the [`Principal`](auth::Principal) extractor.
 //! - [`input`]: JSON bodies (64 KiB, media type, field-naming errors) and typed query strings.
-//! - [`routes`]: one module per resource — decisions, evaluate, sessions, policy packs, system.
+//! - [`routes`]: one module per resource — decisions, outcomes (how allowed tool calls ended), evaluate,
+//!   sessions, policy packs, system.
 //! - [`metrics`]: Prometheus registry and the request layer (latency, errors, logs).
 //! - [`openapi`]: the generated OpenAPI 3.1 document.
 

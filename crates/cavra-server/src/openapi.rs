@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{decisions, evaluate, policy_packs, sessions, system};
+use crate::routes::{decisions, evaluate, outcomes, policy_packs, sessions, system};
 
 /// The document served at `/openapi.json`.
 #[derive(OpenApi)]
@@ -18,6 +18,7 @@ use crate::routes::{decisions, evaluate, policy_packs, sessions, system};
     paths(
         decisions::create, decisions::list, decisions::get,
         evaluate::evaluate,
+        outcomes::record, outcomes::get,
         sessions::list, sessions::get, sessions::put,
         policy_packs::list, policy_packs::get,
         system::health, system::version, system::metrics, system::openapi,

@@ -31,6 +31,7 @@ use serde::Deserialize;
 use crate::error::StoreError;
 use crate::evidence::{CheckpointRow, LogHeads, StoredDecision};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
+use crate::outcome::{OutcomeReport, ToolOutcome};
 use crate::store::{ActivityStore, ImportReport, StoreObserver};
 use crate::summary;
 
@@ -162,6 +163,17 @@ impl ActivityStore for JsonStore {
             all.sort_by(|a, b| a.session_id.cmp(&b.session_id));
             all
         })
+    }
+
+    fn record_outcome(&self, report: &OutcomeReport, recorded_at: &str) -> Result<Option<ToolOutcome>, StoreError> {
+        summary::check_text("session_id", &report.session_id)?;
+        summary::check_text("tool_use_id", &report.tool_use_id)?;
+        let (report, at) = (report.clone(), recorded_at.to_owned());
+        self.submit(|reply| Job::Outcome(report, at, reply))
+    }
+
+    fn get_outcome(&self, decision_id: &str) -> Result<Option<ToolOutcome>, StoreError> {
+        self.read(|log| log.outcomes.get(decision_id).cloned())
     }
 
     fn import(&self, sessions: &[SessionSummary], decisions: &[DecisionRecord]) -> Result<ImportReport, StoreError> {
@@ -594,6 +606,8 @@ struct Document {
     sessions: Vec<SessionSummary>,
     #[serde(default)]
     decisions: Vec<DecisionRecord>,
+    #[serde(default)]
+    tool_outcomes: Vec<ToolOutcome>,
     #[serde(flatten)]
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -612,6 +626,8 @@ struct Log {
     decisions: BTreeMap<u64, DecisionEntry>,
     by_id: HashMap<String, u64>,
     index: DecisionIndex,
+    /// Tool outcomes by decision id (written as `tool_outcomes`, in decision-id order).
+    outcomes: BTreeMap<String, ToolOutcome>,
 }
 
 struct SessionEntry {
@@ -763,6 +779,9 @@ impl Log {
                 parse_timestamp(&d.timestamp).map_err(|e| corrupt(format!("decision `{}`: {e}", d.decision_id)))?;
             log.put_decision(DecisionEntry::new(d, sequence, ts_us)?);
         }
+        for o in doc.tool_outcomes {
+            log.outcomes.insert(o.decision_id.clone(), o);
+        }
         Ok(log)
     }
 
@@ -800,10 +819,12 @@ impl Log {
             session_order,
             decisions,
             extra,
+            outcomes,
         } = prepared;
         if let Some(extra) = extra {
             self.extra = extra;
         }
+        self.outcomes.extend(outcomes);
         for id in session_order {
             if let Some(entry) = sessions.remove(&id) {
                 self.put_session(entry);
@@ -935,6 +956,7 @@ enum Job {
     Session(SessionUpdate, Reply<SessionSummary>),
     Import(Vec<SessionSummary>, Vec<DecisionRecord>, Reply<ImportReport>),
     Checkpoint(Box<CheckpointRow>, Reply<()>),
+    Outcome(OutcomeReport, String, Reply<Option<ToolOutcome>>),
 }
 
 /// A job staged in the group, with its answer if the group is written.
@@ -944,6 +966,7 @@ enum Staged {
     Session(Reply<SessionSummary>, Box<Result<SessionSummary, StoreError>>),
     Import(Reply<ImportReport>, Result<ImportReport, StoreError>),
     Checkpoint(Reply<()>, Result<(), StoreError>),
+    Outcome(Reply<Option<ToolOutcome>>, Result<Option<ToolOutcome>, StoreError>),
 }
 
 impl Job {
@@ -953,6 +976,7 @@ impl Job {
             Job::Session(update, reply) => Staged::Session(reply, Box::new(batch.put_session(&update))),
             Job::Import(sessions, decisions, reply) => Staged::Import(reply, batch.import(&sessions, &decisions)),
             Job::Checkpoint(row, reply) => Staged::Checkpoint(reply, batch.checkpoint(&row)),
+            Job::Outcome(report, at, reply) => Staged::Outcome(reply, Ok(batch.record_outcome(&report, &at))),
         }
     }
 
@@ -962,6 +986,7 @@ impl Job {
             Job::Session(_, reply) => drop(reply.send(Err(copy_error(error)))),
             Job::Import(_, _, reply) => drop(reply.send(Err(copy_error(error)))),
             Job::Checkpoint(_, reply) => drop(reply.send(Err(copy_error(error)))),
+            Job::Outcome(_, _, reply) => drop(reply.send(Err(copy_error(error)))),
         }
     }
 }
@@ -981,6 +1006,7 @@ impl Staged {
             Staged::Session(reply, result) => send(reply, *result, failure),
             Staged::Import(reply, result) => send(reply, result, failure),
             Staged::Checkpoint(reply, result) => send(reply, result, failure),
+            Staged::Outcome(reply, result) => send(reply, result, failure),
         }
     }
 }
@@ -1036,11 +1062,12 @@ struct Change {
     /// The top-level keys this version does not know, when the group changed them (a checkpoint
     /// added to [`CHECKPOINTS_KEY`]).
     extra: Option<serde_json::Map<String, serde_json::Value>>,
+    outcomes: BTreeMap<String, ToolOutcome>,
 }
 
 impl Change {
     fn is_empty(&self) -> bool {
-        self.sessions.is_empty() && self.decisions.is_empty() && self.extra.is_none()
+        self.sessions.is_empty() && self.decisions.is_empty() && self.extra.is_none() && self.outcomes.is_empty()
     }
 
     fn put_decision(&mut self, entry: DecisionEntry) {
@@ -1060,6 +1087,7 @@ impl Change {
             session_order: self.session_order,
             decisions: self.decisions,
             extra: self.extra,
+            outcomes: self.outcomes,
         })
     }
 }
@@ -1070,6 +1098,7 @@ struct Prepared {
     session_order: Vec<String>,
     decisions: BTreeMap<u64, DecisionEntry>,
     extra: Option<serde_json::Map<String, serde_json::Value>>,
+    outcomes: BTreeMap<String, ToolOutcome>,
 }
 
 /// The log as the group sees it: the loaded log overlaid with the group's changes so far.
@@ -1080,6 +1109,49 @@ struct Batch<'a> {
 }
 
 impl Batch<'_> {
+    /// Stages an outcome against the session's latest decision with its tool-use id (the
+    /// group's own appends first, they are the latest); the first outcome of a decision stays.
+    fn record_outcome(&mut self, report: &OutcomeReport, recorded_at: &str) -> Option<ToolOutcome> {
+        let wanted = |r: &DecisionRecord| {
+            r.session_id == report.session_id && r.tool_use_id.as_deref() == Some(report.tool_use_id.as_str())
+        };
+        let staged = self
+            .change
+            .decisions
+            .values()
+            .rev()
+            .map(|e| &e.record)
+            .find(|r| wanted(r));
+        let logged = || {
+            self.log.index.session.get(&report.session_id).and_then(|sequences| {
+                sequences
+                    .iter()
+                    .rev()
+                    .filter_map(|s| self.log.decisions.get(s))
+                    .map(|e| &e.record)
+                    .find(|r| wanted(r))
+            })
+        };
+        let decision_id = staged.or_else(logged)?.decision_id.clone();
+        if let Some(known) = self
+            .change
+            .outcomes
+            .get(&decision_id)
+            .or_else(|| self.log.outcomes.get(&decision_id))
+        {
+            return Some(known.clone());
+        }
+        let outcome = ToolOutcome {
+            decision_id: decision_id.clone(),
+            session_id: report.session_id.clone(),
+            tool_use_id: report.tool_use_id.clone(),
+            status: report.status,
+            recorded_at: recorded_at.to_owned(),
+        };
+        self.change.outcomes.insert(decision_id, outcome.clone());
+        Some(outcome)
+    }
+
     fn session(&self, id: &str) -> Option<&SessionSummary> {
         self.change
             .sessions
@@ -1307,6 +1379,16 @@ fn write_document(out: &mut impl Write, log: &Log, prepared: &Prepared) -> io::R
     write_array(out, sessions)?;
     out.write_all(b",\n\"decisions\": ")?;
     write_array(out, merged(&log.decisions, &prepared.decisions))?;
+    if !log.outcomes.is_empty() || !prepared.outcomes.is_empty() {
+        let mut outcomes: BTreeMap<&str, &ToolOutcome> = log.outcomes.iter().map(|(id, o)| (id.as_str(), o)).collect();
+        outcomes.extend(prepared.outcomes.iter().map(|(id, o)| (id.as_str(), o)));
+        out.write_all(b",\n\"tool_outcomes\": ")?;
+        let rows = outcomes
+            .values()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()?;
+        write_array(out, rows.iter().map(String::as_str))?;
+    }
     for (key, value) in prepared.extra.as_ref().unwrap_or(&log.extra) {
         out.write_all(b",\n")?;
         serde_json::to_writer(&mut *out, key)?;

@@ -12,6 +12,7 @@
 //! # Layout
 //! - [`store`]: the trait.
 //! - [`model`]: summaries, queries, pages, cursors.
+//! - [`outcome`]: what happened when an allowed tool ran, beside its decision (migration 006).
 //! - [`summary`]: how a decision joins its session (sequence, chain, incremental summary).
 //! - [`seal`]: sealing in two steps, most of the hashing done before the record's place is known.
 //! - [`migrations`]: embedded, checksummed, numbered migrations.
@@ -30,6 +31,7 @@ pub mod evidence;
 pub mod json;
 pub mod migrations;
 pub mod model;
+pub mod outcome;
 pub mod postgres;
 pub mod seal;
 pub mod sqlite;
@@ -41,5 +43,6 @@ pub use config::{StoreConfig, open};
 pub use error::StoreError;
 pub use evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 pub use model::{DecisionQuery, Page, SessionQuery, SessionState, SessionSummary, SessionUpdate};
+pub use outcome::{OutcomeReport, ToolOutcome, ToolStatus};
 pub use stamp::Stamper;
 pub use store::{ActivityStore, AppendDone, ImportReport, StoreObserver};

@@ -43,6 +43,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     3 => "003_mcp_trust_registry.sql",
     4 => "004_activity_sessions_decisions.sql",
     5 => "005_activity_refs_and_counts.sql",
+    6 => "006_tool_outcomes.sql",
 );
 
 /// PostgreSQL migrations, in order.
@@ -52,6 +53,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     3 => "003_mcp_trust_registry.sql",
     4 => "004_activity_sessions_decisions.sql",
     5 => "005_activity_refs_and_counts.sql",
+    6 => "006_tool_outcomes.sql",
 );
 
 /// The bookkeeping table, the same on every backend (named for cavra, so a schema shared with

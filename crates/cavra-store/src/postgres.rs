@@ -32,6 +32,7 @@ use crate::error::StoreError;
 use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 use crate::migrations::{self, MigrationReport};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
+use crate::outcome::{OutcomeReport, ToolOutcome, ToolStatus};
 use crate::store::{ActivityStore, ImportReport, StoreObserver};
 use crate::summary;
 
@@ -450,6 +451,26 @@ impl<C: GenericClient> Db<'_, C> {
             .ok_or_else(|| StoreError::Corrupt("COUNT returned no row".into()))?;
         Ok(u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0))
     }
+}
+
+/// The outcome stored for `decision_id`.
+fn outcome_of<C: GenericClient>(db: &mut Db<'_, C>, decision_id: &str) -> Result<Option<ToolOutcome>, StoreError> {
+    let Some(row) = db.query_opt(
+        "SELECT decision_id, session_id, tool_use_id, status, recorded_at FROM activity_tool_outcomes WHERE decision_id = $1",
+        &[&decision_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let status: String = row.try_get(3)?;
+    Ok(Some(ToolOutcome {
+        decision_id: row.try_get(0)?,
+        session_id: row.try_get(1)?,
+        tool_use_id: row.try_get(2)?,
+        status: ToolStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("tool outcome status `{status}`")))?,
+        recorded_at: row.try_get(4)?,
+    }))
 }
 
 fn to_i64(n: u64, what: &str) -> Result<i64, StoreError> {
@@ -1028,6 +1049,38 @@ impl ActivityStore for PostgresStore {
                 signature: r.try_get(6)?,
             }))
         })
+    }
+
+    fn record_outcome(&self, report: &OutcomeReport, recorded_at: &str) -> Result<Option<ToolOutcome>, StoreError> {
+        summary::check_text("session_id", &report.session_id)?;
+        summary::check_text("tool_use_id", &report.tool_use_id)?;
+        self.write(|db| {
+            let Some(row) = db.query_opt(
+                "SELECT decision_id FROM activity_decisions \
+                 WHERE session_id = $1 AND ((record::jsonb) ->> 'tool_use_id') = $2 ORDER BY sequence DESC LIMIT 1",
+                &[&report.session_id, &report.tool_use_id],
+            )?
+            else {
+                return Ok(None);
+            };
+            let decision_id: String = row.try_get(0)?;
+            db.execute(
+                "INSERT INTO activity_tool_outcomes (decision_id, session_id, tool_use_id, status, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (decision_id) DO NOTHING",
+                &[
+                    &decision_id,
+                    &report.session_id,
+                    &report.tool_use_id,
+                    &report.status.as_str(),
+                    &recorded_at,
+                ],
+            )?;
+            outcome_of(db, &decision_id)
+        })
+    }
+
+    fn get_outcome(&self, decision_id: &str) -> Result<Option<ToolOutcome>, StoreError> {
+        self.read(|db| outcome_of(db, decision_id))
     }
 
     fn import(&self, sessions: &[SessionSummary], decisions: &[DecisionRecord]) -> Result<ImportReport, StoreError> {

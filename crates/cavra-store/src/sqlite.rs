@@ -44,6 +44,7 @@ use crate::error::StoreError;
 use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 use crate::migrations::{self, MigrationReport};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
+use crate::outcome::{OutcomeReport, ToolOutcome, ToolStatus};
 use crate::seal::Presealed;
 use crate::store::{ActivityStore, ImportReport, StoreObserver};
 use crate::summary;
@@ -202,6 +203,7 @@ enum Job {
     Append(Box<Pending>),
     Session(SessionUpdate, Reply<SessionSummary>),
     Import(Vec<SessionSummary>, Vec<DecisionRecord>, Reply<ImportReport>),
+    Outcome(OutcomeReport, String, Reply<Option<ToolOutcome>>),
 }
 
 /// The SQLite store.
@@ -584,6 +586,9 @@ impl Writer {
                 self.forget();
                 let _ = reply.send(import(&self.conn, &sessions, &decisions));
             }
+            Job::Outcome(report, recorded_at, reply) => {
+                let _ = reply.send(record_outcome(&self.conn, &report, &recorded_at));
+            }
             Job::Append(pending) => self.commit_appends(vec![*pending]),
         }
     }
@@ -908,6 +913,63 @@ fn with_refs(conn: &Connection, mut s: SessionSummary) -> Result<SessionSummary,
         s.evidence_refs.extend(refs);
     }
     Ok(s)
+}
+
+/// Records an outcome against the session's latest decision with its tool-use id, in one
+/// transaction; the first outcome of a decision stays.
+fn record_outcome(
+    conn: &Connection,
+    report: &OutcomeReport,
+    recorded_at: &str,
+) -> Result<Option<ToolOutcome>, StoreError> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let found: Option<String> = tx
+        .prepare_cached(
+            "SELECT decision_id FROM activity_decisions \
+             WHERE session_id = ?1 AND json_extract(record, '$.tool_use_id') = ?2 ORDER BY sequence DESC LIMIT 1",
+        )?
+        .query_row(params![report.session_id, report.tool_use_id], |r| r.get(0))
+        .optional()?;
+    let Some(decision_id) = found else {
+        return Ok(None);
+    };
+    tx.prepare_cached(
+        "INSERT INTO activity_tool_outcomes (decision_id, session_id, tool_use_id, status, recorded_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (decision_id) DO NOTHING",
+    )?
+    .execute(params![
+        decision_id,
+        report.session_id,
+        report.tool_use_id,
+        report.status.as_str(),
+        recorded_at
+    ])?;
+    let outcome = outcome_of(&tx, &decision_id)?;
+    tx.commit()?;
+    Ok(outcome)
+}
+
+/// The outcome stored for `decision_id`.
+fn outcome_of(conn: &Connection, decision_id: &str) -> Result<Option<ToolOutcome>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT decision_id, session_id, tool_use_id, status, recorded_at FROM activity_tool_outcomes WHERE decision_id = ?1",
+        )?
+        .query_row([decision_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+        })
+        .optional()?;
+    row.map(|(decision_id, session_id, tool_use_id, status, recorded_at)| {
+        Ok(ToolOutcome {
+            decision_id,
+            session_id,
+            tool_use_id,
+            status: ToolStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("tool outcome status `{status}`")))?,
+            recorded_at,
+        })
+    })
+    .transpose()
 }
 
 fn import(
@@ -1274,6 +1336,17 @@ impl ActivityStore for SqliteStore {
             let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
             rows.iter().map(|j| with_refs(c, parse_summary(j)?)).collect()
         })
+    }
+
+    fn record_outcome(&self, report: &OutcomeReport, recorded_at: &str) -> Result<Option<ToolOutcome>, StoreError> {
+        crate::summary::check_text("session_id", &report.session_id)?;
+        crate::summary::check_text("tool_use_id", &report.tool_use_id)?;
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.submit(answer, Job::Outcome(report.clone(), recorded_at.to_owned(), reply))
+    }
+
+    fn get_outcome(&self, decision_id: &str) -> Result<Option<ToolOutcome>, StoreError> {
+        self.read(|c| outcome_of(c, decision_id))
     }
 
     fn import(&self, sessions: &[SessionSummary], decisions: &[DecisionRecord]) -> Result<ImportReport, StoreError> {

@@ -8,6 +8,7 @@ use cavra_core::DecisionRecord;
 use crate::error::StoreError;
 use crate::evidence::{CheckpointRow, LogHeads, StoredDecision};
 use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate};
+use crate::outcome::{OutcomeReport, ToolOutcome};
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -108,4 +109,14 @@ pub trait ActivityStore: Send + Sync {
 
     /// The newest checkpoint (by `created_at`, then id), if any.
     fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError>;
+
+    // --- Tool outcomes (SPEC §9): how an allowed tool call ended, beside its decision. ---
+
+    /// Records how the tool call `report.tool_use_id` ended, against the session's latest
+    /// decision with that tool-use id, durably. `None` when the session has no such decision.
+    /// The first outcome of a decision stays: reporting again returns it unchanged.
+    fn record_outcome(&self, report: &OutcomeReport, recorded_at: &str) -> Result<Option<ToolOutcome>, StoreError>;
+
+    /// The outcome recorded for a decision, if any.
+    fn get_outcome(&self, decision_id: &str) -> Result<Option<ToolOutcome>, StoreError>;
 }

@@ -6,6 +6,9 @@ mod decisions;
 mod demo;
 mod evaluate;
 pub(crate) mod evidence;
+mod hook;
+mod init;
+mod mcp;
 mod policy;
 mod serve;
 mod sessions;
@@ -51,6 +54,14 @@ pub enum Command {
     /// API tokens for `cavra serve`: create, list, revoke.
     #[command(subcommand)]
     Token(token::Command),
+    /// Agent hooks: `claude-code` (Claude Code's PreToolUse/PostToolUse hook) and `doctor`.
+    #[command(subcommand)]
+    Hook(hook::Command),
+    /// Install cavra into an agent: `claude-code` merges its hooks into `.claude/settings.json`.
+    #[command(subcommand)]
+    Init(init::Command),
+    // Its help is the doc comment of `mcp::Args`.
+    Mcp(Box<mcp::Args>),
 }
 
 impl Command {
@@ -66,6 +77,9 @@ impl Command {
             Command::Bench(args) => bench::run(*args),
             Command::Serve(args) => serve::run(*args),
             Command::Token(cmd) => cmd.run(),
+            Command::Hook(cmd) => cmd.run(),
+            Command::Init(cmd) => cmd.run(),
+            Command::Mcp(args) => mcp::run(*args),
         }
     }
 }

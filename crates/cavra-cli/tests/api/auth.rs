@@ -89,6 +89,17 @@ fn auth_matrix() {
         .expect(201);
     let decision_id = stored["decision_id"].as_str().unwrap().to_owned();
     let action = json!({"action_type": "read_file", "target": "README.md", "session_id": "matrix", "agent_id": "a1"});
+    let ran = admin
+        .post(
+            "/decisions",
+            &json!({"action_type": "read_file", "target": "README.md", "session_id": "matrix", "agent_id": "a1",
+                    "tool_use_id": "toolu_matrix"}),
+        )
+        .expect(201);
+    let ran_id = ran["decision_id"].as_str().unwrap().to_owned();
+    // Recorded once here, so every allowed caller below gets the same outcome back (200).
+    let outcome = json!({"session_id": "matrix", "tool_use_id": "toolu_matrix", "status": "succeeded"});
+    admin.post("/outcomes", &outcome).expect(201);
     let mut failures = Vec::new();
     let mut cells = 0;
     for caller in CALLERS {
@@ -108,6 +119,8 @@ fn auth_matrix() {
             endpoint("GET", "/decisions", None, Access::Read, 200),
             endpoint("GET", "/decisions?decision=block", None, Access::Read, 200),
             endpoint("GET", format!("/decisions/{decision_id}"), None, Access::Read, 200),
+            endpoint("POST", "/outcomes", Some(outcome.clone()), Access::Decide, 200),
+            endpoint("GET", format!("/decisions/{ran_id}/outcome"), None, Access::Read, 200),
             endpoint("GET", "/sessions", None, Access::Read, 200),
             endpoint("GET", "/sessions/matrix", None, Access::Read, 200),
             endpoint("GET", "/policy-packs", None, Access::Read, 200),

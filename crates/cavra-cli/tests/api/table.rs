@@ -503,6 +503,67 @@ pub fn rows(decision_id: &str, session_id: &str, backend: &str) -> Vec<Row> {
         row("POST", "/version", error(405, "method_not_allowed")),
         row("POST", "/metrics", error(405, "method_not_allowed")),
         row("POST", "/openapi.json", error(405, "method_not_allowed")),
+        // --- POST /outcomes: a decision made with a tool-use id, then its outcome ---
+        json_row(
+            "POST",
+            "/decisions",
+            r#"{"action_type":"execute_command","target":"cargo test","session_id":"sess-table","tool_use_id":"toolu_table"}"#,
+            Want::Body(201, vec![("/tool_use_id", Some(json!("toolu_table")))]),
+        ),
+        json_row(
+            "POST",
+            "/outcomes",
+            r#"{"session_id":"sess-table","tool_use_id":"toolu_table","status":"failed"}"#,
+            Want::Body(
+                201,
+                vec![
+                    ("/status", Some(json!("failed"))),
+                    ("/tool_use_id", Some(json!("toolu_table"))),
+                ],
+            ),
+        ),
+        json_row(
+            "POST",
+            "/outcomes",
+            r#"{"session_id":"sess-table","tool_use_id":"toolu_table","status":"succeeded"}"#,
+            Want::Body(200, vec![("/status", Some(json!("failed")))]),
+        ),
+        json_row(
+            "POST",
+            "/outcomes",
+            r#"{"session_id":"sess-table","tool_use_id":"toolu_nope","status":"succeeded"}"#,
+            error(404, "not_found"),
+        ),
+        json_row(
+            "POST",
+            "/outcomes",
+            r#"{"session_id":"sess-table","tool_use_id":"toolu_table","status":"maybe"}"#,
+            bad_field(&["status"]),
+        ),
+        json_row(
+            "POST",
+            "/outcomes",
+            r#"{"session_id":"sess-table","status":"failed"}"#,
+            bad_field(&["tool_use_id"]),
+        ),
+        json_row(
+            "POST",
+            "/outcomes",
+            r#"{"session_id":"","tool_use_id":"t","status":"failed"}"#,
+            bad_field(&["session_id"]),
+        ),
+        json_row(
+            "POST",
+            "/outcomes",
+            r#"{"session_id":"s","tool_use_id":"t","status":"failed","colour":1}"#,
+            bad_field(&["colour"]),
+        ),
+        row(
+            "GET",
+            format!("/decisions/{decision_id}/outcome"),
+            error(404, "not_found"),
+        ),
+        row("GET", "/outcomes", error(405, "method_not_allowed")),
     ];
     // Every filter value of the wrong kind, for each enum filter, once more in combination with
     // valid ones: a valid filter must not hide an invalid one.

@@ -2,6 +2,9 @@
 
 mod docs_examples;
 mod evidence;
+mod hook;
+mod init;
+mod mcp;
 mod serve;
 mod store;
 

@@ -15,7 +15,7 @@ use cavra_store::ActivityStore;
     clippy::unwrap_used,
     reason = "a test helper stops the test at the first failed assumption"
 )]
-fn start(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
+pub(crate) fn start(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cavra"))
         .args(["serve", "--listen", "127.0.0.1:0", "--tokens-file"])
         .arg(dir.join("tokens.json"))

@@ -104,7 +104,7 @@ pub fn offset(q: &QueryParams) -> Result<u64, ApiError> {
 }
 
 /// An agent token may add to its own sessions only, never to another agent's chain.
-async fn check_session_owner(state: &AppState, agent: &str, session_id: &str) -> Result<(), ApiError> {
+pub async fn check_session_owner(state: &AppState, agent: &str, session_id: &str) -> Result<(), ApiError> {
     let store = state.store().clone();
     let key = session_id.to_owned();
     let found = blocking(move || store.get_session(&key)).await?;

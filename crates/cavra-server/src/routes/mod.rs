@@ -2,6 +2,7 @@
 
 pub mod decisions;
 pub mod evaluate;
+pub mod outcomes;
 pub mod policy_packs;
 pub mod sessions;
 pub mod system;
@@ -22,6 +23,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/decisions", post(decisions::create).get(decisions::list))
         .route("/decisions/{id}", get(decisions::get))
+        .route("/decisions/{id}/outcome", get(outcomes::get))
+        .route("/outcomes", post(outcomes::record))
         .route("/evaluate", post(evaluate::evaluate))
         .route("/sessions", get(sessions::list).post(sessions::put))
         .route("/sessions/{id}", get(sessions::get))

@@ -20,6 +20,7 @@ use cavra_store::model::decode_cursor;
 use cavra_store::{
     ActivityStore, DecisionQuery, SessionQuery, SessionState, SessionSummary, SessionUpdate, StoreError, StoreObserver,
 };
+use cavra_store::{OutcomeReport, ToolStatus};
 
 use crate::helpers::{
     self, Backend, Model, Recorder, Rng, TestStore, all_decisions, append, assert_same_records, assert_summary,
@@ -117,6 +118,8 @@ conformance! {
         fn log_heads_match_the_summaries;
         /// A saved checkpoint comes back byte for byte, and the newest one is the latest.
         fn checkpoints_save_and_latest;
+        /// A tool outcome joins the session's latest decision with its tool-use id; the first one stays.
+        fn tool_outcomes_join_their_decision;
     }
 }
 
@@ -1682,4 +1685,54 @@ fn checkpoints_save_and_latest(t: &TestStore) {
     // Appends after a checkpoint keep it.
     seed(store);
     assert_eq!(store.latest_checkpoint().unwrap().unwrap().checkpoint_id, "ckpt_2");
+}
+
+fn tool_outcomes_join_their_decision(t: &TestStore) {
+    let store = t.store();
+    let mut recorder = Recorder::new();
+    let with_tool_use = |session: &str, tool_use: &str| {
+        let mut a = Action::new(ActionType::ExecuteCommand, "cargo test");
+        a.session_id = Some(session.to_owned());
+        a.tool_use_id = Some(tool_use.to_owned());
+        a
+    };
+    let report = |session: &str, tool_use: &str, status| OutcomeReport {
+        session_id: session.to_owned(),
+        tool_use_id: tool_use.to_owned(),
+        status,
+    };
+    append(store, recorder.record(&with_tool_use("s-1", "toolu_1")));
+    let latest = append(store, recorder.record(&with_tool_use("s-1", "toolu_1")));
+    let other = append(store, recorder.record(&with_tool_use("s-2", "toolu_1")));
+    let at = "2026-11-26T00:00:00.000001Z";
+    let first = store
+        .record_outcome(&report("s-1", "toolu_1", ToolStatus::Failed), at)
+        .unwrap()
+        .expect("the decision is found");
+    assert_eq!(first.decision_id, latest.decision_id);
+    assert_eq!((first.status, first.recorded_at.as_str()), (ToolStatus::Failed, at));
+    let again = store
+        .record_outcome(
+            &report("s-1", "toolu_1", ToolStatus::Succeeded),
+            "2026-11-26T00:00:01.000000Z",
+        )
+        .unwrap();
+    assert_eq!(again.as_ref(), Some(&first), "the first outcome stays");
+    assert_eq!(store.get_outcome(&latest.decision_id).unwrap(), Some(first));
+    assert_eq!(store.get_outcome(&other.decision_id).unwrap(), None);
+    assert_eq!(
+        store
+            .record_outcome(&report("s-1", "toolu_none", ToolStatus::Succeeded), at)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .record_outcome(&report("s-3", "toolu_1", ToolStatus::Succeeded), at)
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.get_outcome("dec_01J0000000000000000000NONE").unwrap(), None);
+    // Outcomes are beside the chain, never in it.
+    check_store(store, "after outcomes");
 }

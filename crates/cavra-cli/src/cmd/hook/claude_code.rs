@@ -1,0 +1,145 @@
+//! `cavra hook claude-code`: Claude Code's PreToolUse/PostToolUse hook (SPEC §9).
+//!
+//! PreToolUse fails closed: whatever goes wrong — unreadable stdin, a bad setting, an unreachable
+//! or failing server, a store that cannot make the decision durable — the hook exits 2 with the
+//! cause on stderr, which Claude Code treats as "do not run this tool". PostToolUse runs after the
+//! fact, so its failures are ordinary errors (exit 1) that cannot block anything.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use cavra_agent::claude_code::{self, HookContext, HookEvent, HookInput};
+use cavra_store::{OutcomeReport, ToolStatus};
+
+use crate::authority::{Authority, Remote};
+use crate::cmd::store_args::StoreArgs;
+use crate::error::CliError;
+use crate::output::say;
+
+/// Default wait for a cavra server, in milliseconds.
+const DEFAULT_TIMEOUT_MS: u64 = 2000;
+
+/// Claude Code's hook: reads the hook's JSON on stdin, decides the tool call and answers on
+/// stdout (PreToolUse), or records how the call ended (PostToolUse).
+///
+/// `block` → `permissionDecision: deny`, `require_approval` → `ask`, `warn` → a `systemMessage`,
+/// anything else → no answer (Claude Code's own permission flow goes on). Every decision is
+/// persisted to the configured store, or asked of `CAVRA_URL` when set. If no decision can be
+/// had, the hook exits 2 (fail closed) with the cause on stderr.
+///
+/// Install it with `cavra init claude-code`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Ask this cavra server (`http://host:port`) instead of evaluating in-process.
+    #[arg(long, env = "CAVRA_URL", value_name = "URL")]
+    url: Option<String>,
+    /// API token for the server (role `agent`).
+    #[arg(long, env = "CAVRA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Milliseconds to wait for the server before failing closed (default 2000).
+    #[arg(long, env = "CAVRA_HOOK_TIMEOUT_MS", value_name = "MS")]
+    timeout_ms: Option<String>,
+    /// Policy pack to decide with (default `cavra-ai-agent-baseline`).
+    #[arg(long, env = "CAVRA_POLICY_PACK")]
+    policy_pack: Option<String>,
+    /// Read extra packs from this directory.
+    #[arg(long, env = "CAVRA_POLICY_DIR", value_name = "DIR")]
+    policy_dir: Option<PathBuf>,
+    /// Repository recorded with each decision, e.g. `acme/payments` (default `local`).
+    #[arg(long, env = "CAVRA_REPOSITORY")]
+    repository: Option<String>,
+    /// Agent id recorded with each decision (default `claude-code`).
+    #[arg(long, env = "CAVRA_AGENT_ID")]
+    agent_id: Option<String>,
+    /// Who the agent acts for (default `ai-agent`).
+    #[arg(long, env = "CAVRA_ACTOR")]
+    actor: Option<String>,
+}
+
+/// Runs the hook once.
+pub fn run(a: Args) -> Result<ExitCode, CliError> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::FailClosed(format!("blocked: cannot read the hook input on stdin: {e}")))?;
+    let input = HookInput::from_json(&text).map_err(|e| CliError::FailClosed(format!("blocked: {e}")))?;
+    match input.event() {
+        HookEvent::PreToolUse => pre_tool_use(&a, &input).map_err(|e| match e {
+            CliError::FailClosed(m) => CliError::FailClosed(format!("blocked (fail closed): {m}")),
+            other => CliError::FailClosed(format!("blocked (fail closed): {other}")),
+        }),
+        HookEvent::PostToolUse | HookEvent::PostToolUseFailure => post_tool_use(&a, &input),
+        HookEvent::Other => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn context(a: &Args) -> HookContext {
+    HookContext {
+        agent_id: a.agent_id.clone().filter(|s| !s.is_empty()),
+        repository: a.repository.clone().filter(|s| !s.is_empty()),
+        policy_pack: a.policy_pack.clone().filter(|s| !s.is_empty()),
+        actor: a.actor.clone().filter(|s| !s.is_empty()),
+    }
+}
+
+/// In-process, or the server at `--url` when given.
+fn authority(a: &Args) -> Result<Authority, CliError> {
+    match a.url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => {
+            let timeout_ms = match a.timeout_ms.as_deref().filter(|t| !t.is_empty()) {
+                None => DEFAULT_TIMEOUT_MS,
+                Some(t) => t.parse::<u64>().ok().filter(|ms| *ms > 0).ok_or_else(|| {
+                    CliError::FailClosed(format!(
+                        "`CAVRA_HOOK_TIMEOUT_MS` `{t}` is not a positive number of milliseconds"
+                    ))
+                })?,
+            };
+            Ok(Authority::Remote(Remote::new(
+                url,
+                a.token.clone(),
+                Duration::from_millis(timeout_ms),
+            )?))
+        }
+        None => Authority::local(a.policy_dir.as_deref(), a.store.open()?),
+    }
+}
+
+fn pre_tool_use(a: &Args, input: &HookInput) -> Result<ExitCode, CliError> {
+    let action = claude_code::action(input, &context(a)).map_err(|e| CliError::FailClosed(e.to_string()))?;
+    let record = authority(a)?.decide(&action)?;
+    if let Some(answer) = claude_code::pre_tool_use_answer(&record) {
+        say!("{answer}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn post_tool_use(a: &Args, input: &HookInput) -> Result<ExitCode, CliError> {
+    // Without a tool-use id there is no decision to attach the outcome to.
+    let Some(tool_use_id) = input.tool_use_id.clone().filter(|t| !t.is_empty()) else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let report = OutcomeReport {
+        session_id: input
+            .session_id
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "local".to_owned()),
+        tool_use_id,
+        status: if input.tool_failed() {
+            ToolStatus::Failed
+        } else {
+            ToolStatus::Succeeded
+        },
+    };
+    if authority(a)?.record_outcome(&report)?.is_none() {
+        eprintln!(
+            "cavra: no decision with tool_use_id `{}` in session `{}`; outcome not recorded",
+            report.tool_use_id, report.session_id
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
