@@ -101,7 +101,7 @@ pub(crate) fn overview(
             });
         }
     }
-    out.hours.sort_by(|a, b| (a.hour, a.outcome).cmp(&(b.hour, b.outcome)));
+    out.hours.sort_by_key(|h| (h.hour, h.outcome));
     out.ranked
         .sort_by(|a, b| (a.dimension, &a.name, a.outcome).cmp(&(b.dimension, &b.name, b.outcome)));
     out
