@@ -147,7 +147,7 @@ pub async fn page(
                                     td.small { code { (d.rule_id) } }
                                     td.small { (d.agent_id) }
                                     td.small { (d.repository) }
-                                    td.small { a href=(format!("/console/sessions/{}", urlencode_path(&d.session_id))) { (truncate(&d.session_id, 24)) } }
+                                    td.small { a href=(format!("/console/sessions/{}", urlencode_path(&d.session_id))) { (truncate(&d.session_id, 18)) } }
                                 }
                             }
                         }
