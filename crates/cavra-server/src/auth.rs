@@ -438,6 +438,19 @@ impl Authenticator {
         })
     }
 
+    /// The caller a still-configured token id stands for (the console's sign-ins are checked
+    /// this way on every request, so a revoked token ends them).
+    pub fn principal_by_id(&self, id: &str) -> Option<Principal> {
+        self.entries()
+            .iter()
+            .find(|(entry, _)| entry.id == id)
+            .map(|(entry, _)| Principal::Token {
+                id: entry.id.clone(),
+                role: entry.role,
+                agent_id: entry.agent_id.clone(),
+            })
+    }
+
     /// Who presents this `Authorization` header value (or none).
     pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, ApiError> {
         let entries = self.entries();

@@ -1,4 +1,4 @@
-//! cavra-server: the HTTP API of `cavra serve` (SPEC §6).
+//! cavra-server: the HTTP API of `cavra serve` and its console (SPEC §6).
 //!
 //! [`serve`] runs the [`router`] over a listener until a shutdown signal, then lets in-flight
 //! requests finish: an append that started is completed and answered, so nothing acknowledged
@@ -13,8 +13,10 @@
 //!   sessions, policy packs, system.
 //! - [`metrics`]: Prometheus registry and the request layer (latency, errors, logs).
 //! - [`openapi`]: the generated OpenAPI 3.1 document.
+//! - [`console`]: the Activity Explorer, server-rendered HTML under `/console`.
 
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod input;
 pub mod metrics;

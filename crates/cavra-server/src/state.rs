@@ -8,6 +8,7 @@ use cavra_store::{ActivityStore, Stamper};
 
 use crate::StartError;
 use crate::auth::Authenticator;
+use crate::console::SignIns;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
@@ -23,6 +24,7 @@ struct Inner {
     auth: Authenticator,
     metrics: Arc<Metrics>,
     stamper: Mutex<Stamper>,
+    sign_ins: SignIns,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
                 auth,
                 metrics,
                 stamper: Mutex::new(Stamper::new()),
+                sign_ins: SignIns::default(),
             }),
         })
     }
@@ -69,6 +72,11 @@ impl AppState {
     /// The token checker.
     pub fn auth(&self) -> &Authenticator {
         &self.inner.auth
+    }
+
+    /// The console's live sign-ins.
+    pub fn sign_ins(&self) -> &SignIns {
+        &self.inner.sign_ins
     }
 
     /// The metrics registry.

@@ -6,12 +6,129 @@
 //! changes those rows in the transaction that changes the rows they count, once per distinct
 //! key per transaction ([`Counts`] gathers the changes first), so a count is exactly as durable
 //! and as visible as its rows. Other lists are counted over an index by the backend.
+//!
+//! The console's overview is read the same way, from `hourly.*` kinds whose value starts with
+//! the zero-padded hour (so a time range is a range of the primary key):
+//! `hourly.decisions` = `HHHHHHHHHH|outcome`, and for decisions other than `allow`
+//! `hourly.repository|agent_id|rule_id` = `HHHHHHHHHH|outcome|name`, and for `block`
+//! `hourly.blocked_session` = `HHHHHHHHHH|block|session_id`.
 
 use std::collections::HashMap;
 
 use cavra_core::DecisionRecord;
 
-use crate::model::{DecisionQuery, SessionQuery, SessionState, SessionSummary};
+use cavra_core::Outcome;
+
+use crate::model::{
+    ActivityOverview, DecisionQuery, HourCount, HourRange, OverviewDimension, RankedCount, SessionQuery, SessionState,
+    SessionSummary,
+};
+
+/// The kind of the per-hour, per-outcome decision counts.
+pub(crate) const HOURLY_DECISIONS: &str = "hourly.decisions";
+
+/// The key prefix of `hour`: fixed width, so keys sort by hour.
+pub(crate) fn hour_key(hour: i64) -> String {
+    format!("{:010}", hour.max(0))
+}
+
+/// The hourly keys one decision adds to, as (kind, value).
+pub(crate) fn hourly_keys(r: &DecisionRecord) -> Vec<(&'static str, String)> {
+    let ts = crate::model::parse_timestamp(&r.timestamp).unwrap_or(0);
+    let hour = hour_key(HourRange::hour_of(ts));
+    let outcome = r.decision.as_str();
+    let mut keys = vec![(HOURLY_DECISIONS, format!("{hour}|{outcome}"))];
+    if r.decision != Outcome::Allow {
+        keys.push((
+            OverviewDimension::Repository.kind(),
+            format!("{hour}|{outcome}|{}", r.repository),
+        ));
+        keys.push((
+            OverviewDimension::Agent.kind(),
+            format!("{hour}|{outcome}|{}", r.agent_id),
+        ));
+        keys.push((
+            OverviewDimension::Rule.kind(),
+            format!("{hour}|{outcome}|{}", r.rule_id),
+        ));
+    }
+    if r.decision == Outcome::Block {
+        keys.push((
+            OverviewDimension::BlockedSession.kind(),
+            format!("{hour}|{outcome}|{}", r.session_id),
+        ));
+    }
+    keys
+}
+
+/// The value bounds of `range` for a range scan of an `hourly.*` kind: `value >= lo AND value < hi`.
+pub(crate) fn hour_bounds(range: HourRange) -> (String, String) {
+    (hour_key(range.from_hour), hour_key(range.to_hour))
+}
+
+/// Builds the overview from kept rows: `hours` are `hourly.decisions` values with their counts,
+/// `ranked` are (kind, `outcome|name`, count) already summed over the range.
+pub(crate) fn overview(
+    hours: impl IntoIterator<Item = (String, i64)>,
+    ranked: impl IntoIterator<Item = (String, String, i64)>,
+) -> ActivityOverview {
+    let mut out = ActivityOverview::default();
+    for (value, n) in hours {
+        let Some((hour, outcome)) = value.split_once('|') else {
+            continue;
+        };
+        if let (Ok(hour), Ok(outcome), Ok(count)) = (hour.parse(), outcome.parse::<Outcome>(), u64::try_from(n))
+            && count > 0
+        {
+            out.hours.push(HourCount { hour, outcome, count });
+        }
+    }
+    for (kind, rest, n) in ranked {
+        let Some(dimension) = OverviewDimension::from_kind(&kind) else {
+            continue;
+        };
+        let Some((outcome, name)) = rest.split_once('|') else {
+            continue;
+        };
+        if let (Ok(outcome), Ok(count)) = (outcome.parse::<Outcome>(), u64::try_from(n))
+            && count > 0
+        {
+            out.ranked.push(RankedCount {
+                dimension,
+                name: name.to_owned(),
+                outcome,
+                count,
+            });
+        }
+    }
+    out.hours.sort_by_key(|h| (h.hour, h.outcome));
+    out.ranked
+        .sort_by(|a, b| (a.dimension, &a.name, a.outcome).cmp(&(b.dimension, &b.name, b.outcome)));
+    out
+}
+
+/// The overview computed from the records themselves (the JSON store, and tests' model).
+pub(crate) fn overview_of<'a>(
+    records: impl IntoIterator<Item = &'a DecisionRecord>,
+    range: HourRange,
+) -> ActivityOverview {
+    let (lo, hi) = hour_bounds(range);
+    let mut hours: HashMap<String, i64> = HashMap::new();
+    let mut ranked: HashMap<(String, String), i64> = HashMap::new();
+    for r in records {
+        for (kind, value) in hourly_keys(r) {
+            if value.as_str() < lo.as_str() || value.as_str() >= hi.as_str() {
+                continue;
+            }
+            if kind == HOURLY_DECISIONS {
+                *hours.entry(value).or_default() += 1;
+            } else if let Some(rest) = value.get(11..) {
+                *ranked.entry((kind.to_owned(), rest.to_owned())).or_default() += 1;
+            }
+        }
+    }
+    overview(hours, ranked.into_iter().map(|((k, rest), n)| (k, rest, n)))
+}
 
 /// The exact-match filters of a decision query that are set: column and value.
 pub(crate) fn decision_exact(q: &DecisionQuery) -> Vec<(&'static str, String)> {
@@ -126,6 +243,9 @@ impl Counts {
         self.add("decisions.decision", r.decision.as_str(), 1);
         self.add("decisions.severity", r.severity.as_str(), 1);
         self.add("decisions.action_type", r.action_type.as_str(), 1);
+        for (kind, value) in hourly_keys(r) {
+            self.add(kind, &value, 1);
+        }
     }
 
     /// A session row was written: `before` is its keys as stored (`None`: it had no row).

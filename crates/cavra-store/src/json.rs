@@ -30,7 +30,10 @@ use serde::Deserialize;
 
 use crate::error::StoreError;
 use crate::evidence::{CheckpointRow, LogHeads, StoredDecision};
-use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
+use crate::model::{
+    ActivityOverview, DecisionQuery, HourRange, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor,
+    parse_timestamp,
+};
 use crate::outcome::{OutcomeReport, ToolOutcome};
 use crate::store::{ActivityStore, ImportReport, StoreObserver};
 use crate::summary;
@@ -155,6 +158,11 @@ impl ActivityStore for JsonStore {
                     .collect()
             })
         })
+    }
+
+    fn activity_overview(&self, range: HourRange) -> Result<ActivityOverview, StoreError> {
+        // The file store is for small logs: the overview is computed from the records in memory.
+        self.read(|log| crate::counts::overview_of(log.decisions.values().map(|e| &e.record), range))
     }
 
     fn all_sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {

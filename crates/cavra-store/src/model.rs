@@ -258,6 +258,100 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// Microseconds in an hour: the grain of the activity overview's counts.
+pub const HOUR_MICROS: i64 = 3_600_000_000;
+
+/// A span of whole UTC hours, `from_hour` included, `to_hour` excluded, each counted in hours
+/// since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourRange {
+    /// The first hour included.
+    pub from_hour: i64,
+    /// The first hour after the range.
+    pub to_hour: i64,
+}
+
+impl HourRange {
+    /// The hour holding the instant `micros` (microseconds since the epoch).
+    pub fn hour_of(micros: i64) -> i64 {
+        micros.div_euclid(HOUR_MICROS).max(0)
+    }
+}
+
+/// What is ranked in an [`ActivityOverview`]: decisions other than `allow` per repository,
+/// agent and deciding rule, and `block` decisions per session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OverviewDimension {
+    /// Non-`allow` decisions per repository.
+    Repository,
+    /// Non-`allow` decisions per agent.
+    Agent,
+    /// Non-`allow` decisions per deciding rule (`rule_id`).
+    Rule,
+    /// `block` decisions per session.
+    BlockedSession,
+}
+
+impl OverviewDimension {
+    /// Every dimension.
+    pub const ALL: [OverviewDimension; 4] = [
+        OverviewDimension::Repository,
+        OverviewDimension::Agent,
+        OverviewDimension::Rule,
+        OverviewDimension::BlockedSession,
+    ];
+
+    /// The kind under which its hourly counts are kept.
+    pub fn kind(self) -> &'static str {
+        match self {
+            OverviewDimension::Repository => "hourly.repository",
+            OverviewDimension::Agent => "hourly.agent_id",
+            OverviewDimension::Rule => "hourly.rule_id",
+            OverviewDimension::BlockedSession => "hourly.blocked_session",
+        }
+    }
+
+    /// The dimension kept under `kind`.
+    pub fn from_kind(kind: &str) -> Option<OverviewDimension> {
+        OverviewDimension::ALL.into_iter().find(|d| d.kind() == kind)
+    }
+}
+
+/// Decisions of one outcome in one hour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourCount {
+    /// Hours since the Unix epoch.
+    pub hour: i64,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// How many.
+    pub count: u64,
+}
+
+/// Decisions of one outcome for one name (a repository, agent, rule or session) over a range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RankedCount {
+    /// What is counted.
+    pub dimension: OverviewDimension,
+    /// The repository, agent, rule or session.
+    pub name: String,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// How many.
+    pub count: u64,
+}
+
+/// The console overview's numbers for an [`HourRange`], read from counts kept per hour at
+/// every append, never from the decisions themselves. Rows are sorted: `hours` by hour then
+/// outcome, `ranked` by dimension, name, outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActivityOverview {
+    /// Decisions per hour and outcome (hours without decisions are absent).
+    pub hours: Vec<HourCount>,
+    /// Per-name counts of each [`OverviewDimension`] over the whole range.
+    pub ranked: Vec<RankedCount>,
+}
+
 /// Clamps a requested page size to 1..=500 (default 50).
 pub fn clamp_limit(requested: Option<u64>) -> u32 {
     match requested {

@@ -31,7 +31,10 @@ use crate::counts::{self, Counts, DecisionTotal, SessionKeys};
 use crate::error::StoreError;
 use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 use crate::migrations::{self, MigrationReport};
-use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
+use crate::model::{
+    ActivityOverview, DecisionQuery, HourRange, OverviewDimension, Page, SessionQuery, SessionSummary, SessionUpdate,
+    encode_cursor, parse_timestamp,
+};
 use crate::outcome::{OutcomeReport, ToolOutcome, ToolStatus};
 use crate::store::{ActivityStore, ImportReport, StoreObserver};
 use crate::summary;
@@ -929,6 +932,32 @@ impl ActivityStore for PostgresStore {
             .iter()
             .map(|row| parse_record(&row.try_get::<_, String>(0)?))
             .collect()
+        })
+    }
+
+    fn activity_overview(&self, range: HourRange) -> Result<ActivityOverview, StoreError> {
+        let (lo, hi) = counts::hour_bounds(range);
+        self.read(|db| {
+            let hours = db
+                .query(
+                    "SELECT value, n FROM activity_counts WHERE kind = $1 AND value >= $2 AND value < $3",
+                    &[&counts::HOURLY_DECISIONS, &lo, &hi],
+                )?
+                .iter()
+                .map(|row| Ok((row.try_get::<_, String>(0)?, row.try_get::<_, i64>(1)?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut ranked = Vec::new();
+            for dimension in OverviewDimension::ALL {
+                let kind = dimension.kind();
+                for row in db.query(
+                    "SELECT substr(value, 12) AS k, SUM(n)::BIGINT FROM activity_counts \
+                     WHERE kind = $1 AND value >= $2 AND value < $3 GROUP BY k",
+                    &[&kind, &lo, &hi],
+                )? {
+                    ranked.push((kind.to_owned(), row.try_get::<_, String>(0)?, row.try_get::<_, i64>(1)?));
+                }
+            }
+            Ok(counts::overview(hours, ranked))
         })
     }
 

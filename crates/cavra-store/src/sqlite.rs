@@ -43,7 +43,10 @@ use crate::counts::{self, Counts, DecisionTotal, SessionKeys};
 use crate::error::StoreError;
 use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 use crate::migrations::{self, MigrationReport};
-use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor, parse_timestamp};
+use crate::model::{
+    ActivityOverview, DecisionQuery, HourRange, OverviewDimension, Page, SessionQuery, SessionSummary, SessionUpdate,
+    encode_cursor, parse_timestamp,
+};
 use crate::outcome::{OutcomeReport, ToolOutcome, ToolStatus};
 use crate::seal::Presealed;
 use crate::store::{ActivityStore, ImportReport, StoreObserver};
@@ -1329,6 +1332,33 @@ impl ActivityStore for SqliteStore {
         })
     }
 
+    fn activity_overview(&self, range: HourRange) -> Result<ActivityOverview, StoreError> {
+        let (lo, hi) = counts::hour_bounds(range);
+        self.read(|c| {
+            let _snapshot = c.unchecked_transaction()?;
+            let hours: Vec<(String, i64)> = c
+                .prepare_cached("SELECT value, n FROM activity_counts WHERE kind = ?1 AND value >= ?2 AND value < ?3")?
+                .query_map(params![counts::HOURLY_DECISIONS, lo, hi], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            let mut ranked = Vec::new();
+            let mut stmt = c.prepare_cached(
+                "SELECT substr(value, 12) AS k, SUM(n) FROM activity_counts \
+                 WHERE kind = ?1 AND value >= ?2 AND value < ?3 GROUP BY k",
+            )?;
+            for dimension in OverviewDimension::ALL {
+                let rows = stmt.query_map(params![dimension.kind(), lo, hi], |r| {
+                    Ok((dimension.kind().to_owned(), r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?;
+                for row in rows {
+                    ranked.push(row?);
+                }
+            }
+            Ok(counts::overview(hours, ranked))
+        })
+    }
+
     fn all_sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {
         self.read(|c| {
             let _snapshot = c.unchecked_transaction()?;
@@ -1542,6 +1572,12 @@ mod tests {
             .iter()
             .flat_map(|s| source.session_decisions(&s.session_id).unwrap())
             .collect();
+        let everything = HourRange {
+            from_hour: 0,
+            to_hour: i64::from(u32::MAX),
+        };
+        let overview = source.activity_overview(everything).unwrap();
+        assert!(!overview.hours.is_empty() && !overview.ranked.is_empty());
         drop(source);
 
         // ...written into a 004 database the way 004's code did.
@@ -1632,6 +1668,11 @@ mod tests {
             })
             .unwrap();
         assert_eq!(completed.total, 1);
+        assert_eq!(
+            store.activity_overview(everything).unwrap(),
+            overview,
+            "007 counts the stored decisions per hour"
+        );
 
         let before = store.get_session("s1").unwrap().unwrap();
         let next = store.append(record(1, "pwd")).unwrap();

@@ -7,7 +7,7 @@ use cavra_core::DecisionRecord;
 
 use crate::error::StoreError;
 use crate::evidence::{CheckpointRow, LogHeads, StoredDecision};
-use crate::model::{DecisionQuery, Page, SessionQuery, SessionSummary, SessionUpdate};
+use crate::model::{ActivityOverview, DecisionQuery, HourRange, Page, SessionQuery, SessionSummary, SessionUpdate};
 use crate::outcome::{OutcomeReport, ToolOutcome};
 
 /// What an import did.
@@ -85,6 +85,12 @@ pub trait ActivityStore: Send + Sync {
 
     /// Every decision of a session, oldest first: its chain.
     fn session_decisions(&self, session_id: &str) -> Result<Vec<DecisionRecord>, StoreError>;
+
+    /// The console overview for `range`: decisions per hour and outcome, and the ranked counts
+    /// (repositories, agents, rules, sessions with blocks), from counts kept per hour by the
+    /// appends themselves, so the cost follows the hours and names in the range, not the
+    /// decisions.
+    fn activity_overview(&self, range: HourRange) -> Result<ActivityOverview, StoreError>;
 
     /// Every session summary, for export and verification.
     fn all_sessions(&self) -> Result<Vec<SessionSummary>, StoreError>;

@@ -6,6 +6,8 @@
 //! - `schema`: every recorded answer checked against `/openapi.json` (JSON Schema 2020-12).
 //! - `activity`: one suite per backend — seed, filters, paging, time window, sessions, packs,
 //!   metrics — and the error table of `table`.
+//! - `browser`: the console in headless Chromium through chromedriver, with screenshots.
+//! - `console`: every console page and filter over a seeded store, sign-in and its cookie.
 //! - `auth`: the role matrix, agent binding, loopback-only without tokens, revocation.
 //! - `scale`: two servers on one PostgreSQL database under concurrent writers.
 //! - `secrets`: redaction before persistence.
@@ -14,6 +16,8 @@
 
 mod activity;
 mod auth;
+mod browser;
+mod console;
 mod edges;
 mod helpers;
 mod openapi;

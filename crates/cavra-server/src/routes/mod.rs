@@ -18,9 +18,10 @@ use crate::input::MAX_BODY_BYTES;
 use crate::metrics;
 use crate::state::AppState;
 
-/// Every endpoint of SPEC §6 except the console (`/console`, a later issue).
+/// Every endpoint of SPEC §6, the console's pages included.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(crate::console::router())
         .route("/decisions", post(decisions::create).get(decisions::list))
         .route("/decisions/{id}", get(decisions::get))
         .route("/decisions/{id}/outcome", get(outcomes::get))

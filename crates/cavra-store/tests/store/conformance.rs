@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cavra_core::{Action, ActionType, DecisionRecord, Outcome, Severity, integrity};
-use cavra_store::model::decode_cursor;
+use cavra_store::model::{ActivityOverview, HourCount, HourRange, OverviewDimension, RankedCount, decode_cursor};
 use cavra_store::{
     ActivityStore, DecisionQuery, SessionQuery, SessionState, SessionSummary, SessionUpdate, StoreError, StoreObserver,
 };
@@ -120,6 +120,10 @@ conformance! {
         fn checkpoints_save_and_latest;
         /// A tool outcome joins the session's latest decision with its tool-use id; the first one stays.
         fn tool_outcomes_join_their_decision;
+        /// The overview's hourly and ranked counts equal those computed from the records, for any hour range.
+        fn overview_counts_match_the_records;
+        /// Imported decisions count in the overview like appended ones.
+        fn overview_counts_imported_decisions;
     }
 }
 
@@ -1735,4 +1739,108 @@ fn tool_outcomes_join_their_decision(t: &TestStore) {
     assert_eq!(store.get_outcome("dec_01J0000000000000000000NONE").unwrap(), None);
     // Outcomes are beside the chain, never in it.
     check_store(store, "after outcomes");
+}
+
+/// The overview a store should answer for `range`, computed from the records one by one.
+fn expected_overview(records: &[DecisionRecord], range: HourRange) -> ActivityOverview {
+    let mut hours: BTreeMap<(i64, Outcome), u64> = BTreeMap::new();
+    let mut ranked: BTreeMap<(OverviewDimension, String, Outcome), u64> = BTreeMap::new();
+    for r in records {
+        let hour = HourRange::hour_of(micros(&r.timestamp));
+        if hour < range.from_hour || hour >= range.to_hour {
+            continue;
+        }
+        *hours.entry((hour, r.decision)).or_default() += 1;
+        if r.decision != Outcome::Allow {
+            for (dimension, name) in [
+                (OverviewDimension::Repository, &r.repository),
+                (OverviewDimension::Agent, &r.agent_id),
+                (OverviewDimension::Rule, &r.rule_id),
+            ] {
+                *ranked.entry((dimension, name.clone(), r.decision)).or_default() += 1;
+            }
+        }
+        if r.decision == Outcome::Block {
+            *ranked
+                .entry((OverviewDimension::BlockedSession, r.session_id.clone(), r.decision))
+                .or_default() += 1;
+        }
+    }
+    ActivityOverview {
+        hours: hours
+            .into_iter()
+            .map(|((hour, outcome), count)| HourCount { hour, outcome, count })
+            .collect(),
+        ranked: ranked
+            .into_iter()
+            .map(|((dimension, name, outcome), count)| RankedCount {
+                dimension,
+                name,
+                outcome,
+                count,
+            })
+            .collect(),
+    }
+}
+
+/// Ranges over the seed's hours: everything, each single hour, the tail, and an empty range.
+fn overview_ranges(records: &[DecisionRecord]) -> Vec<HourRange> {
+    let first = HourRange::hour_of(micros(&records[0].timestamp));
+    let last = HourRange::hour_of(micros(&records[records.len() - 1].timestamp));
+    let mut ranges = vec![
+        HourRange {
+            from_hour: 0,
+            to_hour: last + 1000,
+        },
+        HourRange {
+            from_hour: first + 1,
+            to_hour: last + 1,
+        },
+        HourRange {
+            from_hour: last + 1,
+            to_hour: last + 2,
+        },
+    ];
+    ranges.extend((first..=last).map(|h| HourRange {
+        from_hour: h,
+        to_hour: h + 1,
+    }));
+    ranges
+}
+
+fn overview_counts_match_the_records(t: &TestStore) {
+    let store = t.store();
+    let model = seed(store);
+    let ranges = overview_ranges(&model.records);
+    for range in ranges {
+        let got = store.activity_overview(range).unwrap();
+        assert_eq!(got, expected_overview(&model.records, range), "overview for {range:?}");
+    }
+    let everything = store
+        .activity_overview(HourRange {
+            from_hour: 0,
+            to_hour: i64::from(u32::MAX),
+        })
+        .unwrap();
+    assert!(
+        everything
+            .ranked
+            .iter()
+            .any(|r| r.dimension == OverviewDimension::BlockedSession)
+    );
+}
+
+fn overview_counts_imported_decisions(t: &TestStore) {
+    let source = helpers::fresh(Backend::Json, "overview_import_source").unwrap();
+    let model = seed(source.store());
+    let sessions = source.store().all_sessions().unwrap();
+    t.store().import(&sessions, &model.records).unwrap();
+    let range = HourRange {
+        from_hour: 0,
+        to_hour: i64::from(u32::MAX),
+    };
+    assert_eq!(
+        t.store().activity_overview(range).unwrap(),
+        expected_overview(&model.records, range)
+    );
 }

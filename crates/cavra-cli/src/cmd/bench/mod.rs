@@ -48,6 +48,10 @@ Examples:
   # 90% posts and 10% list queries against another server, with a token
   CAVRA_TOKEN=... cavra bench --url http://cavra.internal:8710 --workload mixed --list-ratio 0.1
 
+  # The console's pages, 2,000 GETs in turn (a reviewer token when the server has tokens)
+  cavra bench --workload list --clients 4 --requests 2000 --path /console \\
+    --path '/console/decisions?decision=block' --path /console/sessions
+
   # For scripts: one JSON object on stdout
   cavra bench --requests 100000 --json | jq '.throughput_per_s, .latency_us.p99'
 
@@ -153,6 +157,11 @@ pub struct Args {
     /// unless given.
     #[arg(long = "list-filter", value_name = "KEY=VALUE")]
     list_filters: Vec<Filter>,
+    /// With `--workload list`: `GET` these paths in turn instead of list queries, e.g. the
+    /// console's pages (`--path /console --path '/console/decisions?decision=block'`); repeat
+    /// for several. Any 2xx answer counts as a success.
+    #[arg(long = "path", value_name = "PATH", conflicts_with = "list_filters")]
+    paths: Vec<String>,
     /// Sessions the posted decisions are spread over.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     sessions: u32,
@@ -261,8 +270,17 @@ fn prepare(a: Args) -> Result<Run, CliError> {
         agents: a.agents,
         repositories: a.repositories,
     };
+    if !a.paths.is_empty() && a.workload != Workload::List {
+        return Err(CliError::Invalid("--path needs `--workload list`".to_owned()));
+    }
+    if let Some(bad) = a.paths.iter().find(|p| !p.starts_with('/')) {
+        return Err(CliError::Invalid(format!(
+            "--path `{bad}` must start with `/` (a path on the server, e.g. `/console`)"
+        )));
+    }
     let list_queries = match a.workload {
         Workload::Post => Vec::new(),
+        Workload::List if !a.paths.is_empty() => a.paths.clone(),
         Workload::List | Workload::Mixed => {
             workload::list_queries(a.list_resource, &a.list_filters, &spread).map_err(CliError::Invalid)?
         }
