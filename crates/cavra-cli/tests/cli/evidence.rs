@@ -879,5 +879,8 @@ fn changed_column_is_named() {
     let (code, report) = f.verify();
     assert_tampered(code, &report);
     assert_finding(&report, "altered", Some(&b[3].decision_id), Some("s-b"));
-    assert!(report["findings"].to_string().contains("indexed column(s) decision"), "{report:#}");
+    assert!(
+        report["findings"].to_string().contains("indexed column(s) decision"),
+        "{report:#}"
+    );
 }
