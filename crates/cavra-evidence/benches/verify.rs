@@ -110,6 +110,17 @@ fn build(store: &SqliteStore, n: usize) {
     eprintln!("built {n} decisions in {:.1}s", started.elapsed().as_secs_f64());
 }
 
+/// User + system CPU time of this process so far, from `/proc/self/stat` (clock ticks of 1/100 s):
+/// on a machine shared with other work, CPU time per record says what wall time cannot.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields 14 and 15 of the whole line are 12 and 13 after the command name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a plain `cargo test --benches` run does nothing.
     if !std::env::args().any(|a| a == "--bench") {
@@ -136,7 +147,9 @@ fn main() {
         ..Options::default()
     };
     let mut rates = Vec::new();
+    let mut per_cpu = Vec::new();
     for run in 0..RUNS {
+        let cpu_before = cpu_seconds();
         let started = Instant::now();
         let report =
             cavra_evidence::verify::verify_store(&store, path.display().to_string(), &options).expect("verify");
@@ -144,9 +157,21 @@ fn main() {
         assert_eq!(report.status, Status::Intact, "{:?}", report.findings.first());
         assert_eq!(report.records, n as u64);
         let rate = n as f64 / seconds;
-        eprintln!("run {run}: {n} records verified in {seconds:.2}s = {rate:.0} records/s");
+        let cpu = cpu_seconds() - cpu_before;
+        eprintln!(
+            "run {run}: {n} records verified in {seconds:.2}s = {rate:.0} records/s; {cpu:.2} CPU-s = {:.0} records per CPU-second",
+            n as f64 / cpu
+        );
         rates.push(rate);
+        per_cpu.push(n as f64 / cpu);
     }
+    per_cpu.sort_by(f64::total_cmp);
+    println!(
+        "CPU cost: {:.0}–{:.0} records per CPU-second (median {:.0}); on an idle machine wall-clock throughput is about this times the cores the pipeline keeps busy",
+        per_cpu[0],
+        per_cpu[RUNS - 1],
+        per_cpu[RUNS / 2]
+    );
     rates.sort_by(f64::total_cmp);
     println!(
         "verify_store, SQLite, {n} decisions: {:.0}–{:.0} records/s (median {:.0}) over {RUNS} runs",

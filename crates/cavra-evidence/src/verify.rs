@@ -11,6 +11,7 @@
 //! (plus an 8-byte fingerprint per record, to tell an inserted record from a removed one).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -350,7 +351,7 @@ struct Track {
     outcomes: BTreeMap<Outcome, u64>,
     max_severity: Option<Severity>,
     /// A fingerprint of each record hash seen, to tell a fork (inserted) from a gap (removed).
-    seen: HashSet<u64>,
+    seen: HashSet<u64, BuildHasherDefault<Fingerprints>>,
 }
 
 /// What a checkpoint says about one session, and whether the walk got there.
@@ -377,6 +378,24 @@ struct Walker {
     targets: HashMap<String, Target>,
     checkpoint_id: String,
     findings: Vec<Finding>,
+}
+
+/// Hashes fingerprints, which are already uniform bits, by taking them as they are.
+#[derive(Default)]
+struct Fingerprints(u64);
+
+impl Hasher for Fingerprints {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// The first 64 bits of a hex hash (a hash not in hex is folded byte by byte instead).
@@ -488,7 +507,7 @@ impl Walker {
                     snap_last_id: None,
                     outcomes: BTreeMap::new(),
                     max_severity: None,
-                    seen: HashSet::new(),
+                    seen: HashSet::default(),
                 },
             );
         }

@@ -861,3 +861,26 @@ fn bundle_refuses_a_non_empty_directory() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A filter column changed beside an untouched record (a `block` listed as `allow`) is named as
+/// altered: verify reads the columns lists and filters use, not only the record's JSON.
+#[test]
+fn changed_column_is_named() {
+    let f = Fixture::new(Backend::Sqlite, "column").unwrap();
+    let b = of_session(&f.raw().records(), "s-b");
+    let conn = rusqlite::Connection::open(&f.location).unwrap();
+    let n = conn
+        .execute(
+            "UPDATE activity_decisions SET decision = 'allow' WHERE decision_id = ?1",
+            [&b[3].decision_id],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let (code, report) = f.verify();
+    assert_tampered(code, &report);
+    assert_finding(&report, "altered", Some(&b[3].decision_id), Some("s-b"));
+    assert!(
+        report["findings"].to_string().contains("indexed column(s) decision"),
+        "{report:#}"
+    );
+}

@@ -73,6 +73,8 @@ fn demo_persists_one_session() {
         assert!(pair[1]["sequence"].as_u64() > pair[0]["sequence"].as_u64());
     }
     assert_eq!(shown["head_hash"], timeline[5]["record_hash"]);
+    assert_eq!(shown["chain"]["intact"], true, "{}", shown["chain"]);
+    assert_eq!(shown["chain"]["records"], 6);
 }
 
 /// `decisions list` filters, pages with a cursor, and rejects bad filter values with exit 3.

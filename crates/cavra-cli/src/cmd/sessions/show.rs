@@ -31,12 +31,24 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         )));
     };
     let decisions = store.session_decisions(&a.id).map_err(CliError::from_store)?;
+    let chain = cavra_core::integrity::check_chain(
+        &a.id,
+        &decisions,
+        Some(cavra_core::integrity::ExpectedHead {
+            head_hash: summary.head_hash.as_deref(),
+            decision_count: summary.decision_count,
+        }),
+    );
     if a.json {
         let mut value = serde_json::to_value(&summary).map_err(|e| CliError::Failed(e.to_string()))?;
         if let Some(map) = value.as_object_mut() {
             map.insert(
                 "decisions".to_owned(),
                 serde_json::to_value(&decisions).map_err(|e| CliError::Failed(e.to_string()))?,
+            );
+            map.insert(
+                "chain".to_owned(),
+                serde_json::to_value(&chain).map_err(|e| CliError::Failed(e.to_string()))?,
             );
         }
         crate::cmd::print_json(&value)?;
@@ -60,6 +72,14 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     );
     say!("  started {}  last activity {}", s.started_at, s.updated_at);
     say!("  head {}", s.head_hash.as_deref().unwrap_or("-"));
+    if chain.intact {
+        say!("  chain intact ({} record(s) verified)", chain.records);
+    } else {
+        say!(
+            "  chain BROKEN: {} problem(s); run `cavra evidence verify` for details",
+            chain.problems.len()
+        );
+    }
     let mut table = Table::new();
     table
         .load_preset(UTF8_BORDERS_ONLY)
