@@ -7,7 +7,11 @@
 //! when set (`CAVRA_SCREENSHOTS_DIR=docs/screenshots` refreshes the README's). Without
 //! chromedriver and chromium the test is SKIPPED loudly, unless `CI` is set, where it fails;
 //! `scripts/test` installs them (Debian `chromium`, `chromium-driver`).
-#![expect(clippy::unwrap_used, clippy::panic, reason = "a test: a failed assumption is a failed test")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "a test: a failed assumption is a failed test"
+)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -55,7 +59,10 @@ fn start_driver(path: &Path) -> Driver {
     };
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "chromedriver did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "chromedriver did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     driver
@@ -69,7 +76,9 @@ async fn browser(driver: &Driver, chromium: &Path) -> Client {
                      "--hide-scrollbars", "--window-size=1400,1100", "--force-device-scale-factor=1"]
         }
     });
-    let serde_json::Value::Object(capabilities) = capabilities else { unreachable!() };
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(&driver.url)
@@ -121,8 +130,10 @@ async fn texts(client: &Client, css: &str) -> Vec<String> {
 /// and back — each view screenshotted.
 #[test]
 fn a_reviewer_walks_the_console_in_chromium() {
-    let (Some(driver_path), Some(chromium)) = (which("chromedriver"), which("chromium").or_else(|| which("chromium-browser")))
-    else {
+    let (Some(driver_path), Some(chromium)) = (
+        which("chromedriver"),
+        which("chromium").or_else(|| which("chromium-browser")),
+    ) else {
         assert!(
             std::env::var_os("CI").is_none(),
             "chromedriver and chromium are required in CI (apt-get install chromium chromium-driver)"
@@ -132,7 +143,10 @@ fn a_reviewer_walks_the_console_in_chromium() {
     };
     let (server, seed) = seeded_with(Home::new(), 36);
     let driver = start_driver(&driver_path);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let c = browser(&driver, &chromium).await;
         let base = &server.base;
@@ -142,27 +156,56 @@ fn a_reviewer_walks_the_console_in_chromium() {
         let h1 = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
         assert_eq!(h1, "Activity overview");
         assert!(!texts(&c, ".kpi-value").await.is_empty());
-        assert!(c.find(Locator::Css("figure.chart svg rect.f-block")).await.is_ok(), "blocks are charted");
+        assert!(
+            c.find(Locator::Css("figure.chart svg rect.f-block")).await.is_ok(),
+            "blocks are charted"
+        );
         shoot(&c, "overview").await;
 
         // Decisions, filtered with the form: outcome `block`, repository `acme/payments`.
-        c.find(Locator::LinkText("Decisions")).await.unwrap().click().await.unwrap();
+        c.find(Locator::LinkText("Decisions"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         c.wait().for_element(Locator::Css("form.filters")).await.unwrap();
-        c.find(Locator::Css("#f-decision")).await.unwrap().select_by_value("block").await.unwrap();
-        c.find(Locator::Css("#f-repo")).await.unwrap().send_keys("acme/payments").await.unwrap();
-        c.find(Locator::Css("form.filters button[type=submit]")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Css("#f-decision"))
+            .await
+            .unwrap()
+            .select_by_value("block")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#f-repo"))
+            .await
+            .unwrap()
+            .send_keys("acme/payments")
+            .await
+            .unwrap();
+        c.find(Locator::Css("form.filters button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         let started = Instant::now();
         let url = loop {
             let url = c.current_url().await.unwrap();
             if url.query().is_some_and(|q| q.contains("decision=block")) {
                 break url;
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "the form did not navigate: {url}");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the form did not navigate: {url}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         c.wait().for_element(Locator::Css("table.data")).await.unwrap();
         let query = url.query().unwrap_or("");
-        assert!(query.contains("repository=acme%2Fpayments"), "the filters are in the URL: {query}");
+        assert!(
+            query.contains("repository=acme%2Fpayments"),
+            "the filters are in the URL: {query}"
+        );
         let outcomes = texts(&c, "table.data tbody td:nth-child(2)").await;
         assert!(!outcomes.is_empty(), "blocked decisions in acme/payments are listed");
         assert!(outcomes.iter().all(|o| o == "Block"), "{outcomes:?}");
@@ -174,7 +217,13 @@ fn a_reviewer_walks_the_console_in_chromium() {
         let link = format!("a[href='/console/sessions/{}']", seed.demo_session);
         c.find(Locator::Css(&link)).await.unwrap().click().await.unwrap();
         c.wait().for_element(Locator::Css("ol.timeline")).await.unwrap();
-        let integrity = c.find(Locator::Css(".integrity h2")).await.unwrap().text().await.unwrap();
+        let integrity = c
+            .find(Locator::Css(".integrity h2"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(integrity.contains("Chain intact"), "{integrity}");
         assert_eq!(texts(&c, "ol.timeline li.event").await.len(), 6);
         shoot(&c, "timeline").await;

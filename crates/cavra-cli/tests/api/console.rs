@@ -249,7 +249,13 @@ pub fn seeded_with(home: Home, extra: usize) -> (Server, Seed) {
     };
     for k in 0..extra {
         let agent = ["claude-code", "codex-cli", "cursor-agent", "devin"][k % 4];
-        let repo = ["acme/payments", "acme/checkout", "acme/infra", "acme/mobile-app", "acme/data-pipeline"][k % 5];
+        let repo = [
+            "acme/payments",
+            "acme/checkout",
+            "acme/infra",
+            "acme/mobile-app",
+            "acme/data-pipeline",
+        ][k % 5];
         let start = now - i64::try_from(next() % 140).unwrap() * hour - hour;
         for n in 0..(8 + next() % 24) {
             // Routine work three times as often as the risky rest of the list.
@@ -262,7 +268,10 @@ pub fn seeded_with(home: Home, extra: usize) -> (Server, Seed) {
             let mut stamp = stamper.stamp();
             let at = chrono::DateTime::from_timestamp_micros(start + i64::try_from(n).unwrap() * 47_000_000).unwrap();
             stamp.timestamp = cavra_store::stamp::rfc3339_micros(at);
-            records.push((false, DecisionRecord::new(&action, evaluate(&action, &pack), pack.version(), stamp)));
+            records.push((
+                false,
+                DecisionRecord::new(&action, evaluate(&action, &pack), pack.version(), stamp),
+            ));
         }
     }
     records.sort_by(|a, b| a.1.timestamp.cmp(&b.1.timestamp));

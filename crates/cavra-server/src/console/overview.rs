@@ -464,7 +464,7 @@ mod tests {
     fn buckets_fit() {
         assert_eq!(bucket_hours(24), 1);
         assert_eq!(bucket_hours(168), 3);
-        assert_eq!(bucket_hours(720), 24);
+        assert_eq!(bucket_hours(720), 12);
         assert!(bucket_hours(500_000) >= 8760);
     }
 
