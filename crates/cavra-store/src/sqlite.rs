@@ -272,12 +272,28 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, applies migrations and starts the
     /// writer and its checkpointer.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, false)
+    }
+
+    /// Opens like [`open`](Self::open) for a process that appends a few decisions and exits
+    /// (an agent hook): closing does not checkpoint the WAL into the database, so the process
+    /// ends without the two extra fsyncs and the WAL file (with its directory fsync) is reused by
+    /// the next one. Durability is the same — a commit returns only once the WAL is fsync'd — and
+    /// the WAL is still checkpointed as it grows, by whichever process writes.
+    pub fn open_one_shot(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, true)
+    }
+
+    fn open_with(path: &Path, one_shot: bool) -> Result<SqliteStore, StoreError> {
         let mut conn = open_connection(path)?;
+        if one_shot {
+            conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+        }
         apply_migrations(&mut conn)?;
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         let observer = Arc::new(OnceLock::new());
-        let checkpoints = Checkpoints::start(path, &mut conn)?;
+        let checkpoints = Checkpoints::start(path, &mut conn, one_shot)?;
         let (tx, rx) = mpsc::channel();
         let writer = Writer {
             conn,
@@ -407,8 +423,11 @@ struct Checkpoints {
 impl Checkpoints {
     /// Starts the checkpointer on its own connection and hooks the writer's commits to it (the
     /// hook replaces SQLite's own automatic checkpoint, which would run on the writer).
-    fn start(path: &Path, writer: &mut Connection) -> Result<Checkpoints, StoreError> {
+    fn start(path: &Path, writer: &mut Connection, one_shot: bool) -> Result<Checkpoints, StoreError> {
         let conn = open_connection(path)?;
+        if one_shot {
+            conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+        }
         let state = Arc::new(CheckpointState {
             frames: AtomicI64::new(0),
             copied: AtomicI64::new(0),
