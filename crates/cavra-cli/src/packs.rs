@@ -105,8 +105,18 @@ pub fn load_one(policy_dir: Option<&Path>, id: &str) -> Result<PackSet, CliError
         }
         builtin.push(parsed);
     }
+    let mut known: Vec<String> = BUILTIN_PACKS.iter().map(|(name, _)| (*name).to_owned()).collect();
+    known.extend(local.iter().flatten().map(|p| p.id.clone()));
     builtin.extend(local);
-    Ok(PackSet::load_parsed(builtin, |p| p == id)?)
+    let set = PackSet::load_parsed(builtin, |p| p == id)?;
+    if set.get(id).is_none() {
+        known.sort();
+        return Err(CliError::Invalid(format!(
+            "unknown policy pack `{id}` (known: {})",
+            known.join(", ")
+        )));
+    }
+    Ok(set)
 }
 
 /// The pack with this id, or an error listing the loaded ones.

@@ -1381,6 +1381,31 @@ mod tests {
     use crate::model::SessionState;
     use crate::stamp::Stamper;
 
+    /// A one-shot store leaves its WAL at close (no checkpoint), and what it appended is there for
+    /// the next process, whichever way it opens.
+    #[test]
+    fn one_shot_appends_are_kept_in_the_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let packs = PackSet::builtin().unwrap();
+        let pack = packs.get("cavra-ai-agent-baseline").unwrap();
+        let mut stamper = Stamper::new();
+        let a = Action::new(ActionType::ExecuteCommand, "ls");
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let store = SqliteStore::open_one_shot(&path).unwrap();
+            let r = DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp());
+            ids.push(store.append(r).unwrap().decision_id);
+            drop(store);
+            let wal = std::fs::metadata(dir.path().join("a.db-wal")).unwrap();
+            assert!(wal.len() > 0, "the WAL is kept, not checkpointed away");
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let chain = store.session_decisions("local").unwrap();
+        assert_eq!(chain.iter().map(|r| r.decision_id.clone()).collect::<Vec<_>>(), ids);
+        assert_eq!(chain[1].prev_hash, chain[0].record_hash);
+    }
+
     /// `append_then` returns at once and answers through its callback with the durable record,
     /// in the same chain as blocking appends; a bad record is answered with its error.
     #[test]
