@@ -61,6 +61,10 @@ const CHECKPOINT_FRAMES: i64 = 4096;
 const RESTART_FRAMES_MAX: i64 = 65536;
 /// How long the writer waits for a job before it counts as idle.
 const IDLE: Duration = Duration::from_millis(20);
+/// A one-shot store leaves a WAL of fewer frames than this uncheckpointed at close (1 MiB): the
+/// next process to open the database reads the whole WAL to rebuild its index, so the WAL a
+/// one-shot close leaves must stay small.
+const ONE_SHOT_WAL_FRAMES: i64 = 256;
 /// Size the WAL file is cut back to when it restarts, in bytes.
 const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
 /// Page cache of the writer, in KiB: index interiors and the pages appends write stay cached
@@ -276,19 +280,17 @@ impl SqliteStore {
     }
 
     /// Opens like [`open`](Self::open) for a process that appends a few decisions and exits
-    /// (an agent hook): closing does not checkpoint the WAL into the database, so the process
-    /// ends without the two extra fsyncs and the WAL file (with its directory fsync) is reused by
-    /// the next one. Durability is the same — a commit returns only once the WAL is fsync'd — and
-    /// the WAL is still checkpointed as it grows, by whichever process writes.
+    /// (an agent hook): while the WAL is small (under 1 MiB), closing does not checkpoint it into
+    /// the database, so the process ends without the two extra fsyncs and the WAL file (with its
+    /// directory fsync) is reused by the next one; a larger WAL is checkpointed at close as usual,
+    /// which keeps what the next opener must read bounded. Durability is the same: a commit
+    /// returns only once the WAL is fsync'd.
     pub fn open_one_shot(path: &Path) -> Result<SqliteStore, StoreError> {
         SqliteStore::open_with(path, true)
     }
 
     fn open_with(path: &Path, one_shot: bool) -> Result<SqliteStore, StoreError> {
         let mut conn = open_connection(path)?;
-        if one_shot {
-            conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-        }
         apply_migrations(&mut conn)?;
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
@@ -418,6 +420,7 @@ struct CheckpointState {
 struct Checkpoints {
     state: Arc<CheckpointState>,
     thread: Option<JoinHandle<()>>,
+    one_shot: bool,
 }
 
 impl Checkpoints {
@@ -425,9 +428,6 @@ impl Checkpoints {
     /// hook replaces SQLite's own automatic checkpoint, which would run on the writer).
     fn start(path: &Path, writer: &mut Connection, one_shot: bool) -> Result<Checkpoints, StoreError> {
         let conn = open_connection(path)?;
-        if one_shot {
-            conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-        }
         let state = Arc::new(CheckpointState {
             frames: AtomicI64::new(0),
             copied: AtomicI64::new(0),
@@ -471,6 +471,7 @@ impl Checkpoints {
         Ok(Checkpoints {
             state,
             thread: Some(thread),
+            one_shot,
         })
     }
 
@@ -502,6 +503,11 @@ impl Checkpoints {
         let _ = writer.wal_hook(None::<fn(&mut rusqlite::hooks::Wal, c_int) -> rusqlite::Result<()>>);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        // The writer's connection closes last; a one-shot store skips its checkpoint (and the
+        // WAL's deletion) while the WAL is small. Failing to set it only costs the checkpoint.
+        if self.one_shot && self.state.frames.load(Ordering::Relaxed) < ONE_SHOT_WAL_FRAMES {
+            let _ = writer.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
         }
     }
 }
