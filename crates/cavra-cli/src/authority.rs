@@ -88,10 +88,19 @@ impl Remote {
 }
 
 impl Authority {
-    /// Evaluates in-process with the packs of `policy_dir` and the store `store`.
-    pub fn local(policy_dir: Option<&std::path::Path>, store: Arc<dyn ActivityStore>) -> Result<Authority, CliError> {
+    /// Evaluates in-process with the packs of `policy_dir` (only `only_pack` compiled, when
+    /// given) and the store `store`.
+    pub fn local(
+        policy_dir: Option<&std::path::Path>,
+        only_pack: Option<&str>,
+        store: Arc<dyn ActivityStore>,
+    ) -> Result<Authority, CliError> {
+        let packs = match only_pack {
+            Some(id) => packs::load_one(policy_dir, id)?,
+            None => packs::load(policy_dir)?,
+        };
         Ok(Authority::Local {
-            packs: packs::load(policy_dir)?,
+            packs,
             store,
             stamper: Stamper::new(),
         })

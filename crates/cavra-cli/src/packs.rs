@@ -3,10 +3,12 @@
 //!
 //! Files are found by listing the directory, never by joining a user-given pack id into a path.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use cavra_core::PackSet;
-use cavra_core::pack::builtin_sources;
+
+use cavra_core::pack::{BUILTIN_PACKS, builtin_sources, parse_pack};
 
 use crate::error::CliError;
 
@@ -56,8 +58,8 @@ pub fn read_sources(path: &Path) -> Result<Vec<(String, String)>, CliError> {
         .collect()
 }
 
-/// The built-in packs plus the policy directory's (when it exists).
-pub fn load(policy_dir: Option<&Path>) -> Result<PackSet, CliError> {
+/// The built-in packs' sources plus the policy directory's (when it exists).
+fn sources(policy_dir: Option<&Path>) -> Result<Vec<(String, String)>, CliError> {
     let mut sources = builtin_sources();
     let dir = policy_dir.map_or_else(|| PathBuf::from(DEFAULT_POLICY_DIR), Path::to_path_buf);
     if dir.is_dir() {
@@ -68,7 +70,53 @@ pub fn load(policy_dir: Option<&Path>) -> Result<PackSet, CliError> {
             dir.display()
         )));
     }
-    Ok(PackSet::load(&sources)?)
+    Ok(sources)
+}
+
+/// The built-in packs plus the policy directory's (when it exists).
+pub fn load(policy_dir: Option<&Path>) -> Result<PackSet, CliError> {
+    Ok(PackSet::load(&sources(policy_dir)?)?)
+}
+
+/// Like [`load`], for one-shot processes such as the hook that decide with the one pack `id`:
+/// only the built-in packs it needs (itself and what it, or a policy-directory pack, inherits)
+/// are parsed, and only `id` is compiled. Every policy-directory file is still parsed and
+/// validated.
+pub fn load_one(policy_dir: Option<&Path>, id: &str) -> Result<PackSet, CliError> {
+    let local: Vec<_> = sources(policy_dir)?
+        .into_iter()
+        .skip(BUILTIN_PACKS.len())
+        .map(|(file, text)| parse_pack(&file, &text))
+        .collect();
+    let mut needed: Vec<String> = vec![id.to_owned()];
+    needed.extend(local.iter().flatten().flat_map(|p| p.inherits.iter().cloned()));
+    let mut builtin = Vec::new();
+    let mut seen = HashSet::new();
+    while let Some(want) = needed.pop() {
+        let Some((name, text)) = BUILTIN_PACKS.iter().find(|(name, _)| *name == want) else {
+            continue;
+        };
+        if !seen.insert(*name) {
+            continue;
+        }
+        let parsed = parse_pack(&format!("builtin:{name}.yaml"), text);
+        if let Ok(pack) = &parsed {
+            needed.extend(pack.inherits.iter().cloned());
+        }
+        builtin.push(parsed);
+    }
+    let mut known: Vec<String> = BUILTIN_PACKS.iter().map(|(name, _)| (*name).to_owned()).collect();
+    known.extend(local.iter().flatten().map(|p| p.id.clone()));
+    builtin.extend(local);
+    let set = PackSet::load_parsed(builtin, |p| p == id)?;
+    if set.get(id).is_none() {
+        known.sort();
+        return Err(CliError::Invalid(format!(
+            "unknown policy pack `{id}` (known: {})",
+            known.join(", ")
+        )));
+    }
+    Ok(set)
 }
 
 /// The pack with this id, or an error listing the loaded ones.

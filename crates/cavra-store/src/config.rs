@@ -105,6 +105,16 @@ pub fn open(config: &StoreConfig) -> Result<Arc<dyn ActivityStore>, StoreError> 
     })
 }
 
+/// Opens like [`open`], for a process that appends a few decisions and exits (an agent hook):
+/// SQLite skips the checkpoint at close (see [`crate::sqlite::SqliteStore::open_one_shot`]);
+/// the other backends open as usual.
+pub fn open_one_shot(config: &StoreConfig) -> Result<Arc<dyn ActivityStore>, StoreError> {
+    match config {
+        StoreConfig::Sqlite(path) => Ok(Arc::new(crate::sqlite::SqliteStore::open_one_shot(path)?)),
+        other => open(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

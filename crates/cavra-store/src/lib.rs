@@ -39,7 +39,7 @@ pub mod stamp;
 pub mod store;
 pub mod summary;
 
-pub use config::{StoreConfig, open};
+pub use config::{StoreConfig, open, open_one_shot};
 pub use error::StoreError;
 pub use evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 pub use model::{DecisionQuery, Page, SessionQuery, SessionState, SessionSummary, SessionUpdate};

@@ -65,6 +65,10 @@ const CHECKPOINT_FRAMES: i64 = 4096;
 const RESTART_FRAMES_MAX: i64 = 65536;
 /// How long the writer waits for a job before it counts as idle.
 const IDLE: Duration = Duration::from_millis(20);
+/// A one-shot store leaves a WAL of fewer frames than this uncheckpointed at close (1 MiB): the
+/// next process to open the database reads the whole WAL to rebuild its index, so the WAL a
+/// one-shot close leaves must stay small.
+const ONE_SHOT_WAL_FRAMES: i64 = 256;
 /// Size the WAL file is cut back to when it restarts, in bytes.
 const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
 /// Page cache of the writer, in KiB: index interiors and the pages appends write stay cached
@@ -276,12 +280,26 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, applies migrations and starts the
     /// writer and its checkpointer.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, false)
+    }
+
+    /// Opens like [`open`](Self::open) for a process that appends a few decisions and exits
+    /// (an agent hook): while the WAL is small (under 1 MiB), closing does not checkpoint it into
+    /// the database, so the process ends without the two extra fsyncs and the WAL file (with its
+    /// directory fsync) is reused by the next one; a larger WAL is checkpointed at close as usual,
+    /// which keeps what the next opener must read bounded. Durability is the same: a commit
+    /// returns only once the WAL is fsync'd.
+    pub fn open_one_shot(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, true)
+    }
+
+    fn open_with(path: &Path, one_shot: bool) -> Result<SqliteStore, StoreError> {
         let mut conn = open_connection(path)?;
         apply_migrations(&mut conn)?;
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         let observer = Arc::new(OnceLock::new());
-        let checkpoints = Checkpoints::start(path, &mut conn)?;
+        let checkpoints = Checkpoints::start(path, &mut conn, one_shot)?;
         let (tx, rx) = mpsc::channel();
         let writer = Writer {
             conn,
@@ -406,12 +424,13 @@ struct CheckpointState {
 struct Checkpoints {
     state: Arc<CheckpointState>,
     thread: Option<JoinHandle<()>>,
+    one_shot: bool,
 }
 
 impl Checkpoints {
     /// Starts the checkpointer on its own connection and hooks the writer's commits to it (the
     /// hook replaces SQLite's own automatic checkpoint, which would run on the writer).
-    fn start(path: &Path, writer: &mut Connection) -> Result<Checkpoints, StoreError> {
+    fn start(path: &Path, writer: &mut Connection, one_shot: bool) -> Result<Checkpoints, StoreError> {
         let conn = open_connection(path)?;
         let state = Arc::new(CheckpointState {
             frames: AtomicI64::new(0),
@@ -456,6 +475,7 @@ impl Checkpoints {
         Ok(Checkpoints {
             state,
             thread: Some(thread),
+            one_shot,
         })
     }
 
@@ -487,6 +507,11 @@ impl Checkpoints {
         let _ = writer.wal_hook(None::<fn(&mut rusqlite::hooks::Wal, c_int) -> rusqlite::Result<()>>);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        // The writer's connection closes last; a one-shot store skips its checkpoint (and the
+        // WAL's deletion) while the WAL is small. Failing to set it only costs the checkpoint.
+        if self.one_shot && self.state.frames.load(Ordering::Relaxed) < ONE_SHOT_WAL_FRAMES {
+            let _ = writer.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
         }
     }
 }
@@ -1502,6 +1527,31 @@ mod tests {
     use super::*;
     use crate::model::SessionState;
     use crate::stamp::Stamper;
+
+    /// A one-shot store leaves its WAL at close (no checkpoint), and what it appended is there for
+    /// the next process, whichever way it opens.
+    #[test]
+    fn one_shot_appends_are_kept_in_the_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let packs = PackSet::builtin().unwrap();
+        let pack = packs.get("cavra-ai-agent-baseline").unwrap();
+        let mut stamper = Stamper::new();
+        let a = Action::new(ActionType::ExecuteCommand, "ls");
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let store = SqliteStore::open_one_shot(&path).unwrap();
+            let r = DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp());
+            ids.push(store.append(r).unwrap().decision_id);
+            drop(store);
+            let wal = std::fs::metadata(dir.path().join("a.db-wal")).unwrap();
+            assert!(wal.len() > 0, "the WAL is kept, not checkpointed away");
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let chain = store.session_decisions("local").unwrap();
+        assert_eq!(chain.iter().map(|r| r.decision_id.clone()).collect::<Vec<_>>(), ids);
+        assert_eq!(chain[1].prev_hash, chain[0].record_hash);
+    }
 
     /// `append_then` returns at once and answers through its callback with the durable record,
     /// in the same chain as blocking appends; a bad record is answered with its error.

@@ -59,7 +59,7 @@ struct Server {
 
 /// Runs the server until stdin ends.
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
-    let authority = Authority::local(a.policy_dir.as_deref(), a.store.open()?)?;
+    let authority = Authority::local(a.policy_dir.as_deref(), None, a.store.open()?)?;
     let session_id = a.session_id.clone().unwrap_or_else(|| {
         let id = Stamper::new().stamp().decision_id;
         format!("mcp-{}", id.trim_start_matches("dec_").to_lowercase())

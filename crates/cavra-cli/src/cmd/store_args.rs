@@ -29,4 +29,12 @@ impl StoreArgs {
         let config = self.config();
         cavra_store::open(&config).map_err(|e| CliError::Store(format!("cannot open the activity store {config}: {e}")))
     }
+
+    /// Opens the selected store for a process that appends a few decisions and exits (the
+    /// hook): as durable, without SQLite's checkpoint at close.
+    pub fn open_one_shot(&self) -> Result<Arc<dyn ActivityStore>, CliError> {
+        let config = self.config();
+        cavra_store::open_one_shot(&config)
+            .map_err(|e| CliError::Store(format!("cannot open the activity store {config}: {e}")))
+    }
 }

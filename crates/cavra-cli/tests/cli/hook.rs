@@ -455,3 +455,49 @@ fn fixtures_through_a_server() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A pack from the policy directory that inherits the baseline decides (its own rule and the
+/// inherited ones); an unknown pack fails closed naming the known ones.
+#[test]
+fn policy_directory_packs_decide() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("team.yaml"),
+        "id: team-strict\ntitle: Team rules\ndescription: The baseline, and no cargo here.\nversion: 1.0.0\n\
+         inherits: [cavra-ai-agent-baseline]\nrules:\n  - id: team.no-cargo\n    description: cargo is not used here\n\
+         \x20   match:\n      command: { program: cargo }\n    decision: block\n    severity: medium\n\
+         \x20   reason: This repository is not built with cargo.\n",
+    )
+    .unwrap();
+    let dir_env = policies.to_str().unwrap();
+    let env = [("CAVRA_POLICY_DIR", dir_env), ("CAVRA_POLICY_PACK", "team-strict")];
+    for (f, rule) in [
+        ("pre-bash-allowed.json", "team.no-cargo"),
+        ("pre-read-env.json", "secrets.read"),
+    ] {
+        let o = hook(dir.path(), &fixture(f), &env);
+        assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
+        let answer: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny", "{f}");
+        assert!(
+            answer["hookSpecificOutput"]["permissionDecisionReason"]
+                .as_str()
+                .unwrap()
+                .contains(rule),
+            "{f}"
+        );
+    }
+    let o = hook(
+        dir.path(),
+        &fixture("pre-bash-allowed.json"),
+        &[("CAVRA_POLICY_DIR", dir_env), ("CAVRA_POLICY_PACK", "nope")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown policy pack `nope` (known: ") && stderr(&o).contains("team-strict"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -37,11 +37,30 @@ impl PackSet {
     /// Parses, validates, resolves and compiles `sources` (`(file name, YAML text)` pairs).
     /// Every problem in every file is reported.
     pub fn load(sources: &[(String, String)]) -> Result<PackSet, PackError> {
+        PackSet::load_only(sources, |_| true)
+    }
+
+    /// Like [`load`](Self::load), but compiles only the packs `wanted` accepts (every source is
+    /// still parsed and validated, and inheritance resolved): a short-lived process such as an
+    /// agent hook pays for the one pack it decides with, not for all of them.
+    pub fn load_only(sources: &[(String, String)], wanted: impl Fn(&str) -> bool) -> Result<PackSet, PackError> {
+        let parsed = sources.iter().map(|(file, text)| parse_pack(file, text)).collect();
+        PackSet::load_parsed(parsed, wanted)
+    }
+
+    /// Like [`load_only`](Self::load_only), from packs already parsed with
+    /// [`parse_pack`](super::parse_pack) (their errors included): for callers that parse only
+    /// the sources a pack needs.
+    pub fn load_parsed(
+        parsed: Vec<Result<PolicyPack, PackError>>,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<PackSet, PackError> {
         let mut diags = Vec::new();
         let mut raw: BTreeMap<String, PolicyPack> = BTreeMap::new();
-        for (file, text) in sources {
-            match parse_pack(file, text) {
+        for result in parsed {
+            match result {
                 Ok(pack) => {
+                    let file = &pack.file;
                     if let Some(existing) = raw.get(&pack.id) {
                         diags.push(Diagnostic {
                             file: file.clone(),
@@ -62,7 +81,7 @@ impl PackSet {
             resolve(id, &raw, &mut resolved, &mut stack, &mut diags);
         }
         let mut packs = BTreeMap::new();
-        for (id, pack) in &raw {
+        for (id, pack) in raw.iter().filter(|(id, _)| wanted(id)) {
             let Some(eff) = resolved.get(id) else {
                 continue;
             };

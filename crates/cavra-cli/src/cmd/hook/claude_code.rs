@@ -104,7 +104,14 @@ fn authority(a: &Args) -> Result<Authority, CliError> {
                 Duration::from_millis(timeout_ms),
             )?))
         }
-        None => Authority::local(a.policy_dir.as_deref(), a.store.open()?),
+        None => {
+            let pack = a
+                .policy_pack
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .unwrap_or(cavra_core::DEFAULT_POLICY_PACK);
+            Authority::local(a.policy_dir.as_deref(), Some(pack), a.store.open_one_shot()?)
+        }
     }
 }
 
