@@ -329,6 +329,12 @@ fn filters_combined(t: &TestStore) {
             until_micros: Some(micros(&a.timestamp) + 9),
             ..everything()
         },
+        // A value nothing was stored under, beside one that matches: empty, total 0.
+        DecisionQuery {
+            repository: Some("nobody/nowhere".into()),
+            decision: Some(a.decision),
+            ..everything()
+        },
     ];
     for q in &contradictions {
         assert!(model.expect(q).is_empty());
