@@ -30,7 +30,9 @@
 //! overlapping rules (a `ghp_…` token inside a URL inside an assignment) cannot interfere.
 
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
 use regex::{Regex, RegexSet};
 use serde_json::{Map, Value};
@@ -43,18 +45,20 @@ pub const MARKER: &str = "[REDACTED]";
 /// Replaces every secret in `text` with [`MARKER`]; `None` when there was none, so the common
 /// case allocates nothing. Redacting already redacted text finds nothing more.
 pub fn redact_text(text: &str) -> Option<String> {
+    if !hinted(text) {
+        return None;
+    }
     let rules = match &*RULES {
         Ok(rules) => rules,
         // The patterns are constants that a unit test compiles; should they ever fail to compile,
         // fail closed: storing nothing of the text is better than storing a secret.
         Err(_) => return (!text.is_empty() && text != MARKER).then(|| MARKER.to_owned()),
     };
-    if !rules.hint.is_match(text) {
-        return None;
-    }
     let mut spans = Vec::new();
-    rules.find(text, &mut spans);
-    replace_spans(text, spans)
+    match rules.find(text, &mut spans) {
+        Ok(()) => replace_spans(text, spans),
+        Err(_) => (text != MARKER).then(|| MARKER.to_owned()),
+    }
 }
 
 /// Redacts a JSON value in place: under an object key whose name looks secret (`password`,
@@ -515,35 +519,139 @@ fn starts_redacted(value: &str) -> bool {
 /// the value after it is read by hand. No capture groups are needed (they cost microseconds),
 /// and every scan moves forward, so the cost stays linear in the text whatever it holds.
 struct Rules {
-    /// Every secret needs one of these words or prefixes; text without any is clean.
-    hint: Regex,
-    /// Every rule below, in one set: which of them match at all.
+    /// Every rule, in one set: which of them match at all.
     any: RegexSet,
-    /// `NAME=`: shell and env assignments, query strings, `--from-literal=NAME=`.
-    assignment: Regex,
-    /// `"NAME": "` (JSON, or a Python/Ruby literal inside a command).
-    quoted_pair: Regex,
-    /// `NAME:`: HTTP headers and YAML-ish lines.
-    colon_pair: Regex,
-    /// `--NAME=`, `--NAME `, `-NAME `.
-    flag: Regex,
-    /// `curl … -u `.
-    curl_user: Regex,
-    /// `mysql … -p` (glued: a bare `-p` prompts).
-    mysql_password: Regex,
-    /// `sshpass … -p `, `docker login … -p ` (and `podman`, `az`, `oc`, `cf` … login).
-    login_password: Regex,
-    /// `scheme://userinfo@`.
-    url_userinfo: Regex,
-    /// Tokens with a recognisable format, anywhere.
-    token: Regex,
-    /// `-----BEGIN … PRIVATE KEY-----` … `-----END … PRIVATE KEY-----`.
-    private_key: Regex,
-    /// The start of a Slack or Discord webhook URL's secret path.
-    webhook: Regex,
+    /// Each rule alone, for positions: compiled the first time a text it matches needs them,
+    /// so a one-shot process (the agent hook) compiles only the rules its text hits.
+    rules: [Lazy; RULE_COUNT],
+}
+
+/// A regex compiled on first use.
+struct Lazy {
+    pattern: String,
+    regex: OnceLock<Result<Regex, regex::Error>>,
+}
+
+impl Lazy {
+    fn new(pattern: String) -> Lazy {
+        Lazy {
+            pattern,
+            regex: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> Result<&Regex, &regex::Error> {
+        self.regex.get_or_init(|| Regex::new(&self.pattern)).as_ref()
+    }
 }
 
 static RULES: LazyLock<Result<Rules, regex::Error>> = LazyLock::new(Rules::compile);
+
+/// Words every secret's name or program contains, in any case (`ſ` and the Kelvin sign `K`
+/// count as `s` and `k`, as they do for the rules' `(?i)`).
+const HINT_WORDS: &[&str] = &[
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "auth",
+    "cred",
+    "cookie",
+    "curl",
+    "mysql",
+    "mariadb",
+    "login",
+    "hooks.slack",
+    "discord",
+];
+
+/// What every other secret contains, as written: a URL's `://`, key armour, token prefixes.
+const HINT_LITERALS: &[&str] = &[
+    "://",
+    "-----BEGIN",
+    "AKIA",
+    "ASIA",
+    "ABIA",
+    "ACCA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "gldt-",
+    "glrt-",
+    "glptt-",
+    "glcbt-",
+    "glsoat-",
+    "xoxa-",
+    "xoxb-",
+    "xoxp-",
+    "xoxr-",
+    "xoxs-",
+    "xapp-",
+    "sk-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "whsec_",
+    "AIza",
+    "ya29.",
+    "npm_",
+    "hf_",
+    "pypi-",
+    "SG.",
+    "dop_v1_",
+    "eyJ",
+];
+
+/// The literal pre-filter: text with none of the hints holds no secret any rule could find.
+/// Two Aho-Corasick automatons build in microseconds, where the rules' regexes take
+/// milliseconds, which a one-shot process (the agent hook) would pay on every call.
+struct Hints {
+    words: AhoCorasick,
+    literals: AhoCorasick,
+}
+
+static HINTS: LazyLock<Result<Hints, aho_corasick::BuildError>> = LazyLock::new(|| {
+    let mut words = Vec::new();
+    for word in HINT_WORDS {
+        // Every spelling with `ſ` for `s` and `K` (U+212A) for `k`.
+        let mut spellings = vec![String::new()];
+        for c in word.chars() {
+            let alternatives: &[char] = match c {
+                's' => &['s', '\u{17F}'],
+                'k' => &['k', '\u{212A}'],
+                _ => &[c],
+            };
+            spellings = spellings
+                .iter()
+                .flat_map(|s| alternatives.iter().map(move |a| format!("{s}{a}")))
+                .collect();
+        }
+        words.extend(spellings);
+    }
+    Ok(Hints {
+        words: AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(&words)?,
+        literals: AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(HINT_LITERALS)?,
+    })
+});
+
+/// Whether `text` holds any hint of a secret (true when the pre-filter failed to build).
+fn hinted(text: &str) -> bool {
+    match &*HINTS {
+        Ok(h) => h.words.is_match(text) || h.literals.is_match(text),
+        Err(_) => true,
+    }
+}
 
 /// Positions of the rules in [`Rules::any`].
 const ASSIGNMENT: usize = 0;
@@ -619,7 +727,7 @@ const TOKEN_PREFIXES: &[&str] = &[
 
 impl Rules {
     fn compile() -> Result<Rules, regex::Error> {
-        let mut patterns = vec![String::new(); RULE_COUNT];
+        let mut patterns: [String; RULE_COUNT] = Default::default();
         patterns[ASSIGNMENT] = format!(r#"(?:^|[\s;&|(`'"?,{{=:]){NAME}="#);
         patterns[QUOTED_PAIR] = format!(r#"\\?["']{NAME}\\?["'][ \t]*(?::|=>?)[ \t]*\\?["']"#);
         patterns[COLON_PAIR] = format!(r#"(?:^|[\s'"{{(,]){NAME}[ \t]*:"#);
@@ -667,87 +775,60 @@ impl Rules {
         .to_owned();
         patterns[WEBHOOK] =
             r"hooks\.slack\.com/(?:services|workflows|triggers)/|discord(?:app)?\.com/api/webhooks/[0-9]+/".to_owned();
-        let rule = |i: usize| Regex::new(&patterns[i]);
         Ok(Rules {
-            hint: Regex::new(concat!(
-                r"(?i:pass|pwd|secret|token|key|auth|cred|cookie|curl|mysql|mariadb|login|hooks\.slack|discord)",
-                r"|://|-----BEGIN|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|cbt|soat)-",
-                r"|xox[abprs]-|xapp-|sk-|[sr]k_(?:live|test)_|whsec_|AIza|ya29\.|npm_|hf_|pypi-|SG\.|dop_v1_|eyJ",
-            ))?,
             any: RegexSet::new(&patterns)?,
-            assignment: rule(ASSIGNMENT)?,
-            quoted_pair: rule(QUOTED_PAIR)?,
-            colon_pair: rule(COLON_PAIR)?,
-            flag: rule(FLAG)?,
-            curl_user: rule(CURL_USER)?,
-            mysql_password: rule(MYSQL_PASSWORD)?,
-            login_password: rule(LOGIN_PASSWORD)?,
-            url_userinfo: rule(URL_USERINFO)?,
-            token: rule(TOKEN)?,
-            private_key: rule(PRIVATE_KEY)?,
-            webhook: rule(WEBHOOK)?,
+            rules: patterns.map(Lazy::new),
         })
     }
 
     /// Adds the byte range of every secret in `text` to `spans`.
-    fn find(&self, text: &str, spans: &mut Vec<Range<usize>>) {
+    /// Fails (and the caller redacts the whole text) only if a rule's pattern does not compile.
+    fn find(&self, text: &str, spans: &mut Vec<Range<usize>>) -> Result<(), &regex::Error> {
         // One pass says which rules match at all; most hinted text (a reason mentioning keys, a
-        // command with a URL) matches none, and only the rules that do run again for positions.
-        let hits = self.any.matches(text);
-        if hits.matched(ASSIGNMENT) {
-            self.assignments(text, spans);
-        }
-        if hits.matched(QUOTED_PAIR) {
-            self.quoted_pairs(text, spans);
-        }
-        if hits.matched(COLON_PAIR) {
-            self.colon_pairs(text, spans);
-        }
-        if hits.matched(FLAG) {
-            self.flags(text, spans);
-        }
-        if hits.matched(CURL_USER) {
-            self.curl_users(text, spans);
-        }
-        for (rule, re) in [
-            (MYSQL_PASSWORD, &self.mysql_password),
-            (LOGIN_PASSWORD, &self.login_password),
-        ] {
-            if hits.matched(rule) {
-                for m in re.find_iter(text) {
-                    let value = shell_value(text, m.end());
-                    push_unless_benign(value_content(text, None, value), text, spans, |_| true);
+        // command with a URL) matches none, and only the rules that do run again for positions,
+        // in rule order (the private-key armour is cut out of what the rules before it found).
+        for rule in self.any.matches(text).iter() {
+            let re = self.rules[rule].get()?;
+            match rule {
+                ASSIGNMENT => Rules::assignments(re, text, spans),
+                QUOTED_PAIR => Rules::quoted_pairs(re, text, spans),
+                COLON_PAIR => Rules::colon_pairs(re, text, spans),
+                FLAG => Rules::flags(re, text, spans),
+                CURL_USER => Rules::curl_users(re, text, spans),
+                MYSQL_PASSWORD | LOGIN_PASSWORD => {
+                    for m in re.find_iter(text) {
+                        let value = shell_value(text, m.end());
+                        push_unless_benign(value_content(text, None, value), text, spans, |_| true);
+                    }
                 }
+                URL_USERINFO => Rules::urls(re, text, spans),
+                TOKEN => Rules::tokens(re, text, spans),
+                PRIVATE_KEY => {
+                    // Key armour stays readable even where another rule's value ran into it
+                    // (`mysql -pX-----END …`): redacting it would leave a key block that the next
+                    // pass reads differently.
+                    let armour = Rules::private_keys(re, text, spans);
+                    spans_outside(spans, &armour);
+                }
+                WEBHOOK => {
+                    for m in re.find_iter(text) {
+                        let end = run_end(text, m.end(), |c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '-')
+                        });
+                        if end > m.end() {
+                            spans.push(m.end()..end);
+                        }
+                    }
+                }
+                _ => {}
             }
         }
-        if hits.matched(URL_USERINFO) {
-            self.urls(text, spans);
-        }
-        if hits.matched(TOKEN) {
-            self.tokens(text, spans);
-        }
-        if hits.matched(PRIVATE_KEY) {
-            // Key armour stays readable even where another rule's value ran into it
-            // (`mysql -pX-----END …`): redacting it would leave a key block that the next pass
-            // reads differently.
-            let armour = self.private_keys(text, spans);
-            spans_outside(spans, &armour);
-        }
-        if hits.matched(WEBHOOK) {
-            for m in self.webhook.find_iter(text) {
-                let end = run_end(text, m.end(), |c| {
-                    c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '-')
-                });
-                if end > m.end() {
-                    spans.push(m.end()..end);
-                }
-            }
-        }
+        Ok(())
     }
 
-    fn assignments(&self, text: &str, spans: &mut Vec<Range<usize>>) {
+    fn assignments(re: &Regex, text: &str, spans: &mut Vec<Range<usize>>) {
         let mut at = 0;
-        while let Some(m) = self.assignment.find_at(text, at) {
+        while let Some(m) = re.find_at(text, at) {
             // Resume right after `=`: the value may hide another assignment (`FOO="TOKEN=x"`).
             at = m.end();
             let (name, quote) = name_in(m.as_str());
@@ -762,8 +843,8 @@ impl Rules {
         }
     }
 
-    fn quoted_pairs(&self, text: &str, spans: &mut Vec<Range<usize>>) {
-        for m in self.quoted_pair.find_iter(text) {
+    fn quoted_pairs(re: &Regex, text: &str, spans: &mut Vec<Range<usize>>) {
+        for m in re.find_iter(text) {
             let key = m.as_str().trim_start_matches(['\\', '"', '\'']);
             let name_len = key.find(|c: char| !is_name_char(c)).unwrap_or(key.len());
             let Some(strength) = key.get(..name_len).and_then(name_strength) else {
@@ -790,9 +871,9 @@ impl Rules {
         }
     }
 
-    fn colon_pairs(&self, text: &str, spans: &mut Vec<Range<usize>>) {
+    fn colon_pairs(re: &Regex, text: &str, spans: &mut Vec<Range<usize>>) {
         let mut at = 0;
-        while let Some(m) = self.colon_pair.find_at(text, at) {
+        while let Some(m) = re.find_at(text, at) {
             at = m.end();
             let (name, _) = name_in(m.as_str());
             let name = name.trim_end_matches(':').trim_end_matches([' ', '\t']);
@@ -845,9 +926,9 @@ impl Rules {
         }
     }
 
-    fn flags(&self, text: &str, spans: &mut Vec<Range<usize>>) {
+    fn flags(re: &Regex, text: &str, spans: &mut Vec<Range<usize>>) {
         let mut at = 0;
-        while let Some(m) = self.flag.find_at(text, at) {
+        while let Some(m) = re.find_at(text, at) {
             at = m.end();
             let key = m.as_str();
             let quote = key.chars().next().filter(|c| matches!(c, '\'' | '"'));
@@ -883,8 +964,8 @@ impl Rules {
         }
     }
 
-    fn curl_users(&self, text: &str, spans: &mut Vec<Range<usize>>) {
-        for m in self.curl_user.find_iter(text) {
+    fn curl_users(re: &Regex, text: &str, spans: &mut Vec<Range<usize>>) {
+        for m in re.find_iter(text) {
             let quote = text
                 .get(m.end()..)
                 .and_then(|r| r.chars().next())
@@ -905,8 +986,8 @@ impl Rules {
         }
     }
 
-    fn urls(&self, text: &str, spans: &mut Vec<Range<usize>>) {
-        for m in self.url_userinfo.find_iter(text) {
+    fn urls(re: &Regex, text: &str, spans: &mut Vec<Range<usize>>) {
+        for m in re.find_iter(text) {
             let Some(scheme_len) = m.as_str().find("://") else {
                 continue;
             };
@@ -922,8 +1003,8 @@ impl Rules {
         }
     }
 
-    fn tokens(&self, text: &str, spans: &mut Vec<Range<usize>>) {
-        for m in self.token.find_iter(text) {
+    fn tokens(re: &Regex, text: &str, spans: &mut Vec<Range<usize>>) {
+        for m in re.find_iter(text) {
             let token = m.as_str();
             let keep = TOKEN_PREFIXES
                 .iter()
@@ -947,10 +1028,10 @@ impl Rules {
 
     /// The body of a PEM private key, between its armour lines (or to the end of a cut-off one).
     /// Returns the armour lines' ranges.
-    fn private_keys(&self, text: &str, spans: &mut Vec<Range<usize>>) -> Vec<Range<usize>> {
+    fn private_keys(re: &Regex, text: &str, spans: &mut Vec<Range<usize>>) -> Vec<Range<usize>> {
         const BEGIN: &str = "-----BEGIN";
         let mut armour = Vec::new();
-        for m in self.private_key.find_iter(text) {
+        for m in re.find_iter(text) {
             let block = m.as_str();
             let Some(header) = block.get(BEGIN.len()..).and_then(|r| r.find("-----")) else {
                 continue;
@@ -1097,8 +1178,68 @@ mod tests {
     /// Every pattern compiles (the runtime fails closed if one does not).
     #[test]
     fn patterns_compile() {
-        if let Err(e) = &*RULES {
-            panic!("a redaction pattern does not compile: {e}");
+        let rules = match &*RULES {
+            Ok(rules) => rules,
+            Err(e) => panic!("a redaction pattern does not compile: {e}"),
+        };
+        for (i, rule) in rules.rules.iter().enumerate() {
+            if let Err(e) = rule.get() {
+                panic!("redaction rule {i} does not compile: {e}");
+            }
+        }
+        if let Err(e) = &*HINTS {
+            panic!("the redaction pre-filter does not build: {e}");
+        }
+    }
+
+    /// The literal pre-filter says yes exactly where the regex it replaced did (the regex is the
+    /// specification; Unicode case folding included).
+    #[test]
+    fn hints_match_the_regex_they_replace() {
+        let spec = Regex::new(concat!(
+            r"(?i:pass|pwd|secret|token|key|auth|cred|cookie|curl|mysql|mariadb|login|hooks\.slack|discord)",
+            r"|://|-----BEGIN|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|cbt|soat)-",
+            r"|xox[abprs]-|xapp-|sk-|[sr]k_(?:live|test)_|whsec_|AIza|ya29\.|npm_|hf_|pypi-|SG\.|dop_v1_|eyJ",
+        ))
+        .unwrap();
+        let mut texts: Vec<String> = [
+            "cargo test --workspace",
+            "PASSWORD=x",
+            "pa\u{17F}\u{17F}word=x",
+            "\u{212A}EY=1",
+            "Hooks.Slack.com",
+            "hooks-slack",
+            "akia",
+            "AKIA",
+            "GHP_",
+            "ghp_",
+            "ghx_",
+            "glsoat-",
+            "GLSOAT-",
+            "xoxz-",
+            "sk_test_",
+            "SK_TEST_",
+            "ya29x",
+            "sg.",
+            "eyj",
+            "ls -la /tmp",
+            "",
+            "Login",
+            "MyS\u{212A}l",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        // Every hint, each in lower and upper case, alone and inside other text.
+        for h in HINT_WORDS.iter().chain(HINT_LITERALS) {
+            for v in [h.to_string(), h.to_lowercase(), h.to_uppercase()] {
+                texts.push(format!("echo {v} done"));
+                texts.push(v.chars().skip(1).collect());
+                texts.push(v);
+            }
+        }
+        for text in &texts {
+            assert_eq!(hinted(text), spec.is_match(text), "{text:?}");
         }
     }
 
