@@ -350,7 +350,7 @@ fn mcp_access(tool: &str) -> Access {
 fn matching_rules(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: bool) -> Vec<usize> {
     let mut hits = Vec::new();
     let mut test = |i: usize| -> bool {
-        let m = &pack.rules[i].matcher;
+        let m = pack.rules[i].matcher();
         let ok = match (m, part) {
             (CompiledMatcher::Command(m), Part::Command(c)) => command_matches(m, c, root),
             (CompiledMatcher::File(m), Part::File { access, path, .. }) => file_matches(m, *access, path),

@@ -2,8 +2,15 @@
 //! program they name, so evaluation only tries rules that can match.
 //!
 //! A [`CompiledPack`] is immutable and `Send + Sync`; share it behind an `Arc`.
+//!
+//! Compilation is [`Eager`](Compile::Eager) for long-lived processes (every matcher built at
+//! load, so the first decision pays nothing) or [`Lazy`](Compile::Lazy) for one-shot ones such as
+//! the agent hook: every pattern is parsed and validated at load, but a rule's glob sets and
+//! regexes are built the first time a decision tries the rule — for one shell command that is
+//! the few rules naming its program, not the hundred in the pack.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use regex::Regex;
@@ -39,6 +46,15 @@ pub struct CompiledPack {
     pub(crate) source: PolicyPack,
 }
 
+/// When matchers are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compile {
+    /// All at load.
+    Eager,
+    /// Each on first use; patterns are still validated at load.
+    Lazy,
+}
+
 /// One compiled rule and the pack that defined it.
 #[derive(Debug)]
 pub struct CompiledRule {
@@ -46,7 +62,18 @@ pub struct CompiledRule {
     pub rule: Rule,
     /// The pack that defined it (a parent, for inherited rules).
     pub policy_id: String,
-    pub(crate) matcher: CompiledMatcher,
+    matcher: OnceLock<CompiledMatcher>,
+}
+
+impl CompiledRule {
+    /// The rule's matcher, built now if it was not yet.
+    pub(crate) fn matcher(&self) -> &CompiledMatcher {
+        self.matcher.get_or_init(|| {
+            // The patterns were validated at load, which leaves only a glob set over the regex
+            // size limit; like a text pattern that fails, such a matcher never matches.
+            compile_matcher(&self.rule.matcher).unwrap_or(CompiledMatcher::Never)
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -57,6 +84,8 @@ pub(crate) enum CompiledMatcher {
     Mcp(McpMatcher),
     Pipeline(PipelineMatcher),
     Construct(Construct),
+    /// A matcher that could not be built.
+    Never,
 }
 
 #[derive(Debug)]
@@ -150,10 +179,12 @@ fn is_literal(pattern: &str) -> bool {
 
 impl CompiledPack {
     /// Compiles the effective pack `source`; `owners[i]` is the pack that defined rule `i`.
+    /// Every invalid pattern is reported, whichever `compile`.
     pub(crate) fn compile(
         source: PolicyPack,
         owners: Vec<String>,
         defaults: (Outcome, Severity),
+        compile: Compile,
     ) -> Result<CompiledPack, Vec<Diagnostic>> {
         let mut diags = Vec::new();
         let protected_list: Vec<String> = source
@@ -186,20 +217,24 @@ impl CompiledPack {
             source: source.clone(),
         };
         for (index, (rule, owner)) in source.rules.into_iter().zip(owners).enumerate() {
-            let matcher = match compile_matcher(&rule.matcher) {
-                Ok(m) => m,
-                Err(e) => {
-                    diags.push(Diagnostic {
-                        file: pack.source.file.clone(),
-                        line: rule.line,
-                        column: 1,
-                        message: format!("rule `{}`: invalid pattern: {}", rule.id, e.kind()),
-                    });
-                    continue;
-                }
+            let matcher = OnceLock::new();
+            let built = match compile {
+                Compile::Eager => compile_matcher(&rule.matcher).map(|m| {
+                    let _ = matcher.set(m);
+                }),
+                Compile::Lazy => validate_matcher(&rule.matcher),
             };
-            match (&matcher, &rule.matcher) {
-                (CompiledMatcher::Command(_), Matcher::Command(m)) => {
+            if let Err(e) = built {
+                diags.push(Diagnostic {
+                    file: pack.source.file.clone(),
+                    line: rule.line,
+                    column: 1,
+                    message: format!("rule `{}`: invalid pattern: {}", rule.id, e.kind()),
+                });
+                continue;
+            }
+            match &rule.matcher {
+                Matcher::Command(m) => {
                     if !m.program.is_empty() && m.program.iter().all(|p| is_literal(p)) {
                         for p in &m.program {
                             pack.by_program.entry(p.clone()).or_default().push(index);
@@ -208,11 +243,11 @@ impl CompiledPack {
                         pack.any_program.push(index);
                     }
                 }
-                (CompiledMatcher::File(_), _) => pack.file_rules.push(index),
-                (CompiledMatcher::Git(_), _) => pack.git_rules.push(index),
-                (CompiledMatcher::Mcp(_), _) => pack.mcp_rules.push(index),
-                (CompiledMatcher::Pipeline(_), _) => pack.pipeline_rules.push(index),
-                _ => pack.construct_rules.push(index),
+                Matcher::File(_) => pack.file_rules.push(index),
+                Matcher::Git(_) => pack.git_rules.push(index),
+                Matcher::Mcp(_) => pack.mcp_rules.push(index),
+                Matcher::Pipeline(_) => pack.pipeline_rules.push(index),
+                Matcher::Construct(_) => pack.construct_rules.push(index),
             }
             pack.rules.push(CompiledRule {
                 rule,
@@ -261,6 +296,38 @@ fn diag(pack: &PolicyPack, line: usize, message: String) -> Diagnostic {
         column: 1,
         message,
     }
+}
+
+/// Parses every glob of `m` without building it (what [`compile_matcher`] would reject but for
+/// size limits). Text patterns were validated when read.
+fn validate_matcher(m: &Matcher) -> Result<(), globset::Error> {
+    let patterns: Vec<&String> = match m {
+        Matcher::Command(c) => c
+            .program
+            .iter()
+            .chain(&c.args)
+            .chain(c.options.iter().flat_map(|(_, g)| g))
+            .chain(&c.any_arg)
+            .chain(&c.all_args)
+            .collect(),
+        Matcher::File(f) => {
+            return file_patterns(&f.paths)
+                .iter()
+                .chain(&file_patterns(&f.except))
+                .try_for_each(|p| glob(p).map(drop));
+        }
+        Matcher::Git(g) => g.branches.iter().collect(),
+        Matcher::Mcp(m) => m
+            .servers
+            .iter()
+            .chain(&m.servers_not)
+            .chain(&m.tools)
+            .chain(&m.capabilities)
+            .collect(),
+        Matcher::Pipeline(p) => p.from.iter().chain(&p.to).collect(),
+        Matcher::Construct(_) => Vec::new(),
+    };
+    patterns.into_iter().try_for_each(|p| glob(p).map(drop))
 }
 
 fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, globset::Error> {

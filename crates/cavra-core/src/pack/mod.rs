@@ -23,7 +23,7 @@ mod yaml;
 use std::fmt;
 
 pub use builtin::{BUILTIN_PACKS, builtin_sources};
-pub use compile::{CompiledPack, CompiledRule};
+pub use compile::{Compile, CompiledPack, CompiledRule};
 pub use model::{
     CommandMatch, Defaults, Expectation, FileAccess, FileMatch, GitMatch, Matcher, McpMatch, PackTest, PipelineMatch,
     PolicyPack, Rule,

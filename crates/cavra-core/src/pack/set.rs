@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::compile::CompiledPack;
+use super::compile::{Compile, CompiledPack};
 use super::model::{Defaults, PolicyPack, Rule};
 use super::{Diagnostic, PackError, builtin_sources, parse_pack};
 use crate::decision::{Outcome, Severity};
@@ -45,15 +45,24 @@ impl PackSet {
     /// agent hook pays for the one pack it decides with, not for all of them.
     pub fn load_only(sources: &[(String, String)], wanted: impl Fn(&str) -> bool) -> Result<PackSet, PackError> {
         let parsed = sources.iter().map(|(file, text)| parse_pack(file, text)).collect();
-        PackSet::load_parsed(parsed, wanted)
+        PackSet::resolve_and_compile(parsed, wanted, Compile::Eager)
     }
 
     /// Like [`load_only`](Self::load_only), from packs already parsed with
-    /// [`parse_pack`](super::parse_pack) (their errors included): for callers that parse only
-    /// the sources a pack needs.
+    /// [`parse_pack`](super::parse_pack) (their errors included), for one-shot callers that parse
+    /// only the sources a pack needs: patterns are validated now, but each rule's matcher is
+    /// built the first time a decision tries it ([`Compile::Lazy`]).
     pub fn load_parsed(
         parsed: Vec<Result<PolicyPack, PackError>>,
         wanted: impl Fn(&str) -> bool,
+    ) -> Result<PackSet, PackError> {
+        PackSet::resolve_and_compile(parsed, wanted, Compile::Lazy)
+    }
+
+    fn resolve_and_compile(
+        parsed: Vec<Result<PolicyPack, PackError>>,
+        wanted: impl Fn(&str) -> bool,
+        compile: Compile,
     ) -> Result<PackSet, PackError> {
         let mut diags = Vec::new();
         let mut raw: BTreeMap<String, PolicyPack> = BTreeMap::new();
@@ -96,7 +105,7 @@ impl PackSet {
                 severity: defaults.1,
             });
             source.protected_branches = eff.protected.clone();
-            match CompiledPack::compile(source, owners, defaults) {
+            match CompiledPack::compile(source, owners, defaults, compile) {
                 Ok(c) => {
                     packs.insert(id.clone(), Arc::new(c));
                 }
