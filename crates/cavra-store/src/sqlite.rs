@@ -56,6 +56,10 @@ use crate::summary;
 const MAX_GROUP: usize = 512;
 /// How long a connection waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The same for a one-shot process (the agent hook): well inside the agent's hook timeout
+/// (Claude Code's is 10 s as `cavra init` installs it), so that a store held by another writer
+/// fails closed with a message instead of the agent giving up on the hook.
+const ONE_SHOT_BUSY_TIMEOUT: Duration = Duration::from_secs(3);
 /// Frames (pages) committed to the WAL since the last copy after which the checkpointer copies
 /// them into the database: 16 MiB.
 const CHECKPOINT_FRAMES: i64 = 4096;
@@ -272,6 +276,36 @@ fn apply_migrations(conn: &mut Connection) -> Result<MigrationReport, StoreError
     Ok(report)
 }
 
+/// A one-shot process (the agent hook, which its agent gives up on after a few seconds) migrates
+/// only a new database — milliseconds; an existing store behind the binary's migrations is an
+/// error naming the command that migrates it, since a migration over a large store (a backfill)
+/// could outlast the hook's deadline. Nothing is written when nothing is pending.
+fn one_shot_migrations(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    conn.execute_batch(migrations::CREATE_SCHEMA_MIGRATIONS)?;
+    let applied: Vec<(i64, String, String)> = {
+        let mut stmt = conn.prepare("SELECT version, name, checksum FROM cavra_schema_migrations ORDER BY version")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let (todo, _) = migrations::pending(migrations::SQLITE, &applied)?;
+    if todo.is_empty() {
+        return Ok(());
+    }
+    if !applied.is_empty() {
+        let names: Vec<&str> = todo.iter().map(|m| m.name).collect();
+        return Err(StoreError::Migration(format!(
+            "the activity store `{}` needs {} migration(s) this cavra brings ({}); migrate it once with \
+             `cavra evidence migrate --sqlite {}` (a hook does not migrate an existing store: it \
+             could outlast the agent's hook timeout)",
+            path.display(),
+            todo.len(),
+            names.join(", "),
+            path.display()
+        )));
+    }
+    apply_migrations(conn).map(drop)
+}
+
 fn now() -> String {
     crate::stamp::rfc3339_micros(chrono::Utc::now())
 }
@@ -289,13 +323,23 @@ impl SqliteStore {
     /// directory fsync) is reused by the next one; a larger WAL is checkpointed at close as usual,
     /// which keeps what the next opener must read bounded. Durability is the same: a commit
     /// returns only once the WAL is fsync'd.
+    ///
+    /// Being short-lived and on an agent's deadline, it also opens one connection (no
+    /// checkpointer), waits at most 3 s for another writer's lock, and migrates only a new
+    /// database: an existing one with pending migrations is an error naming the command that
+    /// migrates it.
     pub fn open_one_shot(path: &Path) -> Result<SqliteStore, StoreError> {
         SqliteStore::open_with(path, true)
     }
 
     fn open_with(path: &Path, one_shot: bool) -> Result<SqliteStore, StoreError> {
         let mut conn = open_connection(path)?;
-        apply_migrations(&mut conn)?;
+        if one_shot {
+            conn.busy_timeout(ONE_SHOT_BUSY_TIMEOUT)?;
+            one_shot_migrations(&mut conn, path)?;
+        } else {
+            apply_migrations(&mut conn)?;
+        }
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         let observer = Arc::new(OnceLock::new());
@@ -430,8 +474,10 @@ struct Checkpoints {
 impl Checkpoints {
     /// Starts the checkpointer on its own connection and hooks the writer's commits to it (the
     /// hook replaces SQLite's own automatic checkpoint, which would run on the writer).
+    /// A one-shot store has no checkpointer (its process appends once and exits); the hook
+    /// still counts the WAL's frames, which decide whether closing checkpoints.
     fn start(path: &Path, writer: &mut Connection, one_shot: bool) -> Result<Checkpoints, StoreError> {
-        let conn = open_connection(path)?;
+        let conn = if one_shot { None } else { Some(open_connection(path)?) };
         let state = Arc::new(CheckpointState {
             frames: AtomicI64::new(0),
             copied: AtomicI64::new(0),
@@ -459,6 +505,13 @@ impl Checkpoints {
             }
             Ok(())
         }))?;
+        let Some(conn) = conn else {
+            return Ok(Checkpoints {
+                state,
+                thread: None,
+                one_shot,
+            });
+        };
         let thread_state = Arc::clone(&state);
         let thread = std::thread::Builder::new()
             .name("cavra-sqlite-checkpointer".to_owned())
