@@ -159,6 +159,18 @@ fn required_text(input: &HookInput, key: &str) -> Result<String, HookError> {
         .ok_or_else(|| missing(&format!("tool_input.{key}")))
 }
 
+/// What a search reads: its directory (`path`, else the working directory) narrowed by its file
+/// pattern (`Glob`'s `pattern`, `Grep`'s `glob`), so that file rules see `~/.ssh/id_*` or
+/// `/repo/**/.env` rather than only the directory searched. An absolute or `~` pattern stands alone.
+fn searched(input: &HookInput, pattern_key: &str) -> String {
+    let dir = input_text(input, "path").or(input.cwd.as_deref()).unwrap_or(".");
+    match input_text(input, pattern_key) {
+        None => dir.to_owned(),
+        Some(p) if p.starts_with(['/', '~']) => p.to_owned(),
+        Some(p) => format!("{}/{p}", dir.trim_end_matches('/')),
+    }
+}
+
 /// `tool_input` as an object, for MCP arguments (anything else is left out).
 fn input_object(input: &HookInput) -> Option<Map<String, Value>> {
     match &input.tool_input {
@@ -177,9 +189,11 @@ pub fn mcp_tool_name(tool_name: &str) -> Option<(&str, &str)> {
 /// The action a tool call stands for (SPEC §9):
 /// - `Bash` → `execute_command` of `tool_input.command`;
 /// - `Read` → `read_file` of `file_path`; `Glob`/`Grep` → `read_file` of the searched `path`
-///   (the working directory when none is given);
+///   (the working directory when none is given) joined with the file pattern (`Glob`'s
+///   `pattern`, `Grep`'s `glob`);
 /// - `Write`, `Edit`, `MultiEdit` → `write_file` of `file_path`; `NotebookEdit` of `notebook_path`;
-/// - `mcp__<server>__<tool>` → `mcp_tool_call` with the input as its arguments;
+/// - `mcp__<server>__<tool>` → `mcp_tool_call` with the input as its arguments (a malformed
+///   name, or a server named like the built-in tools' `claude-code`, is an error);
 /// - any other tool (`WebFetch`, `WebSearch`, `Task`, ...) → `mcp_tool_call` of
 ///   `claude-code:<tool name>`, so packs decide it by tool name; web tools carry the
 ///   capability `network`.
@@ -192,12 +206,30 @@ pub fn action(input: &HookInput, context: &HookContext) -> Result<Action, HookEr
         "Read" => Action::new(ActionType::ReadFile, required_text(input, "file_path")?),
         "Write" | "Edit" | "MultiEdit" => Action::new(ActionType::WriteFile, required_text(input, "file_path")?),
         "NotebookEdit" => Action::new(ActionType::WriteFile, required_text(input, "notebook_path")?),
-        "Glob" | "Grep" => {
-            let path = input_text(input, "path").or(input.cwd.as_deref()).unwrap_or(".");
-            Action::new(ActionType::ReadFile, path)
-        }
+        "Glob" => Action::new(ActionType::ReadFile, searched(input, "pattern")),
+        "Grep" => Action::new(ActionType::ReadFile, searched(input, "glob")),
         _ => {
-            let (server, name) = mcp_tool_name(tool).unwrap_or((BUILTIN_SERVER, tool));
+            let (server, name) = match mcp_tool_name(tool) {
+                Some((BUILTIN_SERVER, _)) => {
+                    // Packs trust the built-in tools' pseudo-server by name; a real MCP server so
+                    // named would be trusted with them.
+                    return Err(HookError::Field {
+                        field: "tool_name".to_owned(),
+                        problem: format!(
+                            "`{tool}` comes from an MCP server named `{BUILTIN_SERVER}`, the name cavra gives \
+                             Claude Code's own tools; rename the server"
+                        ),
+                    });
+                }
+                Some(parts) => parts,
+                None if tool.starts_with("mcp__") => {
+                    return Err(HookError::Field {
+                        field: "tool_name".to_owned(),
+                        problem: format!("`{tool}` is not of the form `mcp__<server>__<tool>`"),
+                    });
+                }
+                None => (BUILTIN_SERVER, tool),
+            };
             let mut a = Action::new(ActionType::McpToolCall, format!("{server}:{name}"));
             a.server = Some(server.to_owned());
             a.tool = Some(name.to_owned());
@@ -342,7 +374,25 @@ mod tests {
                 "Glob",
                 json!({"pattern": "**/*.rs"}),
                 ActionType::ReadFile,
-                "/work/repo",
+                "/work/repo/**/*.rs",
+            ),
+            (
+                "Glob",
+                json!({"pattern": "~/.ssh/id_*", "path": "/tmp"}),
+                ActionType::ReadFile,
+                "~/.ssh/id_*",
+            ),
+            (
+                "Grep",
+                json!({"pattern": "AWS_SECRET", "glob": "**/.env*"}),
+                ActionType::ReadFile,
+                "/work/repo/**/.env*",
+            ),
+            (
+                "Grep",
+                json!({"pattern": "key", "path": "/home/u/", "glob": "*.pem"}),
+                ActionType::ReadFile,
+                "/home/u/*.pem",
             ),
             (
                 "WebFetch",
@@ -375,6 +425,22 @@ mod tests {
         assert_eq!(a.arguments.unwrap()["q"], 1);
         let w = act("WebFetch", json!({"url": "https://x.example"}));
         assert_eq!(w.capability.as_deref(), Some("network"));
+    }
+
+    /// An MCP server may not pass itself off as Claude Code's own tools, which packs trust by
+    /// server name; a malformed MCP tool name is refused rather than read as a built-in tool.
+    #[test]
+    fn impostor_and_malformed_mcp_names_are_refused() {
+        for tool in [
+            "mcp__claude-code__WebFetch",
+            "mcp__claude-code__x",
+            "mcp__",
+            "mcp__srv",
+            "mcp____t",
+        ] {
+            let err = action(&payload(tool, json!({})), &HookContext::default()).unwrap_err();
+            assert!(err.to_string().contains("`tool_name`"), "{tool}: {err}");
+        }
     }
 
     /// A Bash call without a command is an error naming the field, not an empty action.
