@@ -142,10 +142,18 @@ const CASES: &[Case] = &[
         rule_id: "secrets.read",
     },
     Case {
+        fixture: "pre-glob-ssh-keys.json",
+        answer: Some("deny"),
+        action_type: "read_file",
+        target: "~/.ssh/id_*",
+        decision: "block",
+        rule_id: "secrets.read",
+    },
+    Case {
         fixture: "pre-glob-source.json",
         answer: None,
         action_type: "read_file",
-        target: "/work/acme/payments",
+        target: "/work/acme/payments/**/*.rs",
         decision: "allow",
         rule_id: DEFAULT_RULE,
     },
@@ -346,6 +354,80 @@ fn unusable_store_fails_closed() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("activity store"), "{}", stderr(&o));
+}
+
+/// A store another process holds the write lock of: the hook gives up after its 3 s busy wait
+/// and fails closed, well before Claude Code's own 10 s hook timeout would run the tool.
+#[test]
+fn locked_store_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    // Create the store, then hold its write lock.
+    let first = hook(dir.path(), &fixture("pre-bash-allowed.json"), &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let conn = rusqlite::Connection::open(dir.path().join(".cavra/activity.db")).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let o = hook(dir.path(), &fixture("pre-bash-allowed.json"), &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("blocked (fail closed)") && err.contains("locked"), "{err}");
+    assert!(o.stdout.is_empty());
+    conn.execute_batch("ROLLBACK").unwrap();
+}
+
+/// Whatever hangs — here a server that never answers, waited for longer than the deadline —
+/// the hook exits 2 at its deadline; a bad deadline setting fails closed too.
+#[test]
+fn the_deadline_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let silent = fake_server(None);
+    let o = hook(
+        dir.path(),
+        &fixture("pre-bash-allowed.json"),
+        &[
+            ("CAVRA_URL", &silent),
+            ("CAVRA_HOOK_TIMEOUT_MS", "60000"),
+            ("CAVRA_HOOK_DEADLINE_MS", "300"),
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("blocked (fail closed): no decision within 0.3 s"), "{err}");
+    assert!(o.stdout.is_empty());
+    let bad = hook(
+        dir.path(),
+        &fixture("pre-bash-allowed.json"),
+        &[("CAVRA_HOOK_DEADLINE_MS", "0")],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("`CAVRA_HOOK_DEADLINE_MS` `0`"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+/// An existing store behind this binary's migrations is not migrated by the hook (a backfill
+/// over a large store could outlast the agent's timeout): it fails closed naming the command.
+#[test]
+fn a_store_needing_migrations_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = hook(dir.path(), &fixture("pre-bash-allowed.json"), &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let db = dir.path().join(".cavra/activity.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let newest: i64 = conn
+        .query_row("SELECT max(version) FROM cavra_schema_migrations", [], |r| r.get(0))
+        .unwrap();
+    conn.execute("DELETE FROM cavra_schema_migrations WHERE version = ?1", [newest])
+        .unwrap();
+    drop(conn);
+    let o = hook(dir.path(), &fixture("pre-bash-allowed.json"), &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("needs 1 migration") && err.contains("cavra evidence migrate --sqlite"),
+        "{err}"
+    );
 }
 
 /// A loopback port with nothing listening.

@@ -6,6 +6,7 @@
 //! fact, so its failures are ordinary errors (exit 1) that cannot block anything.
 
 use std::io::Read;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -20,6 +21,45 @@ use crate::output::say;
 
 /// Default wait for a cavra server, in milliseconds.
 const DEFAULT_TIMEOUT_MS: u64 = 2000;
+/// A PreToolUse that has no answer after this long exits 2 (blocked): Claude Code gives up on a
+/// hook after its timeout (10 s as `cavra init claude-code` installs it) and then runs the tool,
+/// so cavra must give up first — on a store held by another writer, a slow disk, a hung server.
+const DEADLINE: Duration = Duration::from_secs(8);
+
+/// `--deadline-ms`, else [`DEADLINE`] or a little more than a longer server wait the user asked for.
+fn deadline(a: &Args) -> Result<Duration, CliError> {
+    let ms = |setting: &str, text: &str| {
+        text.parse::<u64>().ok().filter(|ms| *ms > 0).ok_or_else(|| {
+            CliError::FailClosed(format!("`{setting}` `{text}` is not a positive number of milliseconds"))
+        })
+    };
+    if let Some(d) = a.deadline_ms.as_deref().filter(|d| !d.is_empty()) {
+        return ms("CAVRA_HOOK_DEADLINE_MS", d).map(Duration::from_millis);
+    }
+    let wait = match a.timeout_ms.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => Duration::from_millis(ms("CAVRA_HOOK_TIMEOUT_MS", t)?.saturating_add(500)),
+        None => Duration::ZERO,
+    };
+    Ok(DEADLINE.max(wait))
+}
+
+/// Exits 2 with the reason on stderr once `after` has passed, whatever the hook is doing then.
+fn start_watchdog(after: Duration) {
+    let started = std::thread::Builder::new()
+        .name("cavra-hook-deadline".to_owned())
+        .spawn(move || {
+            std::thread::sleep(after);
+            eprintln!(
+                "blocked (fail closed): no decision within {} s (the store or server did not answer in time)",
+                after.as_secs_f64()
+            );
+            std::process::exit(2);
+        });
+    // Without the thread the hook still decides; only the deadline is lost.
+    if let Err(e) = started {
+        eprintln!("cavra: cannot start the hook's deadline: {e}");
+    }
+}
 
 /// Claude Code's hook: reads the hook's JSON on stdin, decides the tool call and answers on
 /// stdout (PreToolUse), or records how the call ended (PostToolUse).
@@ -27,7 +67,9 @@ const DEFAULT_TIMEOUT_MS: u64 = 2000;
 /// `block` → `permissionDecision: deny`, `require_approval` → `ask`, `warn` → a `systemMessage`,
 /// anything else → no answer (Claude Code's own permission flow goes on). Every decision is
 /// persisted to the configured store, or asked of `CAVRA_URL` when set. If no decision can be
-/// had, the hook exits 2 (fail closed) with the cause on stderr.
+/// had — including within its deadline (`--deadline-ms`, 8 s by default), so that the agent does
+/// not give up on the hook first and run the tool — the hook exits 2 (fail closed) with the
+/// cause on stderr.
 ///
 /// Install it with `cavra init claude-code`.
 #[derive(Debug, clap::Args)]
@@ -43,6 +85,10 @@ pub struct Args {
     /// Milliseconds to wait for the server before failing closed (default 2000).
     #[arg(long, env = "CAVRA_HOOK_TIMEOUT_MS", value_name = "MS")]
     timeout_ms: Option<String>,
+    /// Milliseconds a PreToolUse may take in all before it exits 2 (blocked); keep it below the
+    /// agent's hook timeout. Default 8000, or the server wait plus 500 when that is longer.
+    #[arg(long, env = "CAVRA_HOOK_DEADLINE_MS", value_name = "MS")]
+    deadline_ms: Option<String>,
     /// Policy pack to decide with (default `cavra-ai-agent-baseline`).
     #[arg(long, env = "CAVRA_POLICY_PACK")]
     policy_pack: Option<String>,
@@ -68,10 +114,22 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::FailClosed(format!("blocked: cannot read the hook input on stdin: {e}")))?;
     let input = HookInput::from_json(&text).map_err(|e| CliError::FailClosed(format!("blocked: {e}")))?;
     match input.event() {
-        HookEvent::PreToolUse => pre_tool_use(&a, &input).map_err(|e| match e {
-            CliError::FailClosed(m) => CliError::FailClosed(format!("blocked (fail closed): {m}")),
-            other => CliError::FailClosed(format!("blocked (fail closed): {other}")),
-        }),
+        HookEvent::PreToolUse => {
+            // A panic would exit 101, which Claude Code reads as a failed hook and runs the tool.
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                start_watchdog(deadline(&a)?);
+                pre_tool_use(&a, &input)
+            }))
+            .unwrap_or_else(|_| {
+                Err(CliError::FailClosed(
+                    "cavra panicked while deciding (the message is above); please report it".to_owned(),
+                ))
+            })
+            .map_err(|e| match e {
+                CliError::FailClosed(m) => CliError::FailClosed(format!("blocked (fail closed): {m}")),
+                other => CliError::FailClosed(format!("blocked (fail closed): {other}")),
+            })
+        }
         HookEvent::PostToolUse | HookEvent::PostToolUseFailure => post_tool_use(&a, &input),
         HookEvent::Other => Ok(ExitCode::SUCCESS),
     }
