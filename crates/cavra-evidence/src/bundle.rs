@@ -371,7 +371,7 @@ pub fn verify_bundle(dir: &Path, options: &Options<'_>) -> Result<Report, Eviden
                 .unwrap_or(0);
             records.push(StoredDecision {
                 sequence,
-                record: line.to_owned(),
+                record: std::borrow::Cow::Owned(line.to_owned()),
                 columns: None,
             });
         }

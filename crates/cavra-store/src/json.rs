@@ -18,7 +18,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
-use std::ops::Bound;
+use std::ops::{Bound, RangeInclusive};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, mpsc};
@@ -191,15 +191,20 @@ impl ActivityStore for JsonStore {
 
     fn scan_decisions(
         &self,
-        visit: &mut dyn FnMut(StoredDecision) -> Result<(), StoreError>,
+        sequences: RangeInclusive<u64>,
+        visit: &mut dyn FnMut(&StoredDecision<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        // A copy of the log's JSON, so the writer is not held up while the caller verifies.
-        let all: Vec<(u64, Box<str>)> =
-            self.read(|log| log.decisions.values().map(|e| (e.sequence, e.json.clone())).collect())?;
-        for (sequence, json) in all {
-            visit(StoredDecision {
-                sequence,
-                record: json.into_string(),
+        // A copy of the range's JSON, so the writer is not held up while the caller verifies.
+        let range: Vec<(u64, Box<str>)> = self.read(|log| {
+            log.decisions
+                .range(sequences)
+                .map(|(_, e)| (e.sequence, e.json.clone()))
+                .collect()
+        })?;
+        for (sequence, json) in &range {
+            visit(&StoredDecision {
+                sequence: *sequence,
+                record: std::borrow::Cow::Borrowed(json),
                 columns: None,
             })?;
         }

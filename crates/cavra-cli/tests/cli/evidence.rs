@@ -123,6 +123,8 @@ impl Fixture {
 trait Raw {
     /// Every stored record, by sequence.
     fn records(&mut self) -> Vec<DecisionRecord>;
+    /// The stored JSON of the record filed at `sequence`, as the store keeps it.
+    fn record_json(&mut self, sequence: u64) -> String;
     /// Replaces the stored JSON of the record filed at `sequence` (columns untouched).
     fn set_record_json(&mut self, sequence: u64, json: &str);
     /// Deletes the record filed at `sequence`.
@@ -149,6 +151,15 @@ impl Raw for SqliteRaw {
             .unwrap()
             .map(|j| serde_json::from_str(&j.unwrap()).unwrap())
             .collect()
+    }
+    fn record_json(&mut self, sequence: u64) -> String {
+        self.0
+            .query_row(
+                "SELECT record FROM activity_decisions WHERE sequence = ?1",
+                [sequence as i64],
+                |r| r.get(0),
+            )
+            .unwrap()
     }
     fn set_record_json(&mut self, sequence: u64, json: &str) {
         let n = self
@@ -222,6 +233,15 @@ impl Raw for PgRaw {
             .iter()
             .map(|r| serde_json::from_str(&r.get::<_, String>(0)).unwrap())
             .collect()
+    }
+    fn record_json(&mut self, sequence: u64) -> String {
+        self.0
+            .query_one(
+                "SELECT record FROM activity_decisions WHERE sequence = $1",
+                &[&(sequence as i64)],
+            )
+            .unwrap()
+            .get(0)
     }
     fn set_record_json(&mut self, sequence: u64, json: &str) {
         let n = self
@@ -310,6 +330,17 @@ impl Raw for JsonRaw {
         let mut out: Vec<DecisionRecord> = serde_json::from_value(doc["decisions"].clone()).unwrap();
         out.sort_by_key(|r| r.sequence);
         out
+    }
+    fn record_json(&mut self, sequence: u64) -> String {
+        let doc = self.load();
+        let d = doc["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["sequence"] == sequence)
+            .unwrap()
+            .clone();
+        d.to_string()
     }
     fn set_record_json(&mut self, sequence: u64, json: &str) {
         let replacement: Value = serde_json::from_str(json).unwrap();
@@ -527,6 +558,34 @@ fn truncated_log_is_named(f: &Fixture) {
     );
 }
 
+fn edited_stored_bytes_are_named(f: &Fixture) {
+    let mut raw = f.raw();
+    let b = of_session(&raw.records(), "s-b");
+    let sequence = b[3].sequence.unwrap();
+    let stored = raw.record_json(sequence);
+    if f.backend != Backend::Json {
+        // The SQL stores keep the sealed form, which verification hashes as it is.
+        assert_eq!(stored, integrity::sealed_json(&b[3]));
+    }
+    let edited = stored.replacen("\"decision\":\"block\"", "\"decision\":\"allow\"", 1);
+    assert_ne!(edited, stored);
+    raw.set_record_json(sequence, &edited);
+    drop(raw);
+    let (code, report) = f.verify();
+    assert_tampered(code, &report);
+    assert_finding(&report, "altered", Some(&b[3].decision_id), Some("s-b"));
+}
+
+fn old_form_records_verify(f: &Fixture) {
+    let mut raw = f.raw();
+    for r in raw.records() {
+        // As stores wrote records before the sealed form: the struct's field order.
+        raw.set_record_json(r.sequence.unwrap(), &serde_json::to_string(&r).unwrap());
+    }
+    drop(raw);
+    untouched_store_verifies(f);
+}
+
 macro_rules! tamper_suite {
     ($($backend:ident: $variant:expr;)*) => {
         $(
@@ -561,6 +620,12 @@ macro_rules! tamper_suite {
                 /// The newest records truncated, the summary rewritten to match, is named against the checkpoint.
                 #[test]
                 fn truncated() { on("truncated", truncated_log_is_named) }
+                /// One field edited in place in the stored text (the sealed form in SQL stores) is named as altered.
+                #[test]
+                fn edited_bytes() { on("bytes", edited_stored_bytes_are_named) }
+                /// Records stored in the form written before the sealed form verify intact through the typed path.
+                #[test]
+                fn old_form() { on("oldform", old_form_records_verify) }
             }
         )*
     };
