@@ -89,6 +89,9 @@ pub enum CheckpointState {
     SignatureNotChecked,
     /// None is stored.
     Absent,
+    /// A bundle's checkpoint verified, but was made before the bundled session began: it says
+    /// nothing about the session.
+    DoesNotCover,
     /// Checking was turned off (`--no-checkpoint`).
     Skipped,
     /// It failed: forged, signed by another key, or malformed (see the findings).
@@ -986,6 +989,16 @@ fn use_checkpoint(row: Option<&CheckpointRow>, options: &Options<'_>, scope_sess
         return out;
     }
     let Some(row) = row else {
+        if scope_session.is_some() {
+            // A bundle: its manifest's signature authenticates it; a checkpoint only adds a
+            // second, independent statement of the session's head, when one was made since.
+            out.not_checked.push(
+                "the session's head against a signed checkpoint: the bundle carries none (none was stored when it \
+                 was written, or the latest was made before the session began)"
+                    .into(),
+            );
+            return out;
+        }
         if let Some(key) = &options.public_key {
             out.unverified = true;
             out.not_checked.push(format!(
@@ -1130,7 +1143,7 @@ pub(crate) fn verify_session(
     extra_findings: Vec<Finding>,
 ) -> Result<Report, EvidenceError> {
     let mut walker = Walker::new(Scope::Session(summary.session_id.clone()), u64::MAX);
-    let checkpoint = use_checkpoint(checkpoint_row, options, Some(&summary.session_id));
+    let mut checkpoint = use_checkpoint(checkpoint_row, options, Some(&summary.session_id));
     if let Some(payload) = &checkpoint.payload {
         walker.checkpoint_id = payload.checkpoint_id.clone();
         match payload.sessions.iter().find(|h| h.session_id == summary.session_id) {
@@ -1143,13 +1156,26 @@ pub(crate) fn verify_session(
                     },
                 );
             }
-            None => walker.findings.push(Finding {
-                kind: FindingKind::Checkpoint,
-                session_id: Some(summary.session_id.clone()),
-                decision_id: None,
-                sequence: None,
-                message: format!("checkpoint `{}` does not cover this session", payload.checkpoint_id),
-            }),
+            // Made before the session began: honest, and nothing to check it against.
+            None => {
+                checkpoint.report.state = CheckpointState::DoesNotCover;
+                checkpoint.not_checked.push(format!(
+                    "the session's head against checkpoint `{}`: it was made before the session began and does not \
+                     cover it",
+                    payload.checkpoint_id
+                ));
+            }
+        }
+        if let Some(head) = payload.sessions.iter().find(|h| h.session_id == summary.session_id)
+            && (head.decision_count as usize) < records.len()
+        {
+            checkpoint.not_checked.push(format!(
+                "decisions {}..={} against a signed checkpoint: checkpoint `{}` was made when the session held {}",
+                head.decision_count + 1,
+                records.len(),
+                payload.checkpoint_id,
+                head.decision_count
+            ));
         }
     }
     walker.findings.extend(extra_findings);

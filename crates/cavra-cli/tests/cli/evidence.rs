@@ -880,6 +880,166 @@ fn resigned_escaping_manifest_fails() {
     }
 }
 
+/// The fixture's signing key.
+fn signing_key(f: &Fixture) -> ed25519_dalek::SigningKey {
+    let secret = std::fs::read_to_string(f.key()).unwrap();
+    let seed: Vec<u8> = secret
+        .lines()
+        .find(|l| !l.starts_with('#'))
+        .map(|h| {
+            (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+                .collect()
+        })
+        .unwrap();
+    ed25519_dalek::SigningKey::from_bytes(&seed.try_into().unwrap())
+}
+
+/// Rewrites the manifest to list `files` as they now are (hashes, sizes) and re-signs it with the
+/// fixture's key: a bundle as an exporter holding the key would have written it.
+fn resign(f: &Fixture, dir: &Path, files: &[&str], decision_count: u64) {
+    use ed25519_dalek::Signer;
+    use sha2::Digest;
+    edit_manifest(dir, |m| {
+        m["decision_count"] = decision_count.into();
+        m["files"] = files
+            .iter()
+            .map(|name| {
+                let bytes = std::fs::read(dir.join(name)).unwrap();
+                serde_json::json!({
+                    "path": name,
+                    "sha256": integrity::hex(&sha2::Sha256::digest(&bytes)),
+                    "bytes": bytes.len(),
+                })
+            })
+            .collect();
+    });
+    let bytes = std::fs::read(dir.join("manifest.json")).unwrap();
+    let sig: String = signing_key(f)
+        .sign(&bytes)
+        .to_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(dir.join("manifest.sig"), sig).unwrap();
+}
+
+fn bundle_of(f: &Fixture, session: &str, name: &str) -> PathBuf {
+    let dir = f.dir.path().join(name);
+    f.ok(&[
+        "evidence",
+        "bundle",
+        "--session",
+        session,
+        "--output",
+        dir.to_str().unwrap(),
+        "--key",
+        f.key().to_str().unwrap(),
+        "--json",
+    ]);
+    dir
+}
+
+/// Review finding 3: a session begun after the latest checkpoint bundles without it and verifies
+/// intact, saying what it could not check; a session grown since the checkpoint verifies intact
+/// with its covered part checked; an older bundle carrying a checkpoint that does not cover its
+/// session is intact too, never tampered.
+#[test]
+fn bundle_of_a_session_newer_than_the_checkpoint_verifies() {
+    let f = Fixture::new(Backend::Sqlite, "bundlenew").unwrap();
+    f.ok(&["demo", "--session-id", "s-d", "--json"]);
+    f.ok(&["demo", "--session-id", "s-b", "--json"]);
+    let dir = bundle_of(&f, "s-d", "new");
+    assert!(!dir.join("checkpoint.json").exists());
+    let (code, report) = verify_bundle(&f, &dir, Some(&f.public_key()));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["status"], "intact");
+    assert_eq!(report["checkpoint"]["state"], "absent");
+    assert!(report["not_checked"].to_string().contains("checkpoint"), "{report:#}");
+
+    let grown = bundle_of(&f, "s-b", "grown");
+    let (code, report) = verify_bundle(&f, &grown, Some(&f.public_key()));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["records"], 12);
+    assert_eq!(report["checkpoint"]["state"], "verified");
+    assert!(
+        report["not_checked"].to_string().contains("decisions 7..=12"),
+        "{report:#}"
+    );
+
+    // A bundle written before this fix: the store's latest checkpoint, not covering s-d.
+    let row: (String, String, String, i64, i64, String, String) = rusqlite::Connection::open(&f.location)
+        .unwrap()
+        .query_row(
+            "SELECT checkpoint_id, created_at, key_id, session_count, decision_count, payload, signature              FROM evidence_checkpoints",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+        )
+        .unwrap();
+    let checkpoint = serde_json::json!({
+        "checkpoint_id": row.0, "created_at": row.1, "key_id": row.2, "session_count": row.3,
+        "decision_count": row.4, "payload": row.5, "signature": row.6,
+    });
+    std::fs::write(dir.join("checkpoint.json"), checkpoint.to_string()).unwrap();
+    resign(
+        &f,
+        &dir,
+        &["decisions.jsonl", "summary.json", "chain.json", "checkpoint.json"],
+        6,
+    );
+    let (code, report) = verify_bundle(&f, &dir, Some(&f.public_key()));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["status"], "intact");
+    assert_eq!(report["checkpoint"]["state"], "does_not_cover");
+}
+
+/// Review finding 9: a bundle holds exactly its session's records. A record the store files
+/// under the session but that belongs to another is refused when bundling; a bundle carrying a
+/// foreign record (even re-signed with the right key) fails verification naming it.
+#[test]
+fn bundle_refuses_foreign_records() {
+    let f = Fixture::new(Backend::Sqlite, "bundleforeign").unwrap();
+    let records = f.raw().records();
+    let a = of_session(&records, "s-a");
+    let dir = bundle_of(&f, "s-b", "b");
+    // The store's session column of one s-a record now says s-b.
+    let conn = rusqlite::Connection::open(&f.location).unwrap();
+    conn.execute(
+        "UPDATE activity_decisions SET session_id = 's-b' WHERE decision_id = ?1",
+        [&a[2].decision_id],
+    )
+    .unwrap();
+    let out = f.run(&[
+        "evidence",
+        "bundle",
+        "--session",
+        "s-b",
+        "--output",
+        f.dir.path().join("moved").to_str().unwrap(),
+        "--key",
+        f.key().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&a[2].decision_id));
+
+    // A foreign record appended to a bundle that is re-signed.
+    let path = dir.join("decisions.jsonl");
+    let mut lines = std::fs::read_to_string(&path).unwrap();
+    lines.push_str(&serde_json::to_string(&a[2]).unwrap());
+    lines.push('\n');
+    std::fs::write(&path, lines).unwrap();
+    resign(
+        &f,
+        &dir,
+        &["decisions.jsonl", "summary.json", "chain.json", "checkpoint.json"],
+        7,
+    );
+    let (code, report) = verify_bundle(&f, &dir, Some(&f.public_key()));
+    assert_tampered(code, &report);
+    assert_finding(&report, "inserted", Some(&a[2].decision_id), Some("s-b"));
+}
+
 fn edit_manifest(dir: &Path, f: impl FnOnce(&mut Value)) {
     let p = dir.join("manifest.json");
     let mut m: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();

@@ -139,6 +139,10 @@ fn print(r: &Report, seconds: f64) -> Result<(), CliError> {
             c.checkpoint_id.as_deref().unwrap_or("?")
         ),
         CheckpointState::Absent => "none stored".to_owned(),
+        CheckpointState::DoesNotCover => format!(
+            "{} verified, but made before the session began (it does not cover it)",
+            c.checkpoint_id.as_deref().unwrap_or("?")
+        ),
         CheckpointState::Skipped => "not checked (--no-checkpoint)".to_owned(),
         CheckpointState::Invalid => format!("{} INVALID", c.checkpoint_id.as_deref().unwrap_or("?")),
     };
