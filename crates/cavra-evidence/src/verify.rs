@@ -1058,6 +1058,202 @@ fn use_checkpoint(row: Option<&CheckpointRow>, options: &Options<'_>, scope_sess
     out
 }
 
+/// What the stored checkpoints say about each other.
+#[derive(Default)]
+struct CheckpointChain {
+    /// The newest, which the chains are checked against.
+    latest: Option<CheckpointRow>,
+    /// Checkpoints stored.
+    count: u64,
+    /// Checkpoints that name the one before them (schema v2).
+    linked: u64,
+    findings: Vec<Finding>,
+    not_checked: Vec<String>,
+}
+
+/// What one checkpoint of the chain is remembered by, for the ones after it.
+struct Signed {
+    payload_sha256: String,
+    sequence: u64,
+    decision_count: u64,
+}
+
+/// Reads every stored checkpoint, oldest first, and checks each against the one it names: that
+/// one must be stored, unchanged (its payload's hash), and sign no more of the log than the later
+/// one — no higher sequence, no session missing or shorter, no head changed at the same count.
+/// A later checkpoint's signature covers the hash it names, so a chain ending in a checkpoint
+/// verified with the key proves every checkpoint it links back to, whoever signed them. Holds
+/// one payload (the previous) at a time.
+fn checkpoint_chain(store: &dyn ActivityStore, options: &Options<'_>) -> Result<CheckpointChain, EvidenceError> {
+    let given = options.public_key.as_ref().map(keys::key_id);
+    let mut out = CheckpointChain::default();
+    let mut known: HashMap<String, Signed> = HashMap::new();
+    let mut before: Option<CheckpointPayload> = None;
+    let mut other_keys = 0u64;
+    let mut unlinked = 0u64;
+    let mut latest_signature: Option<Finding> = None;
+    let finding = |kind, session_id: Option<String>, message: String| Finding {
+        kind,
+        session_id,
+        decision_id: None,
+        sequence: None,
+        message,
+    };
+    store.scan_checkpoints(&mut |row| {
+        out.count += 1;
+        // A bad signature of the newest is reported by the checkpoint check itself.
+        if let Some(f) = latest_signature.take() {
+            out.findings.push(f);
+        }
+        let id = row.checkpoint_id.clone();
+        let payload = match (&options.public_key, &given) {
+            (Some(key), Some(given)) if row.key_id == *given => checkpoint::verify_row(&row, key),
+            (Some(_), _) => {
+                other_keys += 1;
+                checkpoint::parse_payload(&row)
+            }
+            _ => checkpoint::parse_payload(&row),
+        };
+        let payload = match payload {
+            Ok(p) => Some(p),
+            Err(problem) => {
+                latest_signature = Some(finding(
+                    FindingKind::Checkpoint,
+                    None,
+                    format!("checkpoint `{id}`: {problem}"),
+                ));
+                None
+            }
+        };
+        if let Some(p) = &payload {
+            match (&p.previous, known.is_empty()) {
+                (Some(prev), _) => {
+                    out.linked += 1;
+                    match known.get(&prev.checkpoint_id) {
+                        None => out.findings.push(finding(
+                            FindingKind::Checkpoint,
+                            None,
+                            format!(
+                                "checkpoint `{id}` was signed after checkpoint `{}`, which is no longer stored: \
+                                 checkpoints were deleted",
+                                prev.checkpoint_id
+                            ),
+                        )),
+                        Some(link) if link.payload_sha256 != prev.payload_sha256 => out.findings.push(finding(
+                            FindingKind::Checkpoint,
+                            None,
+                            format!(
+                                "checkpoint `{}` is not the one checkpoint `{id}` was signed after: it was replaced",
+                                prev.checkpoint_id
+                            ),
+                        )),
+                        Some(link) if p.sequence < link.sequence || p.decision_count < link.decision_count => {
+                            out.findings.push(finding(
+                                FindingKind::Removed,
+                                None,
+                                format!(
+                                    "checkpoint `{id}` signs {} decisions up to sequence {}, fewer than checkpoint \
+                                     `{}` before it ({} up to {}): the log was cut between them",
+                                    p.decision_count,
+                                    p.sequence,
+                                    prev.checkpoint_id,
+                                    link.decision_count,
+                                    link.sequence
+                                ),
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                    if let Some(b) = before.as_ref().filter(|b| b.checkpoint_id == prev.checkpoint_id) {
+                        out.findings.extend(heads_regressed(b, p));
+                    }
+                }
+                (None, false) if p.schema == checkpoint::CHECKPOINT_SCHEMA => out.not_checked.push(format!(
+                    "checkpoint `{id}` names no checkpoint before it although earlier ones are stored (signed \
+                     concurrently with another?): its place in the chain is not proven"
+                )),
+                (None, _) => unlinked += u64::from(p.schema != checkpoint::CHECKPOINT_SCHEMA),
+            }
+            known.insert(
+                id,
+                Signed {
+                    payload_sha256: checkpoint::payload_sha256(&row),
+                    sequence: p.sequence,
+                    decision_count: p.decision_count,
+                },
+            );
+        }
+        before = payload;
+        out.latest = Some(row);
+        Ok(())
+    })?;
+    if other_keys > 0 {
+        out.not_checked.push(format!(
+            "the signatures of {other_keys} checkpoint(s) signed by other keys (those a later checkpoint names are \
+             covered by its signature through the hash it names)"
+        ));
+    }
+    if unlinked > 1 {
+        out.not_checked.push(format!(
+            "the order of {unlinked} checkpoints made before checkpoints were chained (schema v1): one deleted \
+             among them would not show"
+        ));
+    }
+    if out.count > 0 {
+        out.not_checked.push(
+            "whether newer checkpoints than the latest stored were deleted: the chain cannot show its own end; \
+             compare the latest checkpoint's id with one kept outside the store"
+                .into(),
+        );
+    }
+    Ok(out)
+}
+
+/// What `later` says that `earlier` (the checkpoint it names) contradicts: a session gone, shorter,
+/// or with another head at the same count. Both are signed statements of one log that only
+/// grows, so each is a change made to the log between the two.
+fn heads_regressed(earlier: &CheckpointPayload, later: &CheckpointPayload) -> Vec<Finding> {
+    let now: HashMap<&str, &SignedHead> = later.sessions.iter().map(|h| (h.session_id.as_str(), h)).collect();
+    let mut out = Vec::new();
+    for head in &earlier.sessions {
+        let (kind, message) = match now.get(head.session_id.as_str()) {
+            None if head.decision_count > 0 => (
+                FindingKind::Removed,
+                format!(
+                    "checkpoint `{}` signed the session with {} decisions; the later checkpoint `{}` does not have \
+                     it: it was removed between them",
+                    earlier.checkpoint_id, head.decision_count, later.checkpoint_id
+                ),
+            ),
+            Some(h) if h.decision_count < head.decision_count => (
+                FindingKind::Removed,
+                format!(
+                    "checkpoint `{}` signed the session with {} decisions; the later checkpoint `{}` with {}: \
+                     records were removed between them",
+                    earlier.checkpoint_id, head.decision_count, later.checkpoint_id, h.decision_count
+                ),
+            ),
+            Some(h) if h.decision_count == head.decision_count && h.head_hash != head.head_hash => (
+                FindingKind::Altered,
+                format!(
+                    "checkpoints `{}` and `{}` sign different heads for the session at {} decisions: it was \
+                     rewritten between them",
+                    earlier.checkpoint_id, later.checkpoint_id, head.decision_count
+                ),
+            ),
+            _ => continue,
+        };
+        out.push(Finding {
+            kind,
+            session_id: Some(head.session_id.clone()),
+            decision_id: head.head_decision_id.clone(),
+            sequence: None,
+            message,
+        });
+    }
+    out
+}
+
 fn report(
     source: String,
     walker: Walker,
@@ -1095,17 +1291,20 @@ fn report(
 
 /// Verifies a whole store.
 pub fn verify_store(store: &dyn ActivityStore, source: String, options: &Options<'_>) -> Result<Report, EvidenceError> {
-    let row = if options.skip_checkpoint {
-        None
+    let chain = if options.skip_checkpoint {
+        CheckpointChain::default()
     } else {
-        store.latest_checkpoint()?
+        checkpoint_chain(store, options)?
     };
+    let row = chain.latest;
     // The summaries and the high-water mark in one snapshot. The log only grows, so every record
     // up to that mark reads the same from any later snapshot: the scan's chunks may each take
     // their own.
     let heads = store.log_heads()?;
     let mut walker = Walker::new(Scope::Store, heads.sequence);
-    let checkpoint = use_checkpoint(row.as_ref(), options, None);
+    let mut checkpoint = use_checkpoint(row.as_ref(), options, None);
+    checkpoint.findings.extend(chain.findings);
+    checkpoint.not_checked.extend(chain.not_checked);
     if let Some(payload) = &checkpoint.payload {
         walker.checkpoint_id = payload.checkpoint_id.clone();
         for head in &payload.sessions {
@@ -1121,13 +1320,20 @@ pub fn verify_store(store: &dyn ActivityStore, source: String, options: &Options
     // Only what the snapshot holds: records appended since belong to the next verification.
     scan_store(store, heads.sequence, &mut walker, options.threads, options.progress)?;
     let sessions = walker.finish(&heads.sessions, checkpoint.payload.as_ref());
-    let checked = vec![
+    let mut checked = vec![
         "every record's hash, recomputed from its stored content".into(),
         "every session's chain of prev_hash links".into(),
         "the global sequence: no gap, no repeat".into(),
         "every session summary (head, counts, outcomes, severity) against its records".into(),
         format!("the indexed columns beside each record ({})", store.backend()),
     ];
+    if chain.linked > 0 {
+        checked.push(format!(
+            "the chain of {} checkpoint(s): each names the one before it, which is stored, unchanged, and signs no \
+             more than it",
+            chain.count
+        ));
+    }
     Ok(report(source, walker, sessions, checkpoint, checked, options))
 }
 

@@ -106,6 +106,18 @@ impl JsonStore {
     }
 }
 
+impl JsonStore {
+    /// Every stored checkpoint, oldest first.
+    fn checkpoints(&self) -> Result<Vec<CheckpointRow>, StoreError> {
+        let list = self.read(|log| log.extra.get(CHECKPOINTS_KEY).cloned())?;
+        let Some(list) = list else { return Ok(Vec::new()) };
+        let mut rows: Vec<CheckpointRow> = serde_json::from_value(list)
+            .map_err(|e| StoreError::Corrupt(format!("`{}`: `{CHECKPOINTS_KEY}`: {e}", self.shared.path.display())))?;
+        rows.sort_by(|a, b| (&a.created_at, &a.checkpoint_id).cmp(&(&b.created_at, &b.checkpoint_id)));
+        Ok(rows)
+    }
+}
+
 impl Drop for JsonStore {
     fn drop(&mut self) {
         self.close();
@@ -229,13 +241,14 @@ impl ActivityStore for JsonStore {
     }
 
     fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
-        let list = self.read(|log| log.extra.get(CHECKPOINTS_KEY).cloned())?;
-        let Some(list) = list else { return Ok(None) };
-        let rows: Vec<CheckpointRow> = serde_json::from_value(list)
-            .map_err(|e| StoreError::Corrupt(format!("`{}`: `{CHECKPOINTS_KEY}`: {e}", self.shared.path.display())))?;
-        Ok(rows
-            .into_iter()
-            .max_by(|a, b| (&a.created_at, &a.checkpoint_id).cmp(&(&b.created_at, &b.checkpoint_id))))
+        Ok(self.checkpoints()?.pop())
+    }
+
+    fn scan_checkpoints(
+        &self,
+        visit: &mut dyn FnMut(CheckpointRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.checkpoints()?.into_iter().try_for_each(visit)
     }
 }
 

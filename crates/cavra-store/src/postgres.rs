@@ -1065,6 +1065,37 @@ impl ActivityStore for PostgresStore {
         })
     }
 
+    fn scan_checkpoints(
+        &self,
+        visit: &mut dyn FnMut(CheckpointRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|db| {
+            let statement = db.statement(
+                "SELECT checkpoint_id, created_at, key_id, session_count, decision_count, payload, signature \
+                 FROM evidence_checkpoints ORDER BY created_at, checkpoint_id",
+            )?;
+            let portal = db.client.bind(&statement, &[])?;
+            loop {
+                // Each payload names every session: a few at a time.
+                let rows = db.client.query_portal(&portal, 16)?;
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                for r in rows {
+                    visit(CheckpointRow {
+                        checkpoint_id: r.try_get(0)?,
+                        created_at: r.try_get(1)?,
+                        key_id: r.try_get(2)?,
+                        session_count: u64::try_from(r.try_get::<_, i64>(3)?).unwrap_or(0),
+                        decision_count: u64::try_from(r.try_get::<_, i64>(4)?).unwrap_or(0),
+                        payload: r.try_get(5)?,
+                        signature: r.try_get(6)?,
+                    })?;
+                }
+            }
+        })
+    }
+
     fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
         self.read(|db| {
             let Some(r) = db.query_opt(

@@ -1496,6 +1496,32 @@ impl ActivityStore for SqliteStore {
         Ok(())
     }
 
+    fn scan_checkpoints(
+        &self,
+        visit: &mut dyn FnMut(CheckpointRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|c| {
+            let _snapshot = c.unchecked_transaction()?;
+            let mut stmt = c.prepare_cached(
+                "SELECT checkpoint_id, created_at, key_id, session_count, decision_count, payload, signature \
+                 FROM evidence_checkpoints ORDER BY created_at, checkpoint_id",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                visit(CheckpointRow {
+                    checkpoint_id: r.get(0)?,
+                    created_at: r.get(1)?,
+                    key_id: r.get(2)?,
+                    session_count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                    decision_count: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                    payload: r.get(5)?,
+                    signature: r.get(6)?,
+                })?;
+            }
+            Ok(())
+        })
+    }
+
     fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
         self.read(|c| {
             c.prepare_cached(

@@ -122,6 +122,13 @@ pub trait ActivityStore: Send + Sync {
     /// The newest checkpoint (by `created_at`, then id), if any.
     fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError>;
 
+    /// Calls `visit` with every stored checkpoint, oldest first (by `created_at`, then id), so a
+    /// verifier can check each against the one before it without holding them all.
+    fn scan_checkpoints(
+        &self,
+        visit: &mut dyn FnMut(CheckpointRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+
     // --- Tool outcomes (SPEC §9): how an allowed tool call ended, beside its decision. ---
 
     /// Records how the tool call `report.tool_use_id` ended, against the session's latest

@@ -137,6 +137,10 @@ trait Raw {
     fn set_summary(&mut self, session: &str, summary: &Value);
     /// Deletes the summary of `session`.
     fn delete_summary(&mut self, session: &str);
+    /// The stored checkpoints' ids, oldest first.
+    fn checkpoint_ids(&mut self) -> Vec<String>;
+    /// Deletes the checkpoint `id`.
+    fn delete_checkpoint(&mut self, id: &str);
 }
 
 struct SqliteRaw(rusqlite::Connection);
@@ -221,6 +225,20 @@ impl Raw for SqliteRaw {
             .execute("DELETE FROM activity_sessions WHERE session_id = ?1", [session])
             .unwrap();
     }
+    fn checkpoint_ids(&mut self) -> Vec<String> {
+        let mut stmt = self
+            .0
+            .prepare("SELECT checkpoint_id FROM evidence_checkpoints ORDER BY created_at, checkpoint_id")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    }
+    fn delete_checkpoint(&mut self, id: &str) {
+        let n = self
+            .0
+            .execute("DELETE FROM evidence_checkpoints WHERE checkpoint_id = ?1", [id])
+            .unwrap();
+        assert_eq!(n, 1);
+    }
 }
 
 struct PgRaw(::postgres::Client);
@@ -304,6 +322,24 @@ impl Raw for PgRaw {
         self.0
             .execute("DELETE FROM activity_sessions WHERE session_id = $1", &[&session])
             .unwrap();
+    }
+    fn checkpoint_ids(&mut self) -> Vec<String> {
+        self.0
+            .query(
+                "SELECT checkpoint_id FROM evidence_checkpoints ORDER BY created_at, checkpoint_id",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+    fn delete_checkpoint(&mut self, id: &str) {
+        let n = self
+            .0
+            .execute("DELETE FROM evidence_checkpoints WHERE checkpoint_id = $1", &[&id])
+            .unwrap();
+        assert_eq!(n, 1);
     }
 }
 
@@ -394,6 +430,30 @@ impl Raw for JsonRaw {
                 .as_array_mut()
                 .unwrap()
                 .retain(|s| s["session_id"] != session);
+        });
+    }
+    fn checkpoint_ids(&mut self) -> Vec<String> {
+        let doc = self.load();
+        let mut rows: Vec<(String, String)> = doc["evidence_checkpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["created_at"].as_str().unwrap().to_owned(),
+                    c["checkpoint_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows.into_iter().map(|(_, id)| id).collect()
+    }
+    fn delete_checkpoint(&mut self, id: &str) {
+        self.edit(|doc| {
+            doc["evidence_checkpoints"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|c| c["checkpoint_id"] != id);
         });
     }
 }
@@ -586,6 +646,46 @@ fn old_form_records_verify(f: &Fixture) {
     untouched_store_verifies(f);
 }
 
+fn deleted_checkpoint_is_named(f: &Fixture) {
+    let key = f.key();
+    for session in ["s-d", "s-e"] {
+        f.ok(&["demo", "--session-id", session, "--json"]);
+        f.ok(&["evidence", "checkpoint", "--key", key.to_str().unwrap()]);
+    }
+    let mut raw = f.raw();
+    let ids = raw.checkpoint_ids();
+    assert_eq!(ids.len(), 3);
+    raw.delete_checkpoint(&ids[1]);
+    drop(raw);
+    let (code, report) = f.verify();
+    assert_tampered(code, &report);
+    let named = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["kind"] == "checkpoint" && x["message"].as_str().unwrap().contains(&ids[1]));
+    assert!(named, "the deleted checkpoint `{}` is not named: {report:#}", ids[1]);
+}
+
+fn session_removed_between_checkpoints_is_named(f: &Fixture) {
+    let key = f.key();
+    f.ok(&["demo", "--session-id", "s-d", "--json"]);
+    f.ok(&["evidence", "checkpoint", "--key", key.to_str().unwrap()]);
+    // The newest session removed without a trace in the log (no gap: it was the newest), then a
+    // checkpoint made over what is left, as `serve` would on its own.
+    let mut raw = f.raw();
+    let d = of_session(&raw.records(), "s-d");
+    for r in &d {
+        raw.delete(r.sequence.unwrap());
+    }
+    raw.delete_summary("s-d");
+    drop(raw);
+    f.ok(&["evidence", "checkpoint", "--key", key.to_str().unwrap()]);
+    let (code, report) = f.verify();
+    assert_tampered(code, &report);
+    assert_finding(&report, "removed", Some(&d[5].decision_id), Some("s-d"));
+}
+
 macro_rules! tamper_suite {
     ($($backend:ident: $variant:expr;)*) => {
         $(
@@ -626,6 +726,12 @@ macro_rules! tamper_suite {
                 /// Records stored in the form written before the sealed form verify intact through the typed path.
                 #[test]
                 fn old_form() { on("oldform", old_form_records_verify) }
+                /// Review finding 5: a checkpoint deleted from the middle of the chain is named by the one after it.
+                #[test]
+                fn deleted_checkpoint() { on("ckptgone", deleted_checkpoint_is_named) }
+                /// Review finding 5: a session removed after a checkpoint signed it, hidden by a newer checkpoint, is named.
+                #[test]
+                fn removed_between_checkpoints() { on("between", session_removed_between_checkpoints_is_named) }
             }
         )*
     };

@@ -116,7 +116,7 @@ conformance! {
         fn scan_streams_every_record_in_sequence_order;
         /// `log_heads` names every session's head and count and the log's high-water mark.
         fn log_heads_match_the_summaries;
-        /// A saved checkpoint comes back byte for byte, and the newest one is the latest.
+        /// A saved checkpoint comes back byte for byte, the newest one is the latest, and the scan gives all, oldest first.
         fn checkpoints_save_and_latest;
         /// A tool outcome joins the session's latest decision with its tool-use id; the first one stays.
         fn tool_outcomes_join_their_decision;
@@ -1706,7 +1706,15 @@ fn checkpoints_save_and_latest(t: &TestStore) {
     let second = row("ckpt_2", "2026-01-01T00:00:01.000000Z");
     store.save_checkpoint(&second).unwrap();
     store.save_checkpoint(&first).unwrap();
-    assert_eq!(store.latest_checkpoint().unwrap(), Some(second));
+    assert_eq!(store.latest_checkpoint().unwrap(), Some(second.clone()));
+    let mut all = Vec::new();
+    store
+        .scan_checkpoints(&mut |row| {
+            all.push(row);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(all, [first, second], "every checkpoint, oldest first");
     // Appends after a checkpoint keep it.
     seed(store);
     assert_eq!(store.latest_checkpoint().unwrap().unwrap().checkpoint_id, "ckpt_2");
