@@ -1,14 +1,16 @@
 //! Verification (SPEC §7): every record's hash recomputed, every session's chain walked, the
 //! global `sequence` checked for gaps and repeats, every summary compared with what its records
-//! imply, the SQL columns compared with the record they file, and the latest signed checkpoint
-//! checked against the chains — each problem reported by record id and session, classified as
-//! altered, removed, inserted or reordered.
+//! imply, the SQL columns compared with the record they file, every signed checkpoint checked
+//! against the one it names and the latest against the chains — each problem reported by record
+//! id and session, classified as altered, removed, inserted or reordered.
 //!
-//! The scan streams: one thread reads the store in sequence order, worker threads hash batches
-//! (the fast path of [`crate::canonical`], the typed path when it declines or disagrees), and one
-//! walker thread takes the batches back in order and walks the chains with
-//! [`cavra_core::integrity::ChainWalk`]. Memory grows with the number of sessions, not records
-//! (plus an 8-byte fingerprint per record, to tell an inserted record from a removed one).
+//! The scan streams, on every core: the range of sequences the summaries' snapshot holds is cut
+//! into chunks; one thread per core reads every n-th chunk on a connection of its own and hashes
+//! each record where it reads it (the sealed form of [`crate::canonical`] hashed as it is, the
+//! parsed tree or the typed path when it declines or disagrees), and the calling thread walks the
+//! chunks in order with [`cavra_core::integrity::ChainWalk`]. Memory grows with the number of
+//! sessions, not records (plus an 8-byte fingerprint per record, to tell an inserted record from
+//! a removed one), and a few batches per thread in flight.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::mpsc;

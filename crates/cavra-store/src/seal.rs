@@ -32,6 +32,10 @@ pub struct Presealed {
 }
 
 #[derive(Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "Split is the usual case and Whole the rare one; a Presealed travels inside a boxed append"
+)]
 enum Hashing {
     /// The usual case: the hash state after `{` and the entries sorting before `prev_hash`, and
     /// the rendered entries in four runs around the sealing keys (each run joined by commas).
