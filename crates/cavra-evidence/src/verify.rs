@@ -151,7 +151,8 @@ pub struct Options<'a> {
     pub public_key: Option<VerifyingKey>,
     /// Leave checkpoints out entirely (said in the report).
     pub skip_checkpoint: bool,
-    /// Hashing threads; 0 means one per core.
+    /// Scanning threads (each reads and hashes a share of the log on its own connection); 0 means
+    /// one per core.
     pub threads: usize,
     /// Called with the number of records verified so far, now and then.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,

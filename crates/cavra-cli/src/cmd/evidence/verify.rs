@@ -37,7 +37,7 @@ pub struct Args {
     /// session or truncated newest records then go unnoticed.
     #[arg(long)]
     no_checkpoint: bool,
-    /// Hashing threads (default: one per core).
+    /// Scanning threads, each reading and hashing a share of the store (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
     #[command(flatten)]
