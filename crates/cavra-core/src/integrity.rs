@@ -62,6 +62,18 @@ pub fn record_hash(record: &DecisionRecord) -> String {
     hex(&Sha256::digest(canonical_json(&value).as_bytes()))
 }
 
+/// The form a store keeps a sealed record in: its canonical JSON *with* `record_hash`, which
+/// sits among the other keys in sorted order. Taking the `"record_hash":"..."` entry (and one
+/// comma) out of this text leaves exactly the bytes [`record_hash`] hashes, so a verifier can
+/// hash the stored text as it is, without parsing it into a record.
+pub fn sealed_json(record: &DecisionRecord) -> String {
+    match serde_json::to_value(record) {
+        Ok(value) => canonical_json(&value),
+        // Serialising plain data cannot fail; an empty object never verifies, so nothing is lost.
+        Err(_) => "{}".to_owned(),
+    }
+}
+
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -242,7 +254,14 @@ impl ChainWalk {
                 found: link.prev_hash.map(str::to_owned),
             }));
         }
-        self.prev_hash = link.record_hash.map(str::to_owned);
+        // The head's buffer is reused: a verifier pushes a million links through here.
+        match (link.record_hash, &mut self.prev_hash) {
+            (Some(hash), Some(head)) => {
+                head.clear();
+                head.push_str(hash);
+            }
+            (hash, head) => *head = hash.map(str::to_owned),
+        }
         self.prev_sequence = link.sequence.or(self.prev_sequence);
         self.records += 1;
         &self.problems[before..]
@@ -344,6 +363,22 @@ mod tests {
         let v: serde_json::Value =
             serde_json::from_str(r#"{"b": 1, "a": {"z": [1, {"y": 2, "x": 3}], "c": null}}"#).unwrap();
         assert_eq!(canonical_json(&v), r#"{"a":{"c":null,"z":[1,{"x":3,"y":2}]},"b":1}"#);
+    }
+
+    /// The stored form is the canonical form with `record_hash` among the sorted keys: without
+    /// that entry it is exactly what `record_hash` hashes.
+    #[test]
+    fn sealed_json_is_the_canonical_form_with_the_hash() {
+        let mut r = record();
+        seal(&mut r, Some("ab".repeat(32)));
+        let text = sealed_json(&r);
+        let hash = r.record_hash.clone().unwrap();
+        let entry = format!(",\"record_hash\":\"{hash}\"");
+        assert!(text.contains(&entry), "{text}");
+        let without = text.replacen(&entry, "", 1);
+        assert_eq!(hex(&Sha256::digest(without.as_bytes())), hash);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(canonical_json(&value), text);
     }
 
     /// A sealed record verifies; any change to any field, known or unknown, breaks the hash.

@@ -4,7 +4,7 @@
 //! DIR/decisions.jsonl   the session's records, oldest first, one JSON object per line
 //! DIR/summary.json      its summary, as the store keeps it
 //! DIR/chain.json        its chain at export: status (check_chain) and each record's links
-//! DIR/checkpoint.json   the latest signed checkpoint (present when one is stored)
+//! DIR/checkpoint.json   the latest signed checkpoint, when one is stored and covers the session
 //! DIR/manifest.json     every file above with its SHA-256 and size, the session and the key id
 //! DIR/manifest.sig      Ed25519 signature over manifest.json, hex
 //! ```
@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::canonical;
+use crate::checkpoint;
 use crate::error::EvidenceError;
 use crate::keys;
 use crate::verify::{self, Finding, FindingKind, Options, Report, Status};
@@ -161,7 +162,20 @@ pub fn write_bundle(
         .get_session(session_id)?
         .ok_or_else(|| EvidenceError::Invalid(format!("no session `{session_id}` in the store")))?;
     let records = store.session_decisions(session_id)?;
-    let checkpoint = store.latest_checkpoint()?;
+    // Exactly the session's records: a record the store files under this session but that
+    // names another was moved (its session column changed), and is not this session's evidence.
+    if let Some(foreign) = records.iter().find(|r| r.session_id != session_id) {
+        return Err(EvidenceError::Invalid(format!(
+            "the store files decision `{}` under session `{session_id}`, but the record belongs to session `{}`: \
+             the store was altered (run `cavra evidence verify`)",
+            foreign.decision_id, foreign.session_id
+        )));
+    }
+    // The latest checkpoint, when it covers the session; one made before the session began
+    // proves nothing about it (verification says so).
+    let checkpoint = store.latest_checkpoint()?.filter(|row| {
+        checkpoint::parse_payload(row).map_or(true, |p| p.sessions.iter().any(|h| h.session_id == session_id))
+    });
     prepare_dir(dir, force)?;
     let mut lines = Vec::new();
     for r in &records {
@@ -371,7 +385,7 @@ pub fn verify_bundle(dir: &Path, options: &Options<'_>) -> Result<Report, Eviden
                 .unwrap_or(0);
             records.push(StoredDecision {
                 sequence,
-                record: line.to_owned(),
+                record: std::borrow::Cow::Owned(line.to_owned()),
                 columns: None,
             });
         }

@@ -6,16 +6,37 @@
 //!
 //! The payload is the signed text itself (JSON), kept byte for byte in the row; the row's other
 //! columns are a copy for listing and must agree with it.
+//!
+//! Checkpoints form a chain: each (schema v2) names the checkpoint that was the latest when it
+//! was signed, with the SHA-256 of that one's payload. A verifier checks every stored checkpoint
+//! against the one it names — present, unchanged, and signing no fewer records or sessions — so
+//! deleting a checkpoint from the middle, or rewriting the log between two checkpoints, shows.
+//! What the chain cannot show is its own end: deleting the newest checkpoints (with the records
+//! only they covered) leaves an older, consistent chain. Only a checkpoint id kept outside the
+//! store can prove that.
 
 use cavra_store::{ActivityStore, CheckpointRow, LogHeads, SessionSummary};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::EvidenceError;
 use crate::keys;
 
-/// `schema` of a checkpoint payload.
-pub const CHECKPOINT_SCHEMA: &str = "cavra.checkpoint.v1";
+/// `schema` of a checkpoint payload: v2 names the checkpoint before it.
+pub const CHECKPOINT_SCHEMA: &str = "cavra.checkpoint.v2";
+/// `schema` of checkpoints made before they were chained (read, never written).
+pub const CHECKPOINT_SCHEMA_V1: &str = "cavra.checkpoint.v1";
+
+/// The checkpoint that was the latest when another was signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousCheckpoint {
+    /// Its id.
+    pub checkpoint_id: String,
+    /// SHA-256 (hex) of its payload text, so it cannot be swapped for another.
+    pub payload_sha256: String,
+}
 
 /// One session's head as a checkpoint signs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,10 +84,24 @@ pub struct CheckpointPayload {
     pub session_count: u64,
     /// Every session's head, by id.
     pub sessions: Vec<SignedHead>,
+    /// The checkpoint that was the latest when this one was signed (`null`: none was stored).
+    /// Absent in v1 payloads.
+    #[serde(default)]
+    pub previous: Option<PreviousCheckpoint>,
 }
 
-/// A checkpoint of `heads`, signed with `key`, as a row to store.
-pub fn sign_heads(heads: &LogHeads, key: &SigningKey) -> Result<(CheckpointRow, CheckpointPayload), EvidenceError> {
+/// The SHA-256 (hex) of a checkpoint's payload text.
+pub fn payload_sha256(row: &CheckpointRow) -> String {
+    cavra_core::integrity::hex(&Sha256::digest(row.payload.as_bytes()))
+}
+
+/// A checkpoint of `heads`, signed with `key`, as a row to store; `previous` is the latest
+/// checkpoint stored before `heads` were read.
+pub fn sign_heads(
+    heads: &LogHeads,
+    key: &SigningKey,
+    previous: Option<&CheckpointRow>,
+) -> Result<(CheckpointRow, CheckpointPayload), EvidenceError> {
     let created_at = cavra_store::stamp::rfc3339_micros(chrono::Utc::now());
     let payload = CheckpointPayload {
         schema: CHECKPOINT_SCHEMA.to_owned(),
@@ -77,6 +112,10 @@ pub fn sign_heads(heads: &LogHeads, key: &SigningKey) -> Result<(CheckpointRow, 
         decision_count: heads.decision_count,
         session_count: heads.sessions.len() as u64,
         sessions: heads.sessions.iter().map(SignedHead::of).collect(),
+        previous: previous.map(|row| PreviousCheckpoint {
+            checkpoint_id: row.checkpoint_id.clone(),
+            payload_sha256: payload_sha256(row),
+        }),
     };
     let text = serde_json::to_string(&payload).map_err(|e| EvidenceError::Invalid(e.to_string()))?;
     let row = CheckpointRow {
@@ -93,8 +132,10 @@ pub fn sign_heads(heads: &LogHeads, key: &SigningKey) -> Result<(CheckpointRow, 
 
 /// Signs every session's head in `store` and stores the checkpoint.
 pub fn checkpoint(store: &dyn ActivityStore, key: &SigningKey) -> Result<CheckpointPayload, EvidenceError> {
+    // The previous checkpoint first: the heads read after it are at least as far along.
+    let previous = store.latest_checkpoint()?;
     let heads = store.log_heads()?;
-    let (row, payload) = sign_heads(&heads, key)?;
+    let (row, payload) = sign_heads(&heads, key, previous.as_ref())?;
     store.save_checkpoint(&row)?;
     Ok(payload)
 }
@@ -134,7 +175,7 @@ impl std::fmt::Display for CheckpointProblem {
 pub fn parse_payload(row: &CheckpointRow) -> Result<CheckpointPayload, CheckpointProblem> {
     let payload: CheckpointPayload =
         serde_json::from_str(&row.payload).map_err(|e| CheckpointProblem::Malformed(e.to_string()))?;
-    if payload.schema != CHECKPOINT_SCHEMA {
+    if payload.schema != CHECKPOINT_SCHEMA && payload.schema != CHECKPOINT_SCHEMA_V1 {
         return Err(CheckpointProblem::Malformed(format!(
             "unknown schema `{}`",
             payload.schema
@@ -202,12 +243,13 @@ impl Periodic {
                 let mut last: Option<(u64, u64, usize)> = None;
                 let once = |last: &mut Option<(u64, u64, usize)>| {
                     let outcome = (|| {
+                        let previous = store.latest_checkpoint()?;
                         let heads = store.log_heads()?;
                         let mark = (heads.sequence, heads.decision_count, heads.sessions.len());
                         if *last == Some(mark) {
                             return Ok(None);
                         }
-                        let (row, payload) = sign_heads(&heads, &key)?;
+                        let (row, payload) = sign_heads(&heads, &key, previous.as_ref())?;
                         store.save_checkpoint(&row)?;
                         *last = Some(mark);
                         Ok(Some(payload))

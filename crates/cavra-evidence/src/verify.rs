@@ -1,19 +1,19 @@
 //! Verification (SPEC §7): every record's hash recomputed, every session's chain walked, the
 //! global `sequence` checked for gaps and repeats, every summary compared with what its records
-//! imply, the SQL columns compared with the record they file, and the latest signed checkpoint
-//! checked against the chains — each problem reported by record id and session, classified as
-//! altered, removed, inserted or reordered.
+//! imply, the SQL columns compared with the record they file, every signed checkpoint checked
+//! against the one it names and the latest against the chains — each problem reported by record
+//! id and session, classified as altered, removed, inserted or reordered.
 //!
-//! The scan streams: one thread reads the store in sequence order, worker threads hash batches
-//! (the fast path of [`crate::canonical`], the typed path when it declines or disagrees), and one
-//! walker thread takes the batches back in order and walks the chains with
-//! [`cavra_core::integrity::ChainWalk`]. Memory grows with the number of sessions, not records
-//! (plus an 8-byte fingerprint per record, to tell an inserted record from a removed one).
+//! The scan streams, on every core: the range of sequences the summaries' snapshot holds is cut
+//! into chunks; one thread per core reads every n-th chunk on a connection of its own and hashes
+//! each record where it reads it (the sealed form of [`crate::canonical`] hashed as it is, the
+//! parsed tree or the typed path when it declines or disagrees), and the calling thread walks the
+//! chunks in order with [`cavra_core::integrity::ChainWalk`]. Memory grows with the number of
+//! sessions, not records (plus an 8-byte fingerprint per record, to tell an inserted record from
+//! a removed one), and a few batches per thread in flight.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 
 use cavra_core::integrity::{ChainFault, ChainWalk, Link};
 use cavra_core::{DecisionRecord, Outcome, Severity};
@@ -27,8 +27,8 @@ use crate::checkpoint::{self, CheckpointPayload, SignedHead};
 use crate::error::EvidenceError;
 use crate::keys;
 
-/// Records handed to a worker at once.
-const BATCH: usize = 2048;
+/// Records a scanning thread hands the walk at once.
+const BATCH: usize = 1024;
 
 /// The verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,6 +91,9 @@ pub enum CheckpointState {
     SignatureNotChecked,
     /// None is stored.
     Absent,
+    /// A bundle's checkpoint verified, but was made before the bundled session began: it says
+    /// nothing about the session.
+    DoesNotCover,
     /// Checking was turned off (`--no-checkpoint`).
     Skipped,
     /// It failed: forged, signed by another key, or malformed (see the findings).
@@ -148,33 +151,50 @@ pub struct Options<'a> {
     pub public_key: Option<VerifyingKey>,
     /// Leave checkpoints out entirely (said in the report).
     pub skip_checkpoint: bool,
-    /// Hashing threads; 0 means one per core.
+    /// Scanning threads (each reads and hashes a share of the log on its own connection); 0 means
+    /// one per core.
     pub threads: usize,
     /// Called with the number of records verified so far, now and then.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
 }
 
 // ---------------------------------------------------------------------------------------------
-// One record, checked on a worker thread.
+// One record, checked on a scanning thread.
 
-/// The fields of a record the walk needs, owned so they cross threads.
-#[derive(Debug, Default)]
-struct Fields {
-    decision_id: String,
-    session_id: String,
-    sequence: Option<u64>,
-    prev_hash: Option<String>,
-    record_hash: Option<String>,
-    decision: Option<Outcome>,
-    severity: Option<Severity>,
+/// Where a string lies in a [`Batch`]'s text.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    start: usize,
+    end: usize,
 }
 
-/// A record after hashing.
+/// Checked records on their way to the walk. The strings the walk needs (ids and hashes) are
+/// copied into one text per batch, not one allocation per string.
+#[derive(Default)]
+struct Batch {
+    text: String,
+    items: Vec<Checked>,
+}
+
+/// A record after hashing: the fields the walk needs, as spans of its batch's text.
 struct Checked {
     /// Where the store files it.
     filed: u64,
-    fields: Fields,
-    /// The hash its content gives, when it is not the one it carries (`None`: it matches).
+    sequence: Option<u64>,
+    decision: Option<Outcome>,
+    severity: Option<Severity>,
+    decision_id: Span,
+    session_id: Span,
+    prev_hash: Option<Span>,
+    record_hash: Option<Span>,
+    /// What is wrong with it, if anything (rare, so boxed).
+    trouble: Option<Box<Trouble>>,
+}
+
+/// What hashing found wrong with one record.
+#[derive(Default)]
+struct Trouble {
+    /// The hash its content gives, when it is not the one it carries.
     mismatch: Option<String>,
     /// Why it cannot be read as a record.
     unreadable: Option<String>,
@@ -182,7 +202,60 @@ struct Checked {
     columns: Vec<&'static str>,
 }
 
-/// Borrowed views of the fields a column check compares.
+impl Trouble {
+    fn of(mismatch: Option<String>, unreadable: Option<String>, columns: Vec<&'static str>) -> Option<Box<Trouble>> {
+        (mismatch.is_some() || unreadable.is_some() || !columns.is_empty()).then(|| {
+            Box::new(Trouble {
+                mismatch,
+                unreadable,
+                columns,
+            })
+        })
+    }
+}
+
+impl Batch {
+    fn with_capacity(records: usize) -> Batch {
+        Batch {
+            text: String::with_capacity(records * 200),
+            items: Vec::with_capacity(records),
+        }
+    }
+
+    fn span(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Span {
+            start,
+            end: self.text.len(),
+        }
+    }
+
+    fn get(&self, span: Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or_default()
+    }
+
+    fn push(&mut self, filed: u64, view: &View<'_>, trouble: Option<Box<Trouble>>) {
+        let decision_id = self.span(view.decision_id.unwrap_or_default());
+        let session_id = self.span(view.session_id.unwrap_or_default());
+        let prev_hash = view.prev_hash.map(|h| self.span(h));
+        let record_hash = view.record_hash.map(|h| self.span(h));
+        self.items.push(Checked {
+            filed,
+            sequence: view.sequence,
+            decision: view.decision.and_then(|d| d.parse().ok()),
+            severity: view.severity.and_then(|s| s.parse().ok()),
+            decision_id,
+            session_id,
+            prev_hash,
+            record_hash,
+            trouble,
+        });
+    }
+}
+
+/// Borrowed views of the fields the walk and a column check read.
+#[derive(Default)]
 struct View<'a> {
     decision_id: Option<&'a str>,
     session_id: Option<&'a str>,
@@ -199,6 +272,24 @@ struct View<'a> {
 }
 
 impl<'a> View<'a> {
+    /// The fields of a record in sealed form.
+    fn of_sealed(f: &canonical::SealedFields<'a>) -> View<'a> {
+        View {
+            decision_id: f.decision_id,
+            session_id: f.session_id,
+            agent_id: f.agent_id,
+            repository: f.repository,
+            policy_pack: f.policy_pack,
+            decision: f.decision,
+            severity: f.severity,
+            action_type: f.action_type,
+            timestamp: f.timestamp,
+            sequence: f.sequence,
+            prev_hash: f.prev_hash,
+            record_hash: f.record_hash,
+        }
+    }
+
     /// The fields of a parsed record; `sorted` when its keys were sorted (binary search).
     fn of_node(node: &'a canonical::Node<'a>, sorted: bool) -> View<'a> {
         let get = |k: &str| if sorted { node.get_sorted(k) } else { node.get(k) };
@@ -236,20 +327,8 @@ impl<'a> View<'a> {
         }
     }
 
-    fn fields(&self) -> Fields {
-        Fields {
-            decision_id: self.decision_id.unwrap_or_default().to_owned(),
-            session_id: self.session_id.unwrap_or_default().to_owned(),
-            sequence: self.sequence,
-            prev_hash: self.prev_hash.map(str::to_owned),
-            record_hash: self.record_hash.map(str::to_owned),
-            decision: self.decision.and_then(|d| d.parse().ok()),
-            severity: self.severity.and_then(|s| s.parse().ok()),
-        }
-    }
-
     /// The columns filed beside the record that disagree with it.
-    fn column_mismatches(&self, stored: &StoredDecision) -> Vec<&'static str> {
+    fn column_mismatches(&self, stored: &StoredDecision<'_>) -> Vec<&'static str> {
         let Some(c) = &stored.columns else {
             return Vec::new();
         };
@@ -267,7 +346,7 @@ impl<'a> View<'a> {
             ("severity", &c.severity, self.severity),
             ("action_type", &c.action_type, self.action_type),
         ] {
-            if Some(column.as_str()) != field {
+            if Some(column.as_ref()) != field {
                 out.push(name);
             }
         }
@@ -279,61 +358,51 @@ impl<'a> View<'a> {
     }
 }
 
-/// Hashes one stored record: the fast path first, the typed path when it declines or disagrees.
-fn check_one(stored: &StoredDecision, buf: &mut Vec<u8>) -> Checked {
-    let node = canonical::parse(&stored.record);
-    if let Some(mut node) = node
+/// Hashes one stored record into `out`: the sealed form first (the text hashed as it is), then
+/// the parsed tree, then the typed path, which decides whenever the others decline or disagree.
+fn check_one(stored: &StoredDecision<'_>, buf: &mut Vec<u8>, out: &mut Batch) {
+    let text: &str = &stored.record;
+    if let Some(sealed) = canonical::sealed(text)
+        && sealed.intact()
+    {
+        let view = View::of_sealed(&sealed.fields);
+        let columns = view.column_mismatches(stored);
+        out.push(stored.sequence, &view, Trouble::of(None, None, columns));
+        return;
+    }
+    if let Some(mut node) = canonical::parse(text)
         && canonical::canonical_bytes(&mut node, buf).is_some()
     {
-        {
-            let computed = cavra_core::integrity::hex(&Sha256::digest(&buf[..]));
-            let view = View::of_node(&node, true);
-            if view.record_hash == Some(computed.as_str()) {
-                return Checked {
-                    filed: stored.sequence,
-                    fields: view.fields(),
-                    mismatch: None,
-                    unreadable: None,
-                    columns: view.column_mismatches(stored),
-                };
-            }
+        let computed = cavra_core::integrity::hex(&Sha256::digest(&buf[..]));
+        let view = View::of_node(&node, true);
+        if view.record_hash == Some(computed.as_str()) {
+            let columns = view.column_mismatches(stored);
+            out.push(stored.sequence, &view, Trouble::of(None, None, columns));
+            return;
         }
     }
-    match serde_json::from_str::<DecisionRecord>(&stored.record) {
+    match serde_json::from_str::<DecisionRecord>(text) {
         Ok(record) => {
             let computed = cavra_core::integrity::record_hash(&record);
             let view = View::of_record(&record);
             let mismatch = (view.record_hash != Some(computed.as_str())).then_some(computed);
-            Checked {
-                filed: stored.sequence,
-                fields: view.fields(),
-                mismatch,
-                unreadable: None,
-                columns: view.column_mismatches(stored),
-            }
+            let columns = view.column_mismatches(stored);
+            out.push(stored.sequence, &view, Trouble::of(mismatch, None, columns));
         }
         Err(e) => {
             // Name it as well as the text (or the columns) allow.
-            let node = canonical::parse(&stored.record);
-            let mut fields = node
-                .as_ref()
-                .map(|n| View::of_node(n, false).fields())
-                .unwrap_or_default();
+            let node = canonical::parse(text);
+            let mut view = node.as_ref().map(|n| View::of_node(n, false)).unwrap_or_default();
             if let Some(c) = &stored.columns {
-                if fields.decision_id.is_empty() {
-                    fields.decision_id = c.decision_id.clone();
+                if view.decision_id.is_none_or(str::is_empty) {
+                    view.decision_id = Some(&c.decision_id);
                 }
-                if fields.session_id.is_empty() {
-                    fields.session_id = c.session_id.clone();
+                if view.session_id.is_none_or(str::is_empty) {
+                    view.session_id = Some(&c.session_id);
                 }
             }
-            Checked {
-                filed: stored.sequence,
-                fields,
-                mismatch: Some("unreadable".to_owned()),
-                unreadable: Some(e.to_string()),
-                columns: Vec::new(),
-            }
+            let trouble = Trouble::of(Some("unreadable".to_owned()), Some(e.to_string()), Vec::new());
+            out.push(stored.sequence, &view, trouble);
         }
     }
 }
@@ -351,7 +420,8 @@ struct Track {
     outcomes: BTreeMap<Outcome, u64>,
     max_severity: Option<Severity>,
     /// A fingerprint of each record hash seen, to tell a fork (inserted) from a gap (removed).
-    seen: HashSet<u64, BuildHasherDefault<Fingerprints>>,
+    /// Searched only when a link is broken, so a list: appending costs less than hashing.
+    seen: Vec<u64>,
 }
 
 /// What a checkpoint says about one session, and whether the walk got there.
@@ -361,10 +431,12 @@ struct Target {
 }
 
 /// Whether the walk covers a whole store or one session (a bundle).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Scope {
     Store,
-    Session,
+    /// A bundle of this session: every record is walked as part of its chain, so a record of
+    /// another session is named as foreign instead of starting a chain of its own.
+    Session(String),
 }
 
 struct Walker {
@@ -378,24 +450,6 @@ struct Walker {
     targets: HashMap<String, Target>,
     checkpoint_id: String,
     findings: Vec<Finding>,
-}
-
-/// Hashes fingerprints, which are already uniform bits, by taking them as they are.
-#[derive(Default)]
-struct Fingerprints(u64);
-
-impl Hasher for Fingerprints {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) | u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 /// The first 64 bits of a hex hash (a hash not in hex is folded byte by byte instead).
@@ -413,6 +467,36 @@ fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }
 
+/// Sets `slot` to `value`, reusing its buffer (the walk sets a head per record).
+fn set(slot: &mut Option<String>, value: Option<&str>) {
+    match (value, slot.as_mut()) {
+        (Some(v), Some(held)) => {
+            held.clear();
+            held.push_str(v);
+        }
+        (v, _) => *slot = v.map(str::to_owned),
+    }
+}
+
+/// Who a finding is about.
+struct Named<'a> {
+    decision_id: &'a str,
+    session_id: &'a str,
+    sequence: Option<u64>,
+}
+
+impl Named<'_> {
+    fn finding(&self, kind: FindingKind, message: String) -> Finding {
+        Finding {
+            kind,
+            session_id: Some(self.session_id.to_owned()),
+            decision_id: Some(self.decision_id.to_owned()),
+            sequence: self.sequence,
+            message,
+        }
+    }
+}
+
 impl Walker {
     fn new(scope: Scope, snapshot: u64) -> Walker {
         Walker {
@@ -428,20 +512,17 @@ impl Walker {
         }
     }
 
-    fn find(&mut self, kind: FindingKind, f: &Fields, message: String) {
-        self.findings.push(Finding {
-            kind,
-            session_id: Some(f.session_id.clone()),
-            decision_id: Some(f.decision_id.clone()),
-            sequence: f.sequence,
-            message,
-        });
-    }
-
-    fn push(&mut self, c: Checked) {
+    fn push(&mut self, batch: &Batch, c: &Checked) {
         self.records += 1;
         self.high_water = self.high_water.max(c.filed);
-        let f = &c.fields;
+        let f = Named {
+            decision_id: batch.get(c.decision_id),
+            session_id: batch.get(c.session_id),
+            sequence: c.sequence,
+        };
+        let prev_hash = c.prev_hash.map(|s| batch.get(s));
+        let record_hash = c.record_hash.map(|s| batch.get(s));
+        let trouble = c.trouble.as_deref();
         if self.scope == Scope::Store {
             if c.filed > self.expected_next {
                 let (from, to) = (self.expected_next, c.filed - 1);
@@ -458,75 +539,76 @@ impl Walker {
                     message: format!("{range} missing from the log (before `{}`)", f.decision_id),
                 });
             } else if c.filed < self.expected_next {
-                self.find(
+                self.findings.push(f.finding(
                     FindingKind::Inserted,
-                    f,
                     format!("sequence {} appears again in the log", c.filed),
-                );
+                ));
             }
             self.expected_next = self.expected_next.max(c.filed.saturating_add(1));
         }
-        if let Some(why) = &c.unreadable {
-            self.find(
+        let unreadable = trouble.and_then(|t| t.unreadable.as_deref());
+        if let Some(why) = unreadable {
+            self.findings.push(f.finding(
                 FindingKind::Unreadable,
-                f,
                 format!("the stored record cannot be read: {why}"),
-            );
+            ));
         }
-        if !c.columns.is_empty() {
-            if c.columns.contains(&"sequence") {
-                self.find(
+        let columns = trouble.map_or(&[][..], |t| &t.columns[..]);
+        if !columns.is_empty() {
+            if columns.contains(&"sequence") {
+                self.findings.push(f.finding(
                     FindingKind::Reordered,
-                    f,
                     format!(
                         "the record is filed at sequence {} but was sealed at sequence {}",
                         c.filed,
                         f.sequence.map_or("(none)".to_owned(), |s| s.to_string())
                     ),
-                );
+                ));
             }
-            let others: Vec<&str> = c.columns.iter().copied().filter(|n| *n != "sequence").collect();
+            let others: Vec<&str> = columns.iter().copied().filter(|n| *n != "sequence").collect();
             if !others.is_empty() {
-                self.find(
-                    FindingKind::Altered,
-                    f,
-                    format!(
+                self.findings.push(f.finding(FindingKind::Altered, format!(
                         "the indexed column(s) {} disagree with the sealed record, so lists and filters show it wrongly",
                         others.join(", ")
                     ),
-                );
+                ));
             }
         }
-        if !self.tracks.contains_key(&f.session_id) {
+        // The chain the record is walked in: its own, or in a bundle the bundled session's.
+        let chain = match &self.scope {
+            Scope::Store => f.session_id,
+            Scope::Session(id) => id.as_str(),
+        };
+        if !self.tracks.contains_key(chain) {
             self.tracks.insert(
-                f.session_id.clone(),
+                chain.to_owned(),
                 Track {
-                    walk: ChainWalk::new(&f.session_id),
+                    walk: ChainWalk::new(chain),
                     snap_records: 0,
                     snap_head: None,
                     snap_last_id: None,
                     outcomes: BTreeMap::new(),
                     max_severity: None,
-                    seen: HashSet::default(),
+                    seen: Vec::new(),
                 },
             );
         }
-        let Some(track) = self.tracks.get_mut(&f.session_id) else {
+        let Some(track) = self.tracks.get_mut(chain) else {
             return;
         };
-        let computed = c
-            .mismatch
-            .clone()
-            .unwrap_or_else(|| f.record_hash.clone().unwrap_or_default());
+        let computed = match trouble.and_then(|t| t.mismatch.as_deref()) {
+            Some(computed) => computed,
+            None => record_hash.unwrap_or_default(),
+        };
         let problems: Vec<ChainFault> = track
             .walk
             .push(&Link {
-                decision_id: &f.decision_id,
-                session_id: &f.session_id,
+                decision_id: f.decision_id,
+                session_id: f.session_id,
                 sequence: f.sequence,
-                prev_hash: f.prev_hash.as_deref(),
-                record_hash: f.record_hash.as_deref(),
-                computed_hash: &computed,
+                prev_hash,
+                record_hash,
+                computed_hash: computed,
             })
             .iter()
             .map(|p| p.fault.clone())
@@ -535,7 +617,7 @@ impl Walker {
         let mut found = Vec::new();
         for fault in problems {
             match fault {
-                ChainFault::HashMismatch { .. } if c.unreadable.is_none() => found.push((
+                ChainFault::HashMismatch { .. } if unreadable.is_none() => found.push((
                     FindingKind::Altered,
                     "the record's content no longer hashes to its record_hash: a field was changed".to_owned(),
                 )),
@@ -578,6 +660,10 @@ impl Walker {
                     };
                     found.push((kind, message));
                 }
+                ChainFault::WrongSession { found: other } if matches!(self.scope, Scope::Session(_)) => found.push((
+                    FindingKind::Inserted,
+                    format!("the record belongs to session `{other}`, not to the bundled session `{chain}`"),
+                )),
                 ChainFault::WrongSession { found: other } => found.push((
                     FindingKind::Reordered,
                     format!("the record belongs to session `{other}`"),
@@ -585,29 +671,29 @@ impl Walker {
                 ChainFault::HeadMismatch { .. } | ChainFault::CountMismatch { .. } => {}
             }
         }
-        if let Some(h) = &f.record_hash {
-            track.seen.insert(fingerprint(h));
+        if let Some(h) = record_hash {
+            track.seen.push(fingerprint(h));
         }
-        if c.filed <= self.snapshot || self.scope == Scope::Session {
+        if c.filed <= self.snapshot || matches!(self.scope, Scope::Session(_)) {
             track.snap_records += 1;
-            track.snap_head = f.record_hash.clone();
-            track.snap_last_id = Some(f.decision_id.clone());
-            if let Some(d) = f.decision {
+            set(&mut track.snap_head, record_hash);
+            set(&mut track.snap_last_id, Some(f.decision_id));
+            if let Some(d) = c.decision {
                 *track.outcomes.entry(d).or_insert(0) += 1;
             }
-            if let Some(s) = f.severity {
+            if let Some(s) = c.severity {
                 track.max_severity = Some(track.max_severity.map_or(s, |m| m.max(s)));
             }
         }
         let position = track.walk.records();
         for (kind, message) in found {
-            self.find(kind, f, message);
+            self.findings.push(f.finding(kind, message));
         }
-        if let Some(target) = self.targets.get_mut(&f.session_id)
+        if let Some(target) = self.targets.get_mut(chain)
             && target.head.decision_count == position
         {
             target.reached = true;
-            if f.record_hash != target.head.head_hash {
+            if record_hash != target.head.head_hash.as_deref() {
                 let message = format!(
                     "checkpoint `{}` signed `{}` as decision {} of the session; the chain holds `{}` there",
                     self.checkpoint_id,
@@ -615,7 +701,7 @@ impl Walker {
                     position,
                     f.decision_id
                 );
-                self.find(FindingKind::Altered, f, message);
+                self.findings.push(f.finding(FindingKind::Altered, message));
             }
         }
     }
@@ -706,7 +792,8 @@ impl Walker {
             let mut orphans: Vec<(&String, &Track)> = self
                 .tracks
                 .iter()
-                .filter(|(id, _)| !summarised.contains(id.as_str()))
+                // A session first seen after the snapshot has no summary in it, rightly.
+                .filter(|(id, t)| t.snap_records > 0 && !summarised.contains(id.as_str()))
                 .collect();
             orphans.sort_by(|a, b| a.0.cmp(b.0));
             for (id, t) in orphans {
@@ -715,7 +802,7 @@ impl Walker {
                     session_id: Some(id.clone()),
                     decision_id: t.snap_last_id.clone(),
                     sequence: None,
-                    message: format!("the session has {} decisions but no summary", t.walk.records()),
+                    message: format!("the session has {} decisions but no summary", t.snap_records),
                 });
             }
         }
@@ -775,9 +862,25 @@ impl Walker {
 // ---------------------------------------------------------------------------------------------
 // The pipeline.
 
-/// Streams `scan`'s records through hashing workers into `walker`, in order.
-fn run_pipeline(
-    scan: impl FnOnce(&mut dyn FnMut(StoredDecision) -> Result<(), StoreError>) -> Result<(), StoreError>,
+/// Sequences one scanning thread reads in one go (its own read transaction), before it moves on
+/// to the range `threads` chunks further.
+const CHUNK: u64 = 16_384;
+
+/// What a scanning thread hands the walk.
+enum Scanned {
+    Batch(Batch),
+    /// The chunk is done (or failed).
+    End(Result<(), StoreError>),
+}
+
+/// Verifies sequences `1..=upto` of `store` into `walker`: the range is cut into chunks of
+/// [`CHUNK`]; `threads` scanning threads each read every `threads`-th chunk on a connection of
+/// their own and hash its records where they read them (borrowed from the row, nothing copied but
+/// the ids and hashes the walk needs); this thread walks the chunks in order, taking each from
+/// its thread's channel. Memory stays bounded: each channel holds a few batches.
+fn scan_store(
+    store: &dyn ActivityStore,
+    upto: u64,
     walker: &mut Walker,
     threads: usize,
     progress: Option<&(dyn Fn(u64) + Sync)>,
@@ -787,64 +890,69 @@ fn run_pipeline(
     } else {
         threads
     };
-    let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<StoredDecision>)>(threads * 2);
-    let work_rx = Arc::new(Mutex::new(work_rx));
-    let (done_tx, done_rx) = mpsc::sync_channel::<(usize, Vec<Checked>)>(threads * 2);
+    let chunks = upto.div_ceil(CHUNK);
+    let threads = usize::try_from(chunks).map_or(threads, |c| threads.min(c.max(1)));
+    let stride = threads as u64;
     std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let rx = Arc::clone(&work_rx);
-            let tx = done_tx.clone();
+        let mut channels = Vec::with_capacity(threads);
+        for first in 0..stride {
+            let (tx, rx) = mpsc::sync_channel::<Scanned>(4);
+            channels.push(rx);
             scope.spawn(move || {
                 let mut buf = Vec::with_capacity(4096);
-                loop {
-                    let job = match rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
+                let mut chunk = first;
+                while chunk < chunks {
+                    let from = chunk * CHUNK + 1;
+                    let to = (from + CHUNK - 1).min(upto);
+                    let mut batch = Batch::with_capacity(BATCH);
+                    let scanned = store.scan_decisions(from..=to, &mut |stored| {
+                        check_one(stored, &mut buf, &mut batch);
+                        if batch.items.len() == BATCH {
+                            let full = std::mem::replace(&mut batch, Batch::with_capacity(BATCH));
+                            tx.send(Scanned::Batch(full)).map_err(|_| stopped())?;
+                        }
+                        Ok(())
+                    });
+                    let last = if batch.items.is_empty() {
+                        Ok(())
+                    } else {
+                        tx.send(Scanned::Batch(batch))
                     };
-                    let Ok((index, batch)) = job else { return };
-                    let checked = batch.iter().map(|s| check_one(s, &mut buf)).collect();
-                    if tx.send((index, checked)).is_err() {
+                    let failed = scanned.is_err();
+                    if last.is_err() || tx.send(Scanned::End(scanned)).is_err() || failed {
                         return;
                     }
+                    chunk += stride;
                 }
             });
         }
-        drop(done_tx);
-        let walking = scope.spawn(move || {
-            let mut pending: BTreeMap<usize, Vec<Checked>> = BTreeMap::new();
-            let mut next = 0usize;
-            for (index, batch) in done_rx {
-                pending.insert(index, batch);
-                while let Some(batch) = pending.remove(&next) {
-                    for c in batch {
-                        walker.push(c);
+        // Walk the chunks in order; returning early drops the channels, which stops the threads.
+        for chunk in 0..chunks {
+            let Some(rx) = usize::try_from(chunk % stride).ok().and_then(|i| channels.get(i)) else {
+                return Err(EvidenceError::from(stopped()));
+            };
+            loop {
+                match rx.recv() {
+                    Ok(Scanned::Batch(batch)) => {
+                        for c in &batch.items {
+                            walker.push(&batch, c);
+                        }
+                        if let Some(p) = progress {
+                            p(walker.records);
+                        }
                     }
-                    next += 1;
-                    if let Some(p) = progress {
-                        p(walker.records);
-                    }
+                    Ok(Scanned::End(Ok(()))) => break,
+                    Ok(Scanned::End(Err(e))) => return Err(e.into()),
+                    Err(_) => return Err(stopped().into()),
                 }
             }
-        });
-        let mut batch = Vec::with_capacity(BATCH);
-        let mut index = 0usize;
-        let stopped = || StoreError::Unavailable("verification stopped".into());
-        let scanned = scan(&mut |stored| {
-            batch.push(stored);
-            if batch.len() == BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                work_tx.send((index, full)).map_err(|_| stopped())?;
-                index += 1;
-            }
-            Ok(())
-        });
-        if scanned.is_ok() && !batch.is_empty() {
-            let _ = work_tx.send((index, std::mem::take(&mut batch)));
         }
-        drop(work_tx);
-        let _ = walking.join();
-        scanned.map_err(EvidenceError::from)
+        Ok(())
     })
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable("verification stopped".into())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -884,6 +992,16 @@ fn use_checkpoint(row: Option<&CheckpointRow>, options: &Options<'_>, scope_sess
         return out;
     }
     let Some(row) = row else {
+        if scope_session.is_some() {
+            // A bundle: its manifest's signature authenticates it; a checkpoint only adds a
+            // second, independent statement of the session's head, when one was made since.
+            out.not_checked.push(
+                "the session's head against a signed checkpoint: the bundle carries none (none was stored when it \
+                 was written, or the latest was made before the session began)"
+                    .into(),
+            );
+            return out;
+        }
         if let Some(key) = &options.public_key {
             out.unverified = true;
             out.not_checked.push(format!(
@@ -943,6 +1061,202 @@ fn use_checkpoint(row: Option<&CheckpointRow>, options: &Options<'_>, scope_sess
     out
 }
 
+/// What the stored checkpoints say about each other.
+#[derive(Default)]
+struct CheckpointChain {
+    /// The newest, which the chains are checked against.
+    latest: Option<CheckpointRow>,
+    /// Checkpoints stored.
+    count: u64,
+    /// Checkpoints that name the one before them (schema v2).
+    linked: u64,
+    findings: Vec<Finding>,
+    not_checked: Vec<String>,
+}
+
+/// What one checkpoint of the chain is remembered by, for the ones after it.
+struct Signed {
+    payload_sha256: String,
+    sequence: u64,
+    decision_count: u64,
+}
+
+/// Reads every stored checkpoint, oldest first, and checks each against the one it names: that
+/// one must be stored, unchanged (its payload's hash), and sign no more of the log than the later
+/// one — no higher sequence, no session missing or shorter, no head changed at the same count.
+/// A later checkpoint's signature covers the hash it names, so a chain ending in a checkpoint
+/// verified with the key proves every checkpoint it links back to, whoever signed them. Holds
+/// one payload (the previous) at a time.
+fn checkpoint_chain(store: &dyn ActivityStore, options: &Options<'_>) -> Result<CheckpointChain, EvidenceError> {
+    let given = options.public_key.as_ref().map(keys::key_id);
+    let mut out = CheckpointChain::default();
+    let mut known: HashMap<String, Signed> = HashMap::new();
+    let mut before: Option<CheckpointPayload> = None;
+    let mut other_keys = 0u64;
+    let mut unlinked = 0u64;
+    let mut latest_signature: Option<Finding> = None;
+    let finding = |kind, session_id: Option<String>, message: String| Finding {
+        kind,
+        session_id,
+        decision_id: None,
+        sequence: None,
+        message,
+    };
+    store.scan_checkpoints(&mut |row| {
+        out.count += 1;
+        // A bad signature of the newest is reported by the checkpoint check itself.
+        if let Some(f) = latest_signature.take() {
+            out.findings.push(f);
+        }
+        let id = row.checkpoint_id.clone();
+        let payload = match (&options.public_key, &given) {
+            (Some(key), Some(given)) if row.key_id == *given => checkpoint::verify_row(&row, key),
+            (Some(_), _) => {
+                other_keys += 1;
+                checkpoint::parse_payload(&row)
+            }
+            _ => checkpoint::parse_payload(&row),
+        };
+        let payload = match payload {
+            Ok(p) => Some(p),
+            Err(problem) => {
+                latest_signature = Some(finding(
+                    FindingKind::Checkpoint,
+                    None,
+                    format!("checkpoint `{id}`: {problem}"),
+                ));
+                None
+            }
+        };
+        if let Some(p) = &payload {
+            match (&p.previous, known.is_empty()) {
+                (Some(prev), _) => {
+                    out.linked += 1;
+                    match known.get(&prev.checkpoint_id) {
+                        None => out.findings.push(finding(
+                            FindingKind::Checkpoint,
+                            None,
+                            format!(
+                                "checkpoint `{id}` was signed after checkpoint `{}`, which is no longer stored: \
+                                 checkpoints were deleted",
+                                prev.checkpoint_id
+                            ),
+                        )),
+                        Some(link) if link.payload_sha256 != prev.payload_sha256 => out.findings.push(finding(
+                            FindingKind::Checkpoint,
+                            None,
+                            format!(
+                                "checkpoint `{}` is not the one checkpoint `{id}` was signed after: it was replaced",
+                                prev.checkpoint_id
+                            ),
+                        )),
+                        Some(link) if p.sequence < link.sequence || p.decision_count < link.decision_count => {
+                            out.findings.push(finding(
+                                FindingKind::Removed,
+                                None,
+                                format!(
+                                    "checkpoint `{id}` signs {} decisions up to sequence {}, fewer than checkpoint \
+                                     `{}` before it ({} up to {}): the log was cut between them",
+                                    p.decision_count,
+                                    p.sequence,
+                                    prev.checkpoint_id,
+                                    link.decision_count,
+                                    link.sequence
+                                ),
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                    if let Some(b) = before.as_ref().filter(|b| b.checkpoint_id == prev.checkpoint_id) {
+                        out.findings.extend(heads_regressed(b, p));
+                    }
+                }
+                (None, false) if p.schema == checkpoint::CHECKPOINT_SCHEMA => out.not_checked.push(format!(
+                    "checkpoint `{id}` names no checkpoint before it although earlier ones are stored (signed \
+                     concurrently with another?): its place in the chain is not proven"
+                )),
+                (None, _) => unlinked += u64::from(p.schema != checkpoint::CHECKPOINT_SCHEMA),
+            }
+            known.insert(
+                id,
+                Signed {
+                    payload_sha256: checkpoint::payload_sha256(&row),
+                    sequence: p.sequence,
+                    decision_count: p.decision_count,
+                },
+            );
+        }
+        before = payload;
+        out.latest = Some(row);
+        Ok(())
+    })?;
+    if other_keys > 0 {
+        out.not_checked.push(format!(
+            "the signatures of {other_keys} checkpoint(s) signed by other keys (those a later checkpoint names are \
+             covered by its signature through the hash it names)"
+        ));
+    }
+    if unlinked > 1 {
+        out.not_checked.push(format!(
+            "the order of {unlinked} checkpoints made before checkpoints were chained (schema v1): one deleted \
+             among them would not show"
+        ));
+    }
+    if out.count > 0 {
+        out.not_checked.push(
+            "whether newer checkpoints than the latest stored were deleted: the chain cannot show its own end; \
+             compare the latest checkpoint's id with one kept outside the store"
+                .into(),
+        );
+    }
+    Ok(out)
+}
+
+/// What `later` says that `earlier` (the checkpoint it names) contradicts: a session gone, shorter,
+/// or with another head at the same count. Both are signed statements of one log that only
+/// grows, so each is a change made to the log between the two.
+fn heads_regressed(earlier: &CheckpointPayload, later: &CheckpointPayload) -> Vec<Finding> {
+    let now: HashMap<&str, &SignedHead> = later.sessions.iter().map(|h| (h.session_id.as_str(), h)).collect();
+    let mut out = Vec::new();
+    for head in &earlier.sessions {
+        let (kind, message) = match now.get(head.session_id.as_str()) {
+            None if head.decision_count > 0 => (
+                FindingKind::Removed,
+                format!(
+                    "checkpoint `{}` signed the session with {} decisions; the later checkpoint `{}` does not have \
+                     it: it was removed between them",
+                    earlier.checkpoint_id, head.decision_count, later.checkpoint_id
+                ),
+            ),
+            Some(h) if h.decision_count < head.decision_count => (
+                FindingKind::Removed,
+                format!(
+                    "checkpoint `{}` signed the session with {} decisions; the later checkpoint `{}` with {}: \
+                     records were removed between them",
+                    earlier.checkpoint_id, head.decision_count, later.checkpoint_id, h.decision_count
+                ),
+            ),
+            Some(h) if h.decision_count == head.decision_count && h.head_hash != head.head_hash => (
+                FindingKind::Altered,
+                format!(
+                    "checkpoints `{}` and `{}` sign different heads for the session at {} decisions: it was \
+                     rewritten between them",
+                    earlier.checkpoint_id, later.checkpoint_id, head.decision_count
+                ),
+            ),
+            _ => continue,
+        };
+        out.push(Finding {
+            kind,
+            session_id: Some(head.session_id.clone()),
+            decision_id: head.head_decision_id.clone(),
+            sequence: None,
+            message,
+        });
+    }
+    out
+}
+
 fn report(
     source: String,
     walker: Walker,
@@ -980,16 +1294,20 @@ fn report(
 
 /// Verifies a whole store.
 pub fn verify_store(store: &dyn ActivityStore, source: String, options: &Options<'_>) -> Result<Report, EvidenceError> {
-    let row = if options.skip_checkpoint {
-        None
+    let chain = if options.skip_checkpoint {
+        CheckpointChain::default()
     } else {
-        store.latest_checkpoint()?
+        checkpoint_chain(store, options)?
     };
-    // The summaries and the high-water mark in one snapshot; records appended while the scan runs
-    // are verified for their hashes and links but not counted against these summaries.
+    let row = chain.latest;
+    // The summaries and the high-water mark in one snapshot. The log only grows, so every record
+    // up to that mark reads the same from any later snapshot: the scan's chunks may each take
+    // their own.
     let heads = store.log_heads()?;
     let mut walker = Walker::new(Scope::Store, heads.sequence);
-    let checkpoint = use_checkpoint(row.as_ref(), options, None);
+    let mut checkpoint = use_checkpoint(row.as_ref(), options, None);
+    checkpoint.findings.extend(chain.findings);
+    checkpoint.not_checked.extend(chain.not_checked);
     if let Some(payload) = &checkpoint.payload {
         walker.checkpoint_id = payload.checkpoint_id.clone();
         for head in &payload.sessions {
@@ -1002,20 +1320,23 @@ pub fn verify_store(store: &dyn ActivityStore, source: String, options: &Options
             );
         }
     }
-    run_pipeline(
-        |visit| store.scan_decisions(visit),
-        &mut walker,
-        options.threads,
-        options.progress,
-    )?;
+    // Only what the snapshot holds: records appended since belong to the next verification.
+    scan_store(store, heads.sequence, &mut walker, options.threads, options.progress)?;
     let sessions = walker.finish(&heads.sessions, checkpoint.payload.as_ref());
-    let checked = vec![
+    let mut checked = vec![
         "every record's hash, recomputed from its stored content".into(),
         "every session's chain of prev_hash links".into(),
         "the global sequence: no gap, no repeat".into(),
         "every session summary (head, counts, outcomes, severity) against its records".into(),
         format!("the indexed columns beside each record ({})", store.backend()),
     ];
+    if chain.linked > 0 {
+        checked.push(format!(
+            "the chain of {} checkpoint(s): each names the one before it, which is stored, unchanged, and signs no \
+             more than it",
+            chain.count
+        ));
+    }
     Ok(report(source, walker, sessions, checkpoint, checked, options))
 }
 
@@ -1023,15 +1344,15 @@ pub fn verify_store(store: &dyn ActivityStore, source: String, options: &Options
 /// checkpoint's head for this session.
 pub(crate) fn verify_session(
     source: String,
-    records: Vec<StoredDecision>,
+    records: Vec<StoredDecision<'_>>,
     summary: &SessionSummary,
     checkpoint_row: Option<&CheckpointRow>,
     options: &Options<'_>,
     mut checked: Vec<String>,
     extra_findings: Vec<Finding>,
 ) -> Result<Report, EvidenceError> {
-    let mut walker = Walker::new(Scope::Session, u64::MAX);
-    let checkpoint = use_checkpoint(checkpoint_row, options, Some(&summary.session_id));
+    let mut walker = Walker::new(Scope::Session(summary.session_id.clone()), u64::MAX);
+    let mut checkpoint = use_checkpoint(checkpoint_row, options, Some(&summary.session_id));
     if let Some(payload) = &checkpoint.payload {
         walker.checkpoint_id = payload.checkpoint_id.clone();
         match payload.sessions.iter().find(|h| h.session_id == summary.session_id) {
@@ -1044,30 +1365,121 @@ pub(crate) fn verify_session(
                     },
                 );
             }
-            None => walker.findings.push(Finding {
-                kind: FindingKind::Checkpoint,
-                session_id: Some(summary.session_id.clone()),
-                decision_id: None,
-                sequence: None,
-                message: format!("checkpoint `{}` does not cover this session", payload.checkpoint_id),
-            }),
+            // Made before the session began: honest, and nothing to check it against.
+            None => {
+                checkpoint.report.state = CheckpointState::DoesNotCover;
+                checkpoint.not_checked.push(format!(
+                    "the session's head against checkpoint `{}`: it was made before the session began and does not \
+                     cover it",
+                    payload.checkpoint_id
+                ));
+            }
+        }
+        if let Some(head) = payload.sessions.iter().find(|h| h.session_id == summary.session_id)
+            && (head.decision_count as usize) < records.len()
+        {
+            checkpoint.not_checked.push(format!(
+                "decisions {}..={} against a signed checkpoint: checkpoint `{}` was made when the session held {}",
+                head.decision_count + 1,
+                records.len(),
+                payload.checkpoint_id,
+                head.decision_count
+            ));
         }
     }
     walker.findings.extend(extra_findings);
-    run_pipeline(
-        |visit| {
-            for r in records {
-                visit(r)?;
-            }
-            Ok(())
-        },
-        &mut walker,
-        options.threads.max(1),
-        options.progress,
-    )?;
+    let mut batch = Batch::with_capacity(records.len());
+    let mut buf = Vec::new();
+    for r in &records {
+        check_one(r, &mut buf, &mut batch);
+    }
+    for c in &batch.items {
+        walker.push(&batch, c);
+    }
+    if let Some(p) = options.progress {
+        p(walker.records);
+    }
     let sessions = walker.finish(std::slice::from_ref(summary), checkpoint.payload.as_ref());
     checked.push("every record's hash, recomputed from its content".into());
     checked.push("the session's chain of prev_hash links".into());
     checked.push("the session summary (head, counts, outcomes, severity) against its records".into());
     Ok(report(source, walker, sessions, checkpoint, checked, options))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use cavra_core::{Action, ActionType, PackSet, evaluate, integrity};
+    use cavra_store::Stamper;
+    use cavra_store::sqlite::SqliteStore;
+
+    use super::*;
+
+    fn record(session: &str, stamper: &mut Stamper) -> DecisionRecord {
+        static PACKS: std::sync::OnceLock<PackSet> = std::sync::OnceLock::new();
+        let pack = PACKS
+            .get_or_init(|| PackSet::builtin().unwrap())
+            .get("cavra-ai-agent-baseline")
+            .unwrap();
+        let mut action = Action::new(ActionType::ExecuteCommand, "cargo test");
+        action.session_id = Some(session.to_owned());
+        DecisionRecord::new(&action, evaluate(&action, &pack), pack.version(), stamper.stamp())
+    }
+
+    /// Review finding 4: a session whose records arrive after the summaries' snapshot (created
+    /// while a live store is being verified) is not reported as a session without a summary.
+    #[test]
+    fn session_created_after_the_snapshot_is_not_an_orphan() {
+        let mut r = record("s-new", &mut Stamper::new());
+        r.sequence = Some(1);
+        integrity::seal(&mut r, None);
+        let stored = StoredDecision {
+            sequence: 1,
+            record: Cow::Owned(integrity::sealed_json(&r)),
+            columns: None,
+        };
+        let mut batch = Batch::default();
+        check_one(&stored, &mut Vec::new(), &mut batch);
+        // The summaries' snapshot ends before sequence 1.
+        let mut walker = Walker::new(Scope::Store, 0);
+        walker.push(&batch, &batch.items[0]);
+        walker.finish(&[], None);
+        assert_eq!(walker.findings, Vec::new());
+    }
+
+    /// A store being written while it is verified (new sessions and old ones growing, on another
+    /// thread) verifies intact every time: what the snapshot holds is checked, what comes later
+    /// is left to the next verification.
+    #[test]
+    fn live_store_verifies_intact_while_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("live.db")).unwrap();
+        let mut stamper = Stamper::new();
+        for i in 0..600 {
+            store.append(record(&format!("s-{}", i % 7), &mut stamper)).unwrap();
+        }
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut stamper = Stamper::new();
+                let mut i = 0;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    store.append(record(&format!("late-{}", i / 3), &mut stamper)).unwrap();
+                    store.append(record("s-1", &mut stamper)).unwrap();
+                    i += 1;
+                }
+            });
+            for _ in 0..5 {
+                let options = Options {
+                    threads: 2,
+                    ..Options::default()
+                };
+                let report = verify_store(&store, "live".into(), &options).unwrap();
+                assert_eq!(report.findings, Vec::new());
+                assert_eq!(report.status, Status::Intact);
+            }
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
 }

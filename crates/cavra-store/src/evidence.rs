@@ -4,40 +4,44 @@
 //! head, and checkpoint rows (the `evidence_checkpoints` table of migration 001). The store knows
 //! nothing of signatures: payloads and signatures are opaque text here.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// One decision as stored, for verification: the record's JSON text as the store keeps it and,
-/// in the SQL backends, the indexed columns filed beside it (which list filters read).
+/// in the SQL backends, the indexed columns filed beside it (which list filters read). Borrowed
+/// from the store's row where it can be, so a scan of a million records does not allocate one
+/// string per column.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredDecision {
+pub struct StoredDecision<'a> {
     /// The position the store files the record under: the SQL primary key, or the record's own
     /// `sequence` in the JSON store.
     pub sequence: u64,
     /// The record's JSON, as read back by `get_decision` and the lists.
-    pub record: String,
+    pub record: Cow<'a, str>,
     /// The columns beside the record (SQL backends); `None` in the JSON store.
-    pub columns: Option<DecisionColumns>,
+    pub columns: Option<DecisionColumns<'a>>,
 }
 
 /// The indexed columns an SQL backend files beside a record's JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecisionColumns {
+pub struct DecisionColumns<'a> {
     /// `decision_id`.
-    pub decision_id: String,
+    pub decision_id: Cow<'a, str>,
     /// `session_id`.
-    pub session_id: String,
+    pub session_id: Cow<'a, str>,
     /// `agent_id`.
-    pub agent_id: String,
+    pub agent_id: Cow<'a, str>,
     /// `repository`.
-    pub repository: String,
+    pub repository: Cow<'a, str>,
     /// `policy_pack`.
-    pub policy_pack: String,
+    pub policy_pack: Cow<'a, str>,
     /// `decision` (the outcome's wire name).
-    pub decision: String,
+    pub decision: Cow<'a, str>,
     /// `severity`.
-    pub severity: String,
+    pub severity: Cow<'a, str>,
     /// `action_type`.
-    pub action_type: String,
+    pub action_type: Cow<'a, str>,
     /// `ts_us`: the record's timestamp in microseconds since the Unix epoch.
     pub ts_us: i64,
 }

@@ -18,7 +18,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
-use std::ops::Bound;
+use std::ops::{Bound, RangeInclusive};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, mpsc};
@@ -103,6 +103,18 @@ impl JsonStore {
         self.shared.refresh()?;
         let state = self.shared.state.read().map_err(|_| self.shared.poisoned())?;
         Ok(f(&state.log))
+    }
+}
+
+impl JsonStore {
+    /// Every stored checkpoint, oldest first.
+    fn checkpoints(&self) -> Result<Vec<CheckpointRow>, StoreError> {
+        let list = self.read(|log| log.extra.get(CHECKPOINTS_KEY).cloned())?;
+        let Some(list) = list else { return Ok(Vec::new()) };
+        let mut rows: Vec<CheckpointRow> = serde_json::from_value(list)
+            .map_err(|e| StoreError::Corrupt(format!("`{}`: `{CHECKPOINTS_KEY}`: {e}", self.shared.path.display())))?;
+        rows.sort_by(|a, b| (&a.created_at, &a.checkpoint_id).cmp(&(&b.created_at, &b.checkpoint_id)));
+        Ok(rows)
     }
 }
 
@@ -191,15 +203,20 @@ impl ActivityStore for JsonStore {
 
     fn scan_decisions(
         &self,
-        visit: &mut dyn FnMut(StoredDecision) -> Result<(), StoreError>,
+        sequences: RangeInclusive<u64>,
+        visit: &mut dyn FnMut(&StoredDecision<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        // A copy of the log's JSON, so the writer is not held up while the caller verifies.
-        let all: Vec<(u64, Box<str>)> =
-            self.read(|log| log.decisions.values().map(|e| (e.sequence, e.json.clone())).collect())?;
-        for (sequence, json) in all {
-            visit(StoredDecision {
-                sequence,
-                record: json.into_string(),
+        // A copy of the range's JSON, so the writer is not held up while the caller verifies.
+        let range: Vec<(u64, Box<str>)> = self.read(|log| {
+            log.decisions
+                .range(sequences)
+                .map(|(_, e)| (e.sequence, e.json.clone()))
+                .collect()
+        })?;
+        for (sequence, json) in &range {
+            visit(&StoredDecision {
+                sequence: *sequence,
+                record: std::borrow::Cow::Borrowed(json),
                 columns: None,
             })?;
         }
@@ -224,13 +241,14 @@ impl ActivityStore for JsonStore {
     }
 
     fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
-        let list = self.read(|log| log.extra.get(CHECKPOINTS_KEY).cloned())?;
-        let Some(list) = list else { return Ok(None) };
-        let rows: Vec<CheckpointRow> = serde_json::from_value(list)
-            .map_err(|e| StoreError::Corrupt(format!("`{}`: `{CHECKPOINTS_KEY}`: {e}", self.shared.path.display())))?;
-        Ok(rows
-            .into_iter()
-            .max_by(|a, b| (&a.created_at, &a.checkpoint_id).cmp(&(&b.created_at, &b.checkpoint_id))))
+        Ok(self.checkpoints()?.pop())
+    }
+
+    fn scan_checkpoints(
+        &self,
+        visit: &mut dyn FnMut(CheckpointRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.checkpoints()?.into_iter().try_for_each(visit)
     }
 }
 

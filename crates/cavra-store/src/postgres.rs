@@ -17,7 +17,9 @@
 //! counted in the page's own statement. Reads run in one REPEATABLE READ transaction, so a page
 //! and its total, or a summary and its evidence refs, come from one snapshot.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -636,7 +638,8 @@ impl<'a> DecisionRow<'a> {
             severity: record.severity.as_str(),
             action_type: record.action_type.as_str(),
             ts_us: parse_timestamp(&record.timestamp).map_err(StoreError::Invalid)?,
-            json: serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            // Stored in its sealed form, so a verifier hashes the text as it is.
+            json: cavra_core::integrity::sealed_json(record),
             refs,
         })
     }
@@ -979,34 +982,38 @@ impl ActivityStore for PostgresStore {
     /// sequences, so appends racing an import never take one of its numbers.
     fn scan_decisions(
         &self,
-        visit: &mut dyn FnMut(StoredDecision) -> Result<(), StoreError>,
+        sequences: RangeInclusive<u64>,
+        visit: &mut dyn FnMut(&StoredDecision<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        let bound = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
+        let (from, to) = (bound(*sequences.start()), bound(*sequences.end()));
         self.read(|db| {
             let statement = db.statement(
                 "SELECT sequence, decision_id, session_id, agent_id, repository, policy_pack, decision, severity, \
-                 action_type, ts_us, record FROM activity_decisions ORDER BY sequence",
+                 action_type, ts_us, record FROM activity_decisions WHERE sequence BETWEEN $1 AND $2 ORDER BY sequence",
             )?;
-            let portal = db.client.bind(&statement, &[])?;
+            let portal = db.client.bind(&statement, &[&from, &to])?;
             loop {
                 let rows = db.client.query_portal(&portal, SCAN_BATCH)?;
                 if rows.is_empty() {
                     return Ok(());
                 }
-                for row in rows {
+                for row in &rows {
+                    let text = |i: usize| row.try_get::<_, &str>(i).map(Cow::Borrowed);
                     let columns = DecisionColumns {
-                        decision_id: row.try_get(1)?,
-                        session_id: row.try_get(2)?,
-                        agent_id: row.try_get(3)?,
-                        repository: row.try_get(4)?,
-                        policy_pack: row.try_get(5)?,
-                        decision: row.try_get(6)?,
-                        severity: row.try_get(7)?,
-                        action_type: row.try_get(8)?,
+                        decision_id: text(1)?,
+                        session_id: text(2)?,
+                        agent_id: text(3)?,
+                        repository: text(4)?,
+                        policy_pack: text(5)?,
+                        decision: text(6)?,
+                        severity: text(7)?,
+                        action_type: text(8)?,
                         ts_us: row.try_get(9)?,
                     };
-                    visit(StoredDecision {
+                    visit(&StoredDecision {
                         sequence: u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0),
-                        record: row.try_get(10)?,
+                        record: text(10)?,
                         columns: Some(columns),
                     })?;
                 }
@@ -1055,6 +1062,37 @@ impl ActivityStore for PostgresStore {
                 ],
             )
             .map(drop)
+        })
+    }
+
+    fn scan_checkpoints(
+        &self,
+        visit: &mut dyn FnMut(CheckpointRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|db| {
+            let statement = db.statement(
+                "SELECT checkpoint_id, created_at, key_id, session_count, decision_count, payload, signature \
+                 FROM evidence_checkpoints ORDER BY created_at, checkpoint_id",
+            )?;
+            let portal = db.client.bind(&statement, &[])?;
+            loop {
+                // Each payload names every session: a few at a time.
+                let rows = db.client.query_portal(&portal, 16)?;
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                for r in rows {
+                    visit(CheckpointRow {
+                        checkpoint_id: r.try_get(0)?,
+                        created_at: r.try_get(1)?,
+                        key_id: r.try_get(2)?,
+                        session_count: u64::try_from(r.try_get::<_, i64>(3)?).unwrap_or(0),
+                        decision_count: u64::try_from(r.try_get::<_, i64>(4)?).unwrap_or(0),
+                        payload: r.try_get(5)?,
+                        signature: r.try_get(6)?,
+                    })?;
+                }
+            }
         })
     }
 

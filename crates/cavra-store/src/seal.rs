@@ -1,5 +1,6 @@
 //! Sealing a record in two steps, so that the SQLite writer's serial section hashes ~500 bytes
-//! instead of serialising, sorting and hashing the whole record.
+//! instead of serialising, sorting and hashing the whole record — and writes the stored text in
+//! its sealed form at the same time.
 //!
 //! A record's `record_hash` is SHA-256 over its canonical JSON ([`cavra_core::integrity`]): the
 //! top-level keys sorted, each entry `"key":<canonical value>`, joined by commas. Only two entries
@@ -10,6 +11,10 @@
 //! byte-for-byte the hash [`integrity::seal`] gives (a unit test compares them on records with
 //! unknown fields sorting everywhere). A record whose unknown fields reuse a sealing key is
 //! sealed by [`integrity::seal`] itself.
+//!
+//! The same rendered entries, with `"record_hash":"..."` in its sorted place, are the text the
+//! store keeps ([`integrity::sealed_json`]): a verifier hashes that text as it is, minus the one
+//! entry, instead of parsing it (see `cavra-evidence`'s `canonical` module).
 
 use cavra_core::{DecisionRecord, integrity};
 use serde_json::Value;
@@ -27,14 +32,22 @@ pub struct Presealed {
 }
 
 #[derive(Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "Split is the usual case and Whole the rare one; a Presealed travels inside a boxed append"
+)]
 enum Hashing {
-    /// The usual case: the hash state after `{` and the entries sorting before `prev_hash`.
+    /// The usual case: the hash state after `{` and the entries sorting before `prev_hash`, and
+    /// the rendered entries in four runs around the sealing keys (each run joined by commas).
     Split {
         head: Sha256,
-        head_empty: bool,
-        /// Entries sorting between `prev_hash` and `sequence`, joined by commas.
-        between: String,
-        /// Entries sorting after `sequence`, joined by commas.
+        /// Entries sorting before `prev_hash` (already hashed into `head`).
+        before_prev: String,
+        /// Entries sorting between `prev_hash` and `record_hash`.
+        before_hash: String,
+        /// Entries sorting between `record_hash` and `sequence`.
+        before_sequence: String,
+        /// Entries sorting after `sequence`.
         tail: String,
     },
     /// Unknown fields named like a sealing field: left to [`integrity::seal`].
@@ -69,39 +82,66 @@ impl Presealed {
 
     /// The record at `sequence`, linked after `prev_hash` and sealed.
     pub fn seal(self, prev_hash: Option<String>, sequence: u64) -> DecisionRecord {
+        self.seal_stored(prev_hash, sequence).0
+    }
+
+    /// [`seal`](Self::seal), and the text to store: the sealed record's canonical JSON with its
+    /// `record_hash` ([`integrity::sealed_json`]), assembled from the entries already rendered.
+    pub fn seal_stored(self, prev_hash: Option<String>, sequence: u64) -> (DecisionRecord, String) {
         let mut record = self.record;
         record.sequence = Some(sequence);
-        match self.hashing {
-            Hashing::Whole => integrity::seal(&mut record, prev_hash),
-            Hashing::Split {
-                mut head,
-                head_empty,
-                between,
-                tail,
-            } => {
-                let mut first = head_empty;
-                let mut entry = |text: &str| {
-                    if text.is_empty() {
-                        return;
-                    }
-                    if !first {
-                        head.update(b",");
-                    }
-                    head.update(text.as_bytes());
-                    first = false;
-                };
-                if let Some(prev) = &prev_hash {
-                    entry(&render(PREV_HASH, &Value::String(prev.clone())));
-                }
-                entry(&between);
-                entry(&render(SEQUENCE, &Value::from(sequence)));
-                entry(&tail);
-                head.update(b"}");
-                record.prev_hash = prev_hash;
-                record.record_hash = Some(integrity::hex(&head.finalize()));
+        let Hashing::Split {
+            mut head,
+            before_prev,
+            before_hash,
+            before_sequence,
+            tail,
+        } = self.hashing
+        else {
+            integrity::seal(&mut record, prev_hash);
+            let text = integrity::sealed_json(&record);
+            return (record, text);
+        };
+        let prev = prev_hash
+            .as_ref()
+            .map(|p| render(PREV_HASH, &Value::String(p.clone())))
+            .unwrap_or_default();
+        let sequence = render(SEQUENCE, &Value::from(sequence));
+        let mut first = before_prev.is_empty();
+        for text in [&prev, &before_hash, &before_sequence, &sequence, &tail] {
+            if text.is_empty() {
+                continue;
             }
+            if !first {
+                head.update(b",");
+            }
+            head.update(text.as_bytes());
+            first = false;
         }
-        record
+        head.update(b"}");
+        let hash = integrity::hex(&head.finalize());
+        let hash_entry = render(RECORD_HASH, &Value::String(hash.clone()));
+        let parts = [
+            &before_prev,
+            &prev,
+            &before_hash,
+            &hash_entry,
+            &before_sequence,
+            &sequence,
+            &tail,
+        ];
+        let mut stored = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 1);
+        stored.push('{');
+        for text in parts.into_iter().filter(|t| !t.is_empty()) {
+            if stored.len() > 1 {
+                stored.push(',');
+            }
+            stored.push_str(text);
+        }
+        stored.push('}');
+        record.prev_hash = prev_hash;
+        record.record_hash = Some(hash);
+        (record, stored)
     }
 }
 
@@ -119,29 +159,31 @@ fn split(map: &serde_json::Map<String, Value>) -> Hashing {
     keys.sort();
     let mut head = Sha256::new();
     head.update(b"{");
-    let mut head_empty = true;
-    let mut between = Vec::new();
-    let mut tail = Vec::new();
+    let mut runs: [Vec<String>; 4] = Default::default();
     for key in keys {
         let Some(value) = map.get(key) else { continue };
         let text = render(key, value);
-        if key.as_str() < PREV_HASH {
-            if !head_empty {
+        let run = match key.as_str() {
+            k if k < PREV_HASH => 0,
+            k if k < RECORD_HASH => 1,
+            k if k < SEQUENCE => 2,
+            _ => 3,
+        };
+        if run == 0 {
+            if !runs[0].is_empty() {
                 head.update(b",");
             }
             head.update(text.as_bytes());
-            head_empty = false;
-        } else if key.as_str() < SEQUENCE {
-            between.push(text);
-        } else {
-            tail.push(text);
         }
+        runs[run].push(text);
     }
+    let [before_prev, before_hash, before_sequence, tail] = runs.map(|r| r.join(","));
     Hashing::Split {
         head,
-        head_empty,
-        between: between.join(","),
-        tail: tail.join(","),
+        before_prev,
+        before_hash,
+        before_sequence,
+        tail,
     }
 }
 
@@ -196,8 +238,9 @@ mod tests {
         out
     }
 
-    /// Sealing in two steps gives exactly the hash `integrity::seal` gives, with and without a
-    /// previous hash, whatever unknown fields the record carries.
+    /// Sealing in two steps gives exactly the hash `integrity::seal` gives and the stored text
+    /// `integrity::sealed_json` gives, with and without a previous hash, whatever unknown fields
+    /// the record carries.
     #[test]
     fn two_step_seal_matches_integrity() {
         for record in records() {
@@ -212,8 +255,14 @@ mod tests {
                 let mut stale = record.clone();
                 stale.sequence = Some(7);
                 stale.record_hash = Some("stale".into());
-                let sealed = Presealed::new(stale).seal(prev.clone(), sequence);
+                let (sealed, stored) = Presealed::new(stale).seal_stored(prev.clone(), sequence);
                 assert_eq!(sealed, expected, "record {}", record.decision_id);
+                assert_eq!(
+                    stored,
+                    integrity::sealed_json(&expected),
+                    "record {}",
+                    record.decision_id
+                );
                 assert_eq!(
                     sealed.record_hash.as_deref(),
                     Some(integrity::record_hash(&sealed).as_str())

@@ -29,13 +29,14 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::ffi::c_int;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cavra_core::DecisionRecord;
+use cavra_core::{DecisionRecord, integrity};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
 
@@ -90,8 +91,6 @@ const MMAP_BYTES: i64 = 0;
 const READER_POOL: usize = 16;
 /// Session summaries the writer keeps between groups; past this the cache starts afresh.
 const SESSION_CACHE: usize = 65536;
-/// The names a record's sealing sets; unknown fields so named make a record render whole.
-const SEAL_FIELDS: [&str; 3] = ["sequence", "prev_hash", "record_hash"];
 
 type Reply<T> = mpsc::SyncSender<Result<T, StoreError>>;
 
@@ -101,9 +100,6 @@ use crate::store::AppendDone;
 struct Pending {
     record: Presealed,
     ts_us: i64,
-    /// The record's JSON without `sequence`, `prev_hash` and `record_hash`, which the writer
-    /// puts in front; `None` when unknown fields use those names (rendered whole once sealed).
-    body: Option<String>,
     /// The record's evidence refs as a JSON array, if it has any.
     refs: Option<String>,
     reply: AppendDone,
@@ -112,7 +108,6 @@ struct Pending {
 /// The parts of a [`Pending`] that outlive sealing.
 struct Prepared {
     ts_us: i64,
-    body: Option<String>,
     refs: Option<String>,
     reply: AppendDone,
 }
@@ -127,19 +122,12 @@ impl Pending {
             } else {
                 Some(to_json(&record.evidence_refs)?)
             };
-            let record = Presealed::new(record);
-            let body = if SEAL_FIELDS.iter().any(|k| record.record().extra.contains_key(*k)) {
-                None
-            } else {
-                Some(to_json(record.record())?)
-            };
-            Ok((record, ts_us, body, refs))
+            Ok((Presealed::new(record), ts_us, refs))
         })();
         match prepared {
-            Ok((record, ts_us, body, refs)) => Ok(Pending {
+            Ok((record, ts_us, refs)) => Ok(Pending {
                 record,
                 ts_us,
-                body,
                 refs,
                 reply,
             }),
@@ -151,55 +139,19 @@ impl Pending {
         let Pending {
             record,
             ts_us,
-            body,
             refs,
             reply,
         } = self;
-        (
-            record,
-            Prepared {
-                ts_us,
-                body,
-                refs,
-                reply,
-            },
-        )
+        (record, Prepared { ts_us, refs, reply })
     }
 }
 
 impl Prepared {
-    /// The stored JSON of `sealed`: the sealing fields, then the prepared body.
-    fn json(&self, sealed: &DecisionRecord) -> Result<String, StoreError> {
-        let rest = self
-            .body
-            .as_deref()
-            .and_then(|b| b.strip_prefix('{'))
-            .filter(|rest| *rest != "}");
-        let Some(rest) = rest else {
-            return to_json(sealed);
-        };
-        let mut out = String::with_capacity(rest.len() + 180);
-        out.push_str("{\"sequence\":");
-        out.push_str(&sealed.sequence.unwrap_or(0).to_string());
-        if let Some(prev) = &sealed.prev_hash {
-            out.push_str(",\"prev_hash\":");
-            out.push_str(&to_json(prev)?);
-        }
-        if let Some(hash) = &sealed.record_hash {
-            out.push_str(",\"record_hash\":");
-            out.push_str(&to_json(hash)?);
-        }
-        out.push(',');
-        out.push_str(rest);
-        Ok(out)
-    }
-
     /// Back to a pending append, unsealed, for another try.
     fn retry(self, sealed: DecisionRecord) -> Pending {
         Pending {
             record: Presealed::new(sealed),
             ts_us: self.ts_us,
-            body: self.body,
             refs: self.refs,
             reply: self.reply,
         }
@@ -756,11 +708,9 @@ impl Writer {
             };
             let (record, prepared) = p.split();
             let mut updated = session.summary.clone();
-            let sealed = summary::link_presealed(&mut updated, record, next + 1);
+            let (sealed, stored) = summary::link_presealed(&mut updated, record, next + 1);
             updated.evidence_refs.clear();
-            let inserted = prepared
-                .json(&sealed)
-                .and_then(|json| insert_decision(&tx, &sealed, prepared.ts_us, &json, prepared.refs.as_deref()));
+            let inserted = insert_decision(&tx, &sealed, prepared.ts_us, &stored, prepared.refs.as_deref());
             match inserted {
                 Ok(()) => {
                     next += 1;
@@ -1092,7 +1042,7 @@ fn import(
             None => {
                 let ts = parse_timestamp(&d.timestamp).map_err(StoreError::Invalid)?;
                 // The session's references come with its summary, below.
-                insert_decision(&tx, d, ts, &to_json(d)?, None)?;
+                insert_decision(&tx, d, ts, &integrity::sealed_json(d), None)?;
                 counts.decision(d);
                 *rows_per_session.entry(d.session_id.as_str()).or_insert(0) += 1;
                 report.decisions_imported += 1;
@@ -1526,18 +1476,20 @@ impl ActivityStore for SqliteStore {
 
     fn scan_decisions(
         &self,
-        visit: &mut dyn FnMut(StoredDecision) -> Result<(), StoreError>,
+        sequences: RangeInclusive<u64>,
+        visit: &mut dyn FnMut(&StoredDecision<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        let bound = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
         self.read(|c| {
             let _snapshot = c.unchecked_transaction()?;
             let mut stmt = c.prepare_cached(
                 "SELECT sequence, decision_id, session_id, agent_id, repository, policy_pack, decision, severity, \
-                 action_type, ts_us, record FROM activity_decisions ORDER BY sequence",
+                 action_type, ts_us, record FROM activity_decisions WHERE sequence BETWEEN ?1 AND ?2 ORDER BY sequence",
             )?;
-            let mut rows = stmt.query([])?;
+            let mut rows = stmt.query(params![bound(*sequences.start()), bound(*sequences.end())])?;
             while let Some(row) = rows.next()? {
                 let sequence = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0);
-                let text = |i: usize| column_text(row.get_ref(i));
+                let text = |i: usize| column_str(row.get_ref(i));
                 let columns = DecisionColumns {
                     decision_id: text(1)?,
                     session_id: text(2)?,
@@ -1549,7 +1501,7 @@ impl ActivityStore for SqliteStore {
                     action_type: text(8)?,
                     ts_us: row.get_ref(9)?.as_i64().unwrap_or(i64::MIN),
                 };
-                visit(StoredDecision {
+                visit(&StoredDecision {
                     sequence,
                     record: text(10)?,
                     columns: Some(columns),
@@ -1597,6 +1549,32 @@ impl ActivityStore for SqliteStore {
         Ok(())
     }
 
+    fn scan_checkpoints(
+        &self,
+        visit: &mut dyn FnMut(CheckpointRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|c| {
+            let _snapshot = c.unchecked_transaction()?;
+            let mut stmt = c.prepare_cached(
+                "SELECT checkpoint_id, created_at, key_id, session_count, decision_count, payload, signature \
+                 FROM evidence_checkpoints ORDER BY created_at, checkpoint_id",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                visit(CheckpointRow {
+                    checkpoint_id: r.get(0)?,
+                    created_at: r.get(1)?,
+                    key_id: r.get(2)?,
+                    session_count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                    decision_count: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                    payload: r.get(5)?,
+                    signature: r.get(6)?,
+                })?;
+            }
+            Ok(())
+        })
+    }
+
     fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
         self.read(|c| {
             c.prepare_cached(
@@ -1617,6 +1595,18 @@ impl ActivityStore for SqliteStore {
             .optional()
             .map_err(StoreError::from)
         })
+    }
+}
+
+/// [`column_text`] borrowed from the row when it is text already (the usual case).
+fn column_str(value: rusqlite::Result<rusqlite::types::ValueRef<'_>>) -> Result<std::borrow::Cow<'_, str>, StoreError> {
+    use rusqlite::types::ValueRef;
+    match value? {
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(text) => Ok(std::borrow::Cow::Borrowed(text)),
+            Err(_) => Ok(std::borrow::Cow::Owned(String::from_utf8_lossy(t).into_owned())),
+        },
+        other => column_text(Ok(other)).map(std::borrow::Cow::Owned),
     }
 }
 

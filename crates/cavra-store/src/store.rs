@@ -1,5 +1,6 @@
 //! The [`ActivityStore`] trait: what every backend does, with the same behaviour everywhere.
 
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,10 +103,15 @@ pub trait ActivityStore: Send + Sync {
 
     // --- Evidence (SPEC §7): what `cavra evidence verify` and signed checkpoints need. ---
 
-    /// Calls `visit` with every stored decision in `sequence` order, streaming (one snapshot,
-    /// never the whole log in memory). An error from `visit` stops the scan and is returned.
-    fn scan_decisions(&self, visit: &mut dyn FnMut(StoredDecision) -> Result<(), StoreError>)
-    -> Result<(), StoreError>;
+    /// Calls `visit` with every stored decision filed at a sequence in `sequences`, in sequence
+    /// order, streaming (one snapshot, never the whole range in memory). Several threads may scan
+    /// disjoint ranges at once, each on its own connection. An error from `visit` stops the scan
+    /// and is returned.
+    fn scan_decisions(
+        &self,
+        sequences: RangeInclusive<u64>,
+        visit: &mut dyn FnMut(&StoredDecision<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
 
     /// Every session's chain head and the log's high-water mark, from one consistent snapshot.
     fn log_heads(&self) -> Result<LogHeads, StoreError>;
@@ -115,6 +121,13 @@ pub trait ActivityStore: Send + Sync {
 
     /// The newest checkpoint (by `created_at`, then id), if any.
     fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError>;
+
+    /// Calls `visit` with every stored checkpoint, oldest first (by `created_at`, then id), so a
+    /// verifier can check each against the one before it without holding them all.
+    fn scan_checkpoints(
+        &self,
+        visit: &mut dyn FnMut(CheckpointRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
 
     // --- Tool outcomes (SPEC §9): how an allowed tool call ended, beside its decision. ---
 

@@ -45,11 +45,11 @@ pub fn link(summary: &mut SessionSummary, mut record: DecisionRecord, sequence: 
 }
 
 /// [`link`] for a record whose hashing began on the caller's thread: the same sequence, link,
-/// seal and summary update.
-pub fn link_presealed(summary: &mut SessionSummary, record: Presealed, sequence: u64) -> DecisionRecord {
-    let record = record.seal(summary.head_hash.clone(), sequence);
+/// seal and summary update; with the text to store (its sealed form).
+pub fn link_presealed(summary: &mut SessionSummary, record: Presealed, sequence: u64) -> (DecisionRecord, String) {
+    let (record, stored) = record.seal_stored(summary.head_hash.clone(), sequence);
     apply(summary, &record);
-    record
+    (record, stored)
 }
 
 /// Folds an already sealed record into its session's summary. `started_at` is kept: it is when

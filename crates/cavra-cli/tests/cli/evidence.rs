@@ -123,6 +123,8 @@ impl Fixture {
 trait Raw {
     /// Every stored record, by sequence.
     fn records(&mut self) -> Vec<DecisionRecord>;
+    /// The stored JSON of the record filed at `sequence`, as the store keeps it.
+    fn record_json(&mut self, sequence: u64) -> String;
     /// Replaces the stored JSON of the record filed at `sequence` (columns untouched).
     fn set_record_json(&mut self, sequence: u64, json: &str);
     /// Deletes the record filed at `sequence`.
@@ -135,6 +137,10 @@ trait Raw {
     fn set_summary(&mut self, session: &str, summary: &Value);
     /// Deletes the summary of `session`.
     fn delete_summary(&mut self, session: &str);
+    /// The stored checkpoints' ids, oldest first.
+    fn checkpoint_ids(&mut self) -> Vec<String>;
+    /// Deletes the checkpoint `id`.
+    fn delete_checkpoint(&mut self, id: &str);
 }
 
 struct SqliteRaw(rusqlite::Connection);
@@ -149,6 +155,15 @@ impl Raw for SqliteRaw {
             .unwrap()
             .map(|j| serde_json::from_str(&j.unwrap()).unwrap())
             .collect()
+    }
+    fn record_json(&mut self, sequence: u64) -> String {
+        self.0
+            .query_row(
+                "SELECT record FROM activity_decisions WHERE sequence = ?1",
+                [sequence as i64],
+                |r| r.get(0),
+            )
+            .unwrap()
     }
     fn set_record_json(&mut self, sequence: u64, json: &str) {
         let n = self
@@ -210,6 +225,20 @@ impl Raw for SqliteRaw {
             .execute("DELETE FROM activity_sessions WHERE session_id = ?1", [session])
             .unwrap();
     }
+    fn checkpoint_ids(&mut self) -> Vec<String> {
+        let mut stmt = self
+            .0
+            .prepare("SELECT checkpoint_id FROM evidence_checkpoints ORDER BY created_at, checkpoint_id")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    }
+    fn delete_checkpoint(&mut self, id: &str) {
+        let n = self
+            .0
+            .execute("DELETE FROM evidence_checkpoints WHERE checkpoint_id = ?1", [id])
+            .unwrap();
+        assert_eq!(n, 1);
+    }
 }
 
 struct PgRaw(::postgres::Client);
@@ -222,6 +251,15 @@ impl Raw for PgRaw {
             .iter()
             .map(|r| serde_json::from_str(&r.get::<_, String>(0)).unwrap())
             .collect()
+    }
+    fn record_json(&mut self, sequence: u64) -> String {
+        self.0
+            .query_one(
+                "SELECT record FROM activity_decisions WHERE sequence = $1",
+                &[&(sequence as i64)],
+            )
+            .unwrap()
+            .get(0)
     }
     fn set_record_json(&mut self, sequence: u64, json: &str) {
         let n = self
@@ -285,6 +323,24 @@ impl Raw for PgRaw {
             .execute("DELETE FROM activity_sessions WHERE session_id = $1", &[&session])
             .unwrap();
     }
+    fn checkpoint_ids(&mut self) -> Vec<String> {
+        self.0
+            .query(
+                "SELECT checkpoint_id FROM evidence_checkpoints ORDER BY created_at, checkpoint_id",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+    fn delete_checkpoint(&mut self, id: &str) {
+        let n = self
+            .0
+            .execute("DELETE FROM evidence_checkpoints WHERE checkpoint_id = $1", &[&id])
+            .unwrap();
+        assert_eq!(n, 1);
+    }
 }
 
 /// The JSON store file, edited as a document.
@@ -310,6 +366,17 @@ impl Raw for JsonRaw {
         let mut out: Vec<DecisionRecord> = serde_json::from_value(doc["decisions"].clone()).unwrap();
         out.sort_by_key(|r| r.sequence);
         out
+    }
+    fn record_json(&mut self, sequence: u64) -> String {
+        let doc = self.load();
+        let d = doc["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["sequence"] == sequence)
+            .unwrap()
+            .clone();
+        d.to_string()
     }
     fn set_record_json(&mut self, sequence: u64, json: &str) {
         let replacement: Value = serde_json::from_str(json).unwrap();
@@ -363,6 +430,30 @@ impl Raw for JsonRaw {
                 .as_array_mut()
                 .unwrap()
                 .retain(|s| s["session_id"] != session);
+        });
+    }
+    fn checkpoint_ids(&mut self) -> Vec<String> {
+        let doc = self.load();
+        let mut rows: Vec<(String, String)> = doc["evidence_checkpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["created_at"].as_str().unwrap().to_owned(),
+                    c["checkpoint_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows.into_iter().map(|(_, id)| id).collect()
+    }
+    fn delete_checkpoint(&mut self, id: &str) {
+        self.edit(|doc| {
+            doc["evidence_checkpoints"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|c| c["checkpoint_id"] != id);
         });
     }
 }
@@ -527,6 +618,74 @@ fn truncated_log_is_named(f: &Fixture) {
     );
 }
 
+fn edited_stored_bytes_are_named(f: &Fixture) {
+    let mut raw = f.raw();
+    let b = of_session(&raw.records(), "s-b");
+    let sequence = b[3].sequence.unwrap();
+    let stored = raw.record_json(sequence);
+    if f.backend != Backend::Json {
+        // The SQL stores keep the sealed form, which verification hashes as it is.
+        assert_eq!(stored, integrity::sealed_json(&b[3]));
+    }
+    let edited = stored.replacen("\"decision\":\"block\"", "\"decision\":\"allow\"", 1);
+    assert_ne!(edited, stored);
+    raw.set_record_json(sequence, &edited);
+    drop(raw);
+    let (code, report) = f.verify();
+    assert_tampered(code, &report);
+    assert_finding(&report, "altered", Some(&b[3].decision_id), Some("s-b"));
+}
+
+fn old_form_records_verify(f: &Fixture) {
+    let mut raw = f.raw();
+    for r in raw.records() {
+        // As stores wrote records before the sealed form: the struct's field order.
+        raw.set_record_json(r.sequence.unwrap(), &serde_json::to_string(&r).unwrap());
+    }
+    drop(raw);
+    untouched_store_verifies(f);
+}
+
+fn deleted_checkpoint_is_named(f: &Fixture) {
+    let key = f.key();
+    for session in ["s-d", "s-e"] {
+        f.ok(&["demo", "--session-id", session, "--json"]);
+        f.ok(&["evidence", "checkpoint", "--key", key.to_str().unwrap()]);
+    }
+    let mut raw = f.raw();
+    let ids = raw.checkpoint_ids();
+    assert_eq!(ids.len(), 3);
+    raw.delete_checkpoint(&ids[1]);
+    drop(raw);
+    let (code, report) = f.verify();
+    assert_tampered(code, &report);
+    let named = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["kind"] == "checkpoint" && x["message"].as_str().unwrap().contains(&ids[1]));
+    assert!(named, "the deleted checkpoint `{}` is not named: {report:#}", ids[1]);
+}
+
+fn session_removed_between_checkpoints_is_named(f: &Fixture) {
+    let key = f.key();
+    f.ok(&["demo", "--session-id", "s-d", "--json"]);
+    f.ok(&["evidence", "checkpoint", "--key", key.to_str().unwrap()]);
+    // The newest session removed without a trace in the log (no gap: it was the newest), then a
+    // checkpoint made over what is left, as `serve` would on its own.
+    let mut raw = f.raw();
+    let d = of_session(&raw.records(), "s-d");
+    for r in &d {
+        raw.delete(r.sequence.unwrap());
+    }
+    raw.delete_summary("s-d");
+    drop(raw);
+    f.ok(&["evidence", "checkpoint", "--key", key.to_str().unwrap()]);
+    let (code, report) = f.verify();
+    assert_tampered(code, &report);
+    assert_finding(&report, "removed", Some(&d[5].decision_id), Some("s-d"));
+}
+
 macro_rules! tamper_suite {
     ($($backend:ident: $variant:expr;)*) => {
         $(
@@ -561,6 +720,18 @@ macro_rules! tamper_suite {
                 /// The newest records truncated, the summary rewritten to match, is named against the checkpoint.
                 #[test]
                 fn truncated() { on("truncated", truncated_log_is_named) }
+                /// One field edited in place in the stored text (the sealed form in SQL stores) is named as altered.
+                #[test]
+                fn edited_bytes() { on("bytes", edited_stored_bytes_are_named) }
+                /// Records stored in the form written before the sealed form verify intact through the typed path.
+                #[test]
+                fn old_form() { on("oldform", old_form_records_verify) }
+                /// Review finding 5: a checkpoint deleted from the middle of the chain is named by the one after it.
+                #[test]
+                fn deleted_checkpoint() { on("ckptgone", deleted_checkpoint_is_named) }
+                /// Review finding 5: a session removed after a checkpoint signed it, hidden by a newer checkpoint, is named.
+                #[test]
+                fn removed_between_checkpoints() { on("between", session_removed_between_checkpoints_is_named) }
             }
         )*
     };
@@ -813,6 +984,166 @@ fn resigned_escaping_manifest_fails() {
         assert_eq!(code, 2, "{path}: {report:#}");
         assert!(report["findings"].to_string().contains(path), "{path}: {report:#}");
     }
+}
+
+/// The fixture's signing key.
+fn signing_key(f: &Fixture) -> ed25519_dalek::SigningKey {
+    let secret = std::fs::read_to_string(f.key()).unwrap();
+    let seed: Vec<u8> = secret
+        .lines()
+        .find(|l| !l.starts_with('#'))
+        .map(|h| {
+            (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+                .collect()
+        })
+        .unwrap();
+    ed25519_dalek::SigningKey::from_bytes(&seed.try_into().unwrap())
+}
+
+/// Rewrites the manifest to list `files` as they now are (hashes, sizes) and re-signs it with the
+/// fixture's key: a bundle as an exporter holding the key would have written it.
+fn resign(f: &Fixture, dir: &Path, files: &[&str], decision_count: u64) {
+    use ed25519_dalek::Signer;
+    use sha2::Digest;
+    edit_manifest(dir, |m| {
+        m["decision_count"] = decision_count.into();
+        m["files"] = files
+            .iter()
+            .map(|name| {
+                let bytes = std::fs::read(dir.join(name)).unwrap();
+                serde_json::json!({
+                    "path": name,
+                    "sha256": integrity::hex(&sha2::Sha256::digest(&bytes)),
+                    "bytes": bytes.len(),
+                })
+            })
+            .collect();
+    });
+    let bytes = std::fs::read(dir.join("manifest.json")).unwrap();
+    let sig: String = signing_key(f)
+        .sign(&bytes)
+        .to_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(dir.join("manifest.sig"), sig).unwrap();
+}
+
+fn bundle_of(f: &Fixture, session: &str, name: &str) -> PathBuf {
+    let dir = f.dir.path().join(name);
+    f.ok(&[
+        "evidence",
+        "bundle",
+        "--session",
+        session,
+        "--output",
+        dir.to_str().unwrap(),
+        "--key",
+        f.key().to_str().unwrap(),
+        "--json",
+    ]);
+    dir
+}
+
+/// Review finding 3: a session begun after the latest checkpoint bundles without it and verifies
+/// intact, saying what it could not check; a session grown since the checkpoint verifies intact
+/// with its covered part checked; an older bundle carrying a checkpoint that does not cover its
+/// session is intact too, never tampered.
+#[test]
+fn bundle_of_a_session_newer_than_the_checkpoint_verifies() {
+    let f = Fixture::new(Backend::Sqlite, "bundlenew").unwrap();
+    f.ok(&["demo", "--session-id", "s-d", "--json"]);
+    f.ok(&["demo", "--session-id", "s-b", "--json"]);
+    let dir = bundle_of(&f, "s-d", "new");
+    assert!(!dir.join("checkpoint.json").exists());
+    let (code, report) = verify_bundle(&f, &dir, Some(&f.public_key()));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["status"], "intact");
+    assert_eq!(report["checkpoint"]["state"], "absent");
+    assert!(report["not_checked"].to_string().contains("checkpoint"), "{report:#}");
+
+    let grown = bundle_of(&f, "s-b", "grown");
+    let (code, report) = verify_bundle(&f, &grown, Some(&f.public_key()));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["records"], 12);
+    assert_eq!(report["checkpoint"]["state"], "verified");
+    assert!(
+        report["not_checked"].to_string().contains("decisions 7..=12"),
+        "{report:#}"
+    );
+
+    // A bundle written before this fix: the store's latest checkpoint, not covering s-d.
+    let row: (String, String, String, i64, i64, String, String) = rusqlite::Connection::open(&f.location)
+        .unwrap()
+        .query_row(
+            "SELECT checkpoint_id, created_at, key_id, session_count, decision_count, payload, signature              FROM evidence_checkpoints",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+        )
+        .unwrap();
+    let checkpoint = serde_json::json!({
+        "checkpoint_id": row.0, "created_at": row.1, "key_id": row.2, "session_count": row.3,
+        "decision_count": row.4, "payload": row.5, "signature": row.6,
+    });
+    std::fs::write(dir.join("checkpoint.json"), checkpoint.to_string()).unwrap();
+    resign(
+        &f,
+        &dir,
+        &["decisions.jsonl", "summary.json", "chain.json", "checkpoint.json"],
+        6,
+    );
+    let (code, report) = verify_bundle(&f, &dir, Some(&f.public_key()));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["status"], "intact");
+    assert_eq!(report["checkpoint"]["state"], "does_not_cover");
+}
+
+/// Review finding 9: a bundle holds exactly its session's records. A record the store files
+/// under the session but that belongs to another is refused when bundling; a bundle carrying a
+/// foreign record (even re-signed with the right key) fails verification naming it.
+#[test]
+fn bundle_refuses_foreign_records() {
+    let f = Fixture::new(Backend::Sqlite, "bundleforeign").unwrap();
+    let records = f.raw().records();
+    let a = of_session(&records, "s-a");
+    let dir = bundle_of(&f, "s-b", "b");
+    // The store's session column of one s-a record now says s-b.
+    let conn = rusqlite::Connection::open(&f.location).unwrap();
+    conn.execute(
+        "UPDATE activity_decisions SET session_id = 's-b' WHERE decision_id = ?1",
+        [&a[2].decision_id],
+    )
+    .unwrap();
+    let out = f.run(&[
+        "evidence",
+        "bundle",
+        "--session",
+        "s-b",
+        "--output",
+        f.dir.path().join("moved").to_str().unwrap(),
+        "--key",
+        f.key().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&a[2].decision_id));
+
+    // A foreign record appended to a bundle that is re-signed.
+    let path = dir.join("decisions.jsonl");
+    let mut lines = std::fs::read_to_string(&path).unwrap();
+    lines.push_str(&serde_json::to_string(&a[2]).unwrap());
+    lines.push('\n');
+    std::fs::write(&path, lines).unwrap();
+    resign(
+        &f,
+        &dir,
+        &["decisions.jsonl", "summary.json", "chain.json", "checkpoint.json"],
+        7,
+    );
+    let (code, report) = verify_bundle(&f, &dir, Some(&f.public_key()));
+    assert_tampered(code, &report);
+    assert_finding(&report, "inserted", Some(&a[2].decision_id), Some("s-b"));
 }
 
 fn edit_manifest(dir: &Path, f: impl FnOnce(&mut Value)) {

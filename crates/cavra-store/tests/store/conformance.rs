@@ -112,11 +112,11 @@ conformance! {
         fn import_refuses_a_conflicting_record;
         /// The first observer sees every group that stored appends: its batch sizes sum to the appends made.
         fn observer_sees_every_append;
-        /// `scan_decisions` streams every stored record once, by sequence, its JSON reading back as the record.
+        /// `scan_decisions` streams every stored record of a range once, by sequence, its JSON reading back as the record.
         fn scan_streams_every_record_in_sequence_order;
         /// `log_heads` names every session's head and count and the log's high-water mark.
         fn log_heads_match_the_summaries;
-        /// A saved checkpoint comes back byte for byte, and the newest one is the latest.
+        /// A saved checkpoint comes back byte for byte, the newest one is the latest, and the scan gives all, oldest first.
         fn checkpoints_save_and_latest;
         /// A tool outcome joins the session's latest decision with its tool-use id; the first one stays.
         fn tool_outcomes_join_their_decision;
@@ -1638,10 +1638,16 @@ fn scan_streams_every_record_in_sequence_order(t: &TestStore) {
     let model = seed(store);
     let mut scanned = Vec::new();
     store
-        .scan_decisions(&mut |d| {
+        .scan_decisions(1..=u64::MAX, &mut |d| {
             let record: DecisionRecord = serde_json::from_str(&d.record).unwrap();
             assert_eq!(record.sequence, Some(d.sequence), "filed under another sequence");
             if let Some(c) = &d.columns {
+                // The SQL stores keep the sealed form, which a verifier hashes as it is.
+                assert_eq!(
+                    d.record,
+                    cavra_core::integrity::sealed_json(&record),
+                    "not in sealed form"
+                );
                 assert_eq!(c.decision_id, record.decision_id);
                 assert_eq!(c.session_id, record.session_id);
                 assert_eq!(c.decision, record.decision.as_str());
@@ -1656,6 +1662,15 @@ fn scan_streams_every_record_in_sequence_order(t: &TestStore) {
     let sequences: Vec<u64> = scanned.iter().map(|r| r.sequence.unwrap()).collect();
     assert_eq!(sequences, (1..=model.records.len() as u64).collect::<Vec<_>>());
     assert_same_records(&scanned, &model.records, "scanned vs appended");
+    // A range scans exactly its sequences.
+    let mut ranged = Vec::new();
+    store
+        .scan_decisions(2..=4, &mut |d| {
+            ranged.push(d.sequence);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(ranged, [2, 3, 4]);
 }
 
 fn log_heads_match_the_summaries(t: &TestStore) {
@@ -1691,7 +1706,15 @@ fn checkpoints_save_and_latest(t: &TestStore) {
     let second = row("ckpt_2", "2026-01-01T00:00:01.000000Z");
     store.save_checkpoint(&second).unwrap();
     store.save_checkpoint(&first).unwrap();
-    assert_eq!(store.latest_checkpoint().unwrap(), Some(second));
+    assert_eq!(store.latest_checkpoint().unwrap(), Some(second.clone()));
+    let mut all = Vec::new();
+    store
+        .scan_checkpoints(&mut |row| {
+            all.push(row);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(all, [first, second], "every checkpoint, oldest first");
     // Appends after a checkpoint keep it.
     seed(store);
     assert_eq!(store.latest_checkpoint().unwrap().unwrap().checkpoint_id, "ckpt_2");

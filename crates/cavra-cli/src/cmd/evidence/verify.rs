@@ -37,7 +37,7 @@ pub struct Args {
     /// session or truncated newest records then go unnoticed.
     #[arg(long)]
     no_checkpoint: bool,
-    /// Hashing threads (default: one per core).
+    /// Scanning threads, each reading and hashing a share of the store (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
     #[command(flatten)]
@@ -139,6 +139,10 @@ fn print(r: &Report, seconds: f64) -> Result<(), CliError> {
             c.checkpoint_id.as_deref().unwrap_or("?")
         ),
         CheckpointState::Absent => "none stored".to_owned(),
+        CheckpointState::DoesNotCover => format!(
+            "{} verified, but made before the session began (it does not cover it)",
+            c.checkpoint_id.as_deref().unwrap_or("?")
+        ),
         CheckpointState::Skipped => "not checked (--no-checkpoint)".to_owned(),
         CheckpointState::Invalid => format!("{} INVALID", c.checkpoint_id.as_deref().unwrap_or("?")),
     };
