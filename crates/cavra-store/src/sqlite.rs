@@ -44,8 +44,8 @@ use crate::error::StoreError;
 use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 use crate::migrations::{self, MigrationReport};
 use crate::model::{
-    ActivityOverview, DecisionQuery, HourRange, OverviewDimension, Page, SessionQuery, SessionSummary, SessionUpdate,
-    encode_cursor, parse_timestamp,
+    ActivityOverview, DecisionQuery, HourRange, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor,
+    parse_timestamp,
 };
 use crate::outcome::{OutcomeReport, ToolOutcome, ToolStatus};
 use crate::seal::Presealed;
@@ -1429,19 +1429,16 @@ impl ActivityStore for SqliteStore {
                     Ok((r.get(0)?, r.get(1)?))
                 })?
                 .collect::<Result<_, _>>()?;
-            let mut ranked = Vec::new();
             let mut stmt = c.prepare_cached(
                 "SELECT substr(value, 12) AS k, SUM(n) FROM activity_counts \
                  WHERE kind = ?1 AND value >= ?2 AND value < ?3 GROUP BY k",
             )?;
-            for dimension in OverviewDimension::ALL {
-                let rows = stmt.query_map(params![dimension.kind(), lo, hi], |r| {
-                    Ok((dimension.kind().to_owned(), r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-                })?;
-                for row in rows {
-                    ranked.push(row?);
-                }
-            }
+            let ranked = counts::ranked(range, |kind, lo, hi| {
+                stmt.query_map(params![kind, lo, hi], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })?;
             Ok(counts::overview(hours, ranked))
         })
     }
@@ -1584,6 +1581,8 @@ fn column_text(value: rusqlite::Result<rusqlite::types::ValueRef<'_>>) -> Result
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use cavra_core::{Action, ActionType, PackSet, evaluate};
 
     use super::*;
@@ -1659,11 +1658,17 @@ mod tests {
         let packs = PackSet::builtin().unwrap();
         let pack = packs.get("cavra-ai-agent-baseline").unwrap();
         let mut stamper = Stamper::new();
+        // Five hours apart from a past morning on, so that the overview's days are whole days
+        // (read from the daily counts 008 derives) as well as partial ones.
+        let mut at = 1_748_736_000_000_000_i64 + 9 * 3_600_000_000;
         let mut record = |session: usize, target: &str| {
             let mut a = Action::new(ActionType::ExecuteCommand, target);
             a.session_id = Some(format!("s{session}"));
             a.agent_id = Some(format!("agent-{}", session % 2));
-            DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp())
+            let mut r = DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp());
+            at += 5 * 3_600_000_000;
+            r.timestamp = crate::stamp::rfc3339_micros(chrono::DateTime::from_timestamp_micros(at).unwrap());
+            r
         };
         // Records sealed and summed up by a current store...
         let source = SqliteStore::open(&dir.path().join("source.db")).unwrap();
@@ -1690,6 +1695,18 @@ mod tests {
         };
         let overview = source.activity_overview(everything).unwrap();
         assert!(!overview.hours.is_empty() && !overview.ranked.is_empty());
+        let first = decisions
+            .iter()
+            .map(|d| parse_timestamp(&d.timestamp).unwrap())
+            .min()
+            .unwrap();
+        let first_hour = HourRange::hour_of(first);
+        let partial_days = HourRange {
+            from_hour: first_hour - first_hour.rem_euclid(24) + 13,
+            to_hour: first_hour - first_hour.rem_euclid(24) + 24 * 4 + 7,
+        };
+        let partial_overview = source.activity_overview(partial_days).unwrap();
+        assert!(!partial_overview.ranked.is_empty());
         drop(source);
 
         // ...written into a 004 database the way 004's code did.
@@ -1783,7 +1800,12 @@ mod tests {
         assert_eq!(
             store.activity_overview(everything).unwrap(),
             overview,
-            "007 counts the stored decisions per hour"
+            "007 and 008 count the stored decisions per hour and per day"
+        );
+        assert_eq!(
+            store.activity_overview(partial_days).unwrap(),
+            partial_overview,
+            "whole days and partial ones"
         );
 
         let before = store.get_session("s1").unwrap().unwrap();
@@ -1796,5 +1818,52 @@ mod tests {
         assert_eq!(after.evidence_refs, refs, "new refs follow the migrated ones");
         assert_eq!(after.decision_count, before.decision_count + 1);
         assert_eq!(total(DecisionQuery::default()), 31);
+    }
+
+    /// Migration 008 counts the daily rows from the hourly ones exactly as appends keep them:
+    /// deleted and counted again by its SQL, they come back the same.
+    #[test]
+    fn the_008_backfill_equals_the_kept_daily_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("days.db");
+        let packs = PackSet::builtin().unwrap();
+        let pack = packs.get("cavra-ai-agent-baseline").unwrap();
+        let mut stamper = Stamper::new();
+        let store = SqliteStore::open(&path).unwrap();
+        let start = 1_748_736_000_000_000_i64 + 5 * 3_600_000_000;
+        for i in 0..60_i64 {
+            let mut a = Action::new(
+                ActionType::ExecuteCommand,
+                ["ls", "rm -rf /", "cat .env", "terraform apply"][i as usize % 4],
+            );
+            a.session_id = Some(format!("s{}", i % 5));
+            a.repository = Some(format!("acme/r{}", i % 3));
+            let mut r = DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp());
+            let at = chrono::DateTime::from_timestamp_micros(start + i * 7 * 3_600_000_000 / 3).unwrap();
+            r.timestamp = crate::stamp::rfc3339_micros(at);
+            store.append(r).unwrap();
+        }
+        drop(store);
+        let conn = open_connection(&path).unwrap();
+        let daily = |conn: &Connection| -> Vec<(String, String, i64)> {
+            conn.prepare("SELECT kind, value, n FROM activity_counts WHERE kind LIKE 'daily.%' ORDER BY kind, value")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let kept = daily(&conn);
+        let days: HashSet<&str> = kept.iter().map(|(_, v, _)| &v[..10]).collect();
+        assert!(days.len() >= 5, "the records span days: {days:?}");
+        assert!(kept.iter().any(|(k, _, _)| k == "daily.blocked_session"));
+        conn.execute("DELETE FROM activity_counts WHERE kind LIKE 'daily.%'", [])
+            .unwrap();
+        let backfill = migrations::SQLITE
+            .iter()
+            .find(|m| m.name.ends_with("_activity_daily_counts.sql"))
+            .unwrap();
+        conn.execute_batch(backfill.sql).unwrap();
+        assert_eq!(daily(&conn), kept);
     }
 }

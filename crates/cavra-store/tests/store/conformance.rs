@@ -24,7 +24,7 @@ use cavra_store::{OutcomeReport, ToolStatus};
 
 use crate::helpers::{
     self, Backend, Model, Recorder, Rng, TestStore, all_decisions, append, assert_same_records, assert_summary,
-    check_store, expected_summary, micros, record_diff, seed, timestamp,
+    check_store, expected_summary, micros, record_diff, seed, seed_action, timestamp,
 };
 
 /// Instantiates every listed case once per backend: `conformance! { backends: [a, b]; tests {
@@ -124,6 +124,8 @@ conformance! {
         fn overview_counts_match_the_records;
         /// Imported decisions count in the overview like appended ones.
         fn overview_counts_imported_decisions;
+        /// Over days of history, ranges with partial first and last days (read partly from daily counts) equal the records' counts.
+        fn overview_across_days_matches_the_records;
     }
 }
 
@@ -1849,4 +1851,80 @@ fn overview_counts_imported_decisions(t: &TestStore) {
         t.store().activity_overview(range).unwrap(),
         expected_overview(&model.records, range)
     );
+}
+
+/// Appends about five days of decisions, starting mid-morning, with gaps from none to three
+/// hours: every day boundary falls between records, and some hours and days are empty.
+fn seed_days(store: &dyn ActivityStore) -> Vec<DecisionRecord> {
+    const HOUR: i64 = 3_600_000_000;
+    let mut rng = Rng::new(0xda11_c0de);
+    let mut recorder = Recorder::new();
+    let mut now = helpers::SEED_START_MICROS + 7 * HOUR + 1_234_567;
+    let mut records = Vec::new();
+    for _ in 0..150 {
+        let session = rng.below(helpers::SESSIONS.len());
+        let action = seed_action(&mut rng, session);
+        now += [0, 60_000_000, HOUR / 2, HOUR, 3 * HOUR][rng.below(5)];
+        records.push(append(store, recorder.record_at(&action, &timestamp(now))));
+    }
+    records
+}
+
+fn overview_across_days_matches_the_records(t: &TestStore) {
+    let store = t.store();
+    let records = seed_days(store);
+    let first = HourRange::hour_of(micros(&records[0].timestamp));
+    let last = HourRange::hour_of(micros(&records[records.len() - 1].timestamp));
+    assert!(last / 24 - first / 24 >= 4, "the seed spans several days");
+    let blocks = records.iter().filter(|r| r.decision == Outcome::Block).count();
+    assert!(blocks > 10, "the seed blocks something: {blocks}");
+    let day = |h: i64| h - h.rem_euclid(24);
+    let mut ranges = vec![
+        HourRange {
+            from_hour: 0,
+            to_hour: last + 1000,
+        },
+        // Whole days only, then a whole day with an hour either side or both.
+        HourRange {
+            from_hour: day(first) + 24,
+            to_hour: day(last),
+        },
+        HourRange {
+            from_hour: day(first) + 23,
+            to_hour: day(first) + 48,
+        },
+        HourRange {
+            from_hour: day(first) + 24,
+            to_hour: day(first) + 49,
+        },
+        HourRange {
+            from_hour: day(first) + 23,
+            to_hour: day(first) + 49,
+        },
+        // Across one midnight with no whole day; inside one day; empty.
+        HourRange {
+            from_hour: day(first) + 44,
+            to_hour: day(first) + 52,
+        },
+        HourRange {
+            from_hour: day(first) + 30,
+            to_hour: day(first) + 40,
+        },
+        HourRange {
+            from_hour: day(first) + 30,
+            to_hour: day(first) + 30,
+        },
+    ];
+    for from in (first - 2..=last + 2).step_by(5) {
+        for len in [1, 23, 24, 25, 47, 48, 49, 73, 1000] {
+            ranges.push(HourRange {
+                from_hour: from,
+                to_hour: from + len,
+            });
+        }
+    }
+    for range in ranges {
+        let got = store.activity_overview(range).unwrap();
+        assert_eq!(got, expected_overview(&records, range), "overview for {range:?}");
+    }
 }
