@@ -25,6 +25,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
@@ -206,11 +207,27 @@ fn cross_site() -> Response {
 }
 
 /// `POST /console/sign-in`: checks the pasted token, starts a sign-in, sets the cookie.
-pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     if !from_the_console(&headers) {
         tracing::warn!("console sign-in posted from another site refused");
         return cross_site();
     }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return match crate::deadline::timed_out(&rejection) {
+                Some(_) => refused(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "The form did not arrive in time; send it again.",
+                ),
+                None => refused(rejection.status(), "The form could not be read; send it again."),
+            };
+        }
+    };
     let token = form_urlencoded::parse(&body)
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.trim().to_owned())
