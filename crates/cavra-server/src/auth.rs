@@ -537,22 +537,31 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// Without tokens, only requests addressed to a loopback name are served: a web page whose
-/// domain was re-pointed at 127.0.0.1 (DNS rebinding) would otherwise act as a local admin.
-fn check_local_host(parts: &Parts) -> Result<(), ApiError> {
-    let host = parts
+/// The host a request is addressed to (`Host`, or the URI's authority), port included.
+pub(crate) fn request_host(parts: &Parts) -> &str {
+    parts
         .headers
         .get(axum::http::header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| parts.uri.host())
-        .unwrap_or("");
+        .unwrap_or("")
+}
+
+/// Whether `host` (`name`, `name:port`, `[v6]:port`) names this machine: `localhost` or a
+/// loopback address.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     let name = match host.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(""),
         None => host.rsplit_once(':').map_or(host, |(name, _)| name),
     };
-    let loopback =
-        name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if loopback {
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Without tokens, only requests addressed to a loopback name are served: a web page whose
+/// domain was re-pointed at 127.0.0.1 (DNS rebinding) would otherwise act as a local admin.
+fn check_local_host(parts: &Parts) -> Result<(), ApiError> {
+    let host = request_host(parts);
+    if is_loopback_host(host) {
         Ok(())
     } else {
         Err(ApiError::forbidden(format!(

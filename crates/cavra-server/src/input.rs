@@ -48,6 +48,8 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                     "payload_too_large",
                     format!("the body is larger than {} KiB", MAX_BODY_BYTES / 1024),
                 )
+            } else if let Some(timeout) = crate::deadline::timed_out(&rejection) {
+                ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", timeout.to_string())
             } else {
                 ApiError::invalid_body(format!("cannot read the body: {rejection}"))
             }

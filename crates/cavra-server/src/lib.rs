@@ -9,6 +9,7 @@
 //! - [`error`]: [`ApiError`], the one error type, and its JSON envelope.
 //! - [`auth`]: tokens, roles, the [`Principal`](auth::Principal) extractor.
 //! - [`input`]: JSON bodies (64 KiB, media type, field-naming errors) and typed query strings.
+//! - [`deadline`]: the deadline for reading a request's body (trickled bodies get 408).
 //! - [`routes`]: one module per resource — decisions, outcomes (how allowed tool calls ended), evaluate,
 //!   sessions, policy packs, system.
 //! - [`metrics`]: Prometheus registry and the request layer (latency, errors, logs).
@@ -17,6 +18,7 @@
 
 pub mod auth;
 pub mod console;
+pub mod deadline;
 pub mod error;
 pub mod input;
 pub mod metrics;
@@ -52,6 +54,9 @@ pub struct ConnectionLimits {
     /// How long a connection may take to send a request's headers, and how long a kept-alive
     /// connection may sit idle between requests, before it is closed. Default 30 s.
     pub header_read_timeout: Duration,
+    /// How long a request's whole body may take to arrive after its headers; a body still
+    /// incomplete then is answered 408 and its connection closed. Default 30 s.
+    pub body_read_timeout: Duration,
     /// Connections served at once. When all are busy, new connections wait in the listen
     /// backlog until one closes, instead of exhausting file descriptors. Default 1024.
     pub max_connections: usize,
@@ -61,6 +66,7 @@ impl Default for ConnectionLimits {
     fn default() -> ConnectionLimits {
         ConnectionLimits {
             header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
             max_connections: 1024,
         }
     }
@@ -86,7 +92,10 @@ pub async fn serve_with_limits(
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: ConnectionLimits,
 ) -> std::io::Result<()> {
-    let app = router(state);
+    let body_limit = limits.body_read_timeout;
+    let app = router(state).layer(axum::middleware::map_request(
+        move |request: axum::extract::Request| async move { deadline::bound_body(request, body_limit) },
+    ));
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut http = http1::Builder::new();

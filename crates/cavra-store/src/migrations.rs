@@ -45,6 +45,8 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     5 => "005_activity_refs_and_counts.sql",
     6 => "006_tool_outcomes.sql",
     7 => "007_activity_hourly_counts.sql",
+    8 => "008_activity_daily_counts.sql",
+    9 => "009_activity_decisions_window.sql",
 );
 
 /// PostgreSQL migrations, in order.
@@ -56,6 +58,8 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     5 => "005_activity_refs_and_counts.sql",
     6 => "006_tool_outcomes.sql",
     7 => "007_activity_hourly_counts.sql",
+    8 => "008_activity_daily_counts.sql",
+    9 => "009_activity_decisions_window.sql",
 );
 
 /// The bookkeeping table, the same on every backend (named for cavra, so a schema shared with

@@ -311,6 +311,17 @@ impl OverviewDimension {
         }
     }
 
+    /// The kind under which its daily counts are kept (whole UTC days, read for the days a
+    /// range covers entirely).
+    pub fn daily_kind(self) -> &'static str {
+        match self {
+            OverviewDimension::Repository => "daily.repository",
+            OverviewDimension::Agent => "daily.agent_id",
+            OverviewDimension::Rule => "daily.rule_id",
+            OverviewDimension::BlockedSession => "daily.blocked_session",
+        }
+    }
+
     /// The dimension kept under `kind`.
     pub fn from_kind(kind: &str) -> Option<OverviewDimension> {
         OverviewDimension::ALL.into_iter().find(|d| d.kind() == kind)
@@ -341,8 +352,8 @@ pub struct RankedCount {
     pub count: u64,
 }
 
-/// The console overview's numbers for an [`HourRange`], read from counts kept per hour at
-/// every append, never from the decisions themselves. Rows are sorted: `hours` by hour then
+/// The console overview's numbers for an [`HourRange`], read from counts kept per hour and
+/// per day at every append, never from the decisions themselves. Rows are sorted: `hours` by hour then
 /// outcome, `ranked` by dimension, name, outcome.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActivityOverview {

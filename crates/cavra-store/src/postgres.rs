@@ -34,8 +34,8 @@ use crate::error::StoreError;
 use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 use crate::migrations::{self, MigrationReport};
 use crate::model::{
-    ActivityOverview, DecisionQuery, HourRange, OverviewDimension, Page, SessionQuery, SessionSummary, SessionUpdate,
-    encode_cursor, parse_timestamp,
+    ActivityOverview, DecisionQuery, HourRange, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor,
+    parse_timestamp,
 };
 use crate::outcome::{OutcomeReport, ToolOutcome, ToolStatus};
 use crate::store::{ActivityStore, ImportReport, StoreObserver};
@@ -949,17 +949,16 @@ impl ActivityStore for PostgresStore {
                 .iter()
                 .map(|row| Ok((row.try_get::<_, String>(0)?, row.try_get::<_, i64>(1)?)))
                 .collect::<Result<Vec<_>, StoreError>>()?;
-            let mut ranked = Vec::new();
-            for dimension in OverviewDimension::ALL {
-                let kind = dimension.kind();
-                for row in db.query(
+            let ranked = counts::ranked(range, |kind, lo, hi| {
+                db.query(
                     "SELECT substr(value, 12) AS k, SUM(n)::BIGINT FROM activity_counts \
                      WHERE kind = $1 AND value >= $2 AND value < $3 GROUP BY k",
                     &[&kind, &lo, &hi],
-                )? {
-                    ranked.push((kind.to_owned(), row.try_get::<_, String>(0)?, row.try_get::<_, i64>(1)?));
-                }
-            }
+                )?
+                .iter()
+                .map(|row| Ok((row.try_get::<_, String>(0)?, row.try_get::<_, i64>(1)?)))
+                .collect::<Result<Vec<_>, StoreError>>()
+            })?;
             Ok(counts::overview(hours, ranked))
         })
     }
@@ -1323,6 +1322,49 @@ mod tests {
             let refs: Vec<String> = chain.iter().flat_map(|d| d.evidence_refs.clone()).collect();
             assert_eq!(s.evidence_refs, refs);
         }
+    }
+
+    /// Migration 008 counts the daily rows from the hourly ones exactly as appends keep them:
+    /// deleted and counted again by its SQL, they come back the same.
+    #[test]
+    fn the_008_backfill_equals_the_kept_daily_counts() {
+        let Some(db) = TestDb::create() else { return };
+        let store = PostgresStore::open(&db.url).unwrap();
+        let mut records = Records::new();
+        let start = 1_748_736_000_000_000_i64 + 5 * 3_600_000_000;
+        for i in 0..60_i64 {
+            let command = ["ls", "rm -rf /", "cat .env", "terraform apply"][i as usize % 4];
+            let mut r = records.make(&format!("s{}", i % 5), "agent", &format!("acme/r{}", i % 3), command);
+            let at = chrono::DateTime::from_timestamp_micros(start + i * 7 * 3_600_000_000 / 3).unwrap();
+            r.timestamp = crate::stamp::rfc3339_micros(at);
+            store.append(r).unwrap();
+        }
+        drop(store);
+        let mut client = db.client();
+        let daily = |client: &mut Client| -> Vec<(String, String, i64)> {
+            client
+                .query(
+                    "SELECT kind, value, n FROM activity_counts WHERE kind LIKE 'daily.%' ORDER BY kind, value",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect()
+        };
+        let kept = daily(&mut client);
+        let days: HashSet<&str> = kept.iter().map(|(_, v, _)| &v[..10]).collect();
+        assert!(days.len() >= 5, "the records span days: {days:?}");
+        assert!(kept.iter().any(|(k, _, _)| k == "daily.blocked_session"));
+        client
+            .batch_execute("DELETE FROM activity_counts WHERE kind LIKE 'daily.%'")
+            .unwrap();
+        let backfill = migrations::POSTGRES
+            .iter()
+            .find(|m| m.name.ends_with("_activity_daily_counts.sql"))
+            .unwrap();
+        client.batch_execute(backfill.sql).unwrap();
+        assert_eq!(daily(&mut client), kept);
     }
 
     /// Migrations apply once, a second run and a reopen only verify them.

@@ -45,8 +45,8 @@ use crate::error::StoreError;
 use crate::evidence::{CheckpointRow, DecisionColumns, LogHeads, StoredDecision};
 use crate::migrations::{self, MigrationReport};
 use crate::model::{
-    ActivityOverview, DecisionQuery, HourRange, OverviewDimension, Page, SessionQuery, SessionSummary, SessionUpdate,
-    encode_cursor, parse_timestamp,
+    ActivityOverview, DecisionQuery, HourRange, Page, SessionQuery, SessionSummary, SessionUpdate, encode_cursor,
+    parse_timestamp,
 };
 use crate::outcome::{OutcomeReport, ToolOutcome, ToolStatus};
 use crate::seal::Presealed;
@@ -1115,12 +1115,12 @@ fn kept_count(c: &Connection, kind: &str, value: &str) -> Result<i64, StoreError
 
 /// The `total` of a decision query. Unfiltered or with one exact-match filter it is read, not
 /// counted: from `activity_counts`, or for `session_id` from the session row's `decision_rows`.
-/// Several filters, or `since`/`until`, are counted over the best index (the cost grows with
-/// the rows that match).
+/// Several filters, or `since`/`until`, are counted as `plan` says (the cost grows with the rows
+/// it reads).
 fn decision_total(
     c: &Connection,
     q: &DecisionQuery,
-    from: &str,
+    plan: &DecisionPlan,
     filters: &str,
     values: &[Value],
 ) -> Result<i64, StoreError> {
@@ -1134,8 +1134,33 @@ fn decision_total(
         }
         DecisionTotal::Count => {}
     }
-    Ok(c.prepare_cached(&format!("SELECT COUNT(*) FROM {from}{filters}"))?
-        .query_row(params_from_iter(values.iter()), |r| r.get(0))?)
+    let count = |from: &str, filters: &str, values: &[Value]| -> Result<i64, StoreError> {
+        Ok(c.prepare_cached(&format!("SELECT COUNT(*) FROM {from}{filters}"))?
+            .query_row(params_from_iter(values.iter()), |r| r.get(0))?)
+    };
+    match &plan.count {
+        Count::Rows(from) => count(from, filters, values),
+        Count::Outside(kept) => {
+            // The filter's kept count minus its rows before and after the window, both read from
+            // the window index.
+            let (exact, mut values) = decision_filters(&DecisionQuery {
+                since_micros: None,
+                until_micros: None,
+                ..q.clone()
+            });
+            let index = if exact.is_empty() { TIME_INDEX } else { WINDOW_INDEX };
+            let mut outside = 0;
+            for (bound, op) in [(q.since_micros, "<"), (q.until_micros, ">")] {
+                let Some(bound) = bound else { continue };
+                values.push(Value::Integer(bound));
+                let joiner = if exact.is_empty() { " WHERE" } else { " AND" };
+                let filters = format!("{exact}{joiner} ts_us {op} ?{}", values.len());
+                outside += count(index, &filters, &values)?;
+                values.pop();
+            }
+            Ok(kept - outside)
+        }
+    }
 }
 
 /// How many decisions are stored under `session_id`, when its session has a row.
@@ -1147,17 +1172,72 @@ fn session_rows(c: &Connection, session_id: &str) -> Result<Option<i64>, StoreEr
     )
 }
 
-/// The `FROM` of a decision query. With several exact-match filters SQLite can use one index,
-/// and without statistics it may pick the least selective one (a `decision = 'block'` scan of
-/// 130,000 rows checked one by one, instead of 25,000 for a repository: seconds instead of tens
-/// of milliseconds at a million decisions). The kept counts say exactly how many rows each
-/// filter matches, so the query is pinned to the index of the smallest; `None` when a filter
-/// matches nothing at all (the answer is empty without reading).
-fn decision_source(c: &Connection, q: &DecisionQuery) -> Result<Option<String>, StoreError> {
+/// The window index: `ts_us` followed by every exact-match filter column but `session_id`, so a
+/// time window with any of those filters is read from the index alone (migration 009).
+const WINDOW_INDEX: &str = "activity_decisions INDEXED BY activity_decisions_window";
+
+/// The time index alone: a sixth of the window index's size, for windows without other filters.
+const TIME_INDEX: &str = "activity_decisions INDEXED BY activity_decisions_ts";
+
+/// What reading one row's columns from the table costs next to reading one index entry: the
+/// record's JSON lives in the row, so a lookup reads about eight times as much (measured at 1M:
+/// ~60 ns per window index entry, ~500 ns per row looked up).
+const LOOKUP_COST: i64 = 8;
+
+/// How a decision query reads its page and counts its total.
+struct DecisionPlan {
+    /// How the page's sequences are chosen.
+    page: PageSource,
+    /// How the total is counted when it is not a kept count.
+    count: Count,
+}
+
+/// Where a page's sequences come from.
+enum PageSource {
+    /// Newest first through this `FROM` (pinning an index where that matters).
+    From(String),
+    /// A window that ends before the newest rows, in two parts: the rows from `first_after` on
+    /// that are in the window anyway (stragglers stamped earlier than their sequence; found in
+    /// the `window` index without sorting it), and the newest rows before `first_after`, walked
+    /// newest first through `rest` — where the window's own newest rows are when sequences
+    /// follow time. Together they hold the page whatever `first_after` is.
+    Split {
+        /// The window index's `FROM`.
+        window: String,
+        /// The sequence-ordered `FROM`.
+        rest: String,
+        /// The first sequence after the window, as estimated.
+        first_after: i64,
+    },
+}
+
+/// How a total that is not kept is counted.
+enum Count {
+    /// Counting the matching rows read through this `FROM`.
+    Rows(String),
+    /// The one exact filter's kept count (given) minus its rows outside the time window.
+    Outside(i64),
+}
+
+/// How `q` is answered; `None` when a filter matches nothing at all (the answer is empty without
+/// reading).
+///
+/// With several exact-match filters SQLite can use one index, and without statistics it may pick
+/// the least selective one (a `decision = 'block'` scan of 130,000 rows checked one by one,
+/// instead of 25,000 for a repository: seconds instead of tens of milliseconds at a million
+/// decisions). The kept counts say exactly how many rows each filter matches, so the query is
+/// pinned to the index of the smallest.
+///
+/// A time window (`since`/`until`) is the other way to narrow: [`WINDOW_INDEX`] holds the window's
+/// rows in time order with every filter column but `session_id` ([`TIME_INDEX`] when there is no
+/// other filter), so it answers from the index alone, but in time order (its page is taken in
+/// two parts, [`PageSource::Split`], so that it is not sorted whole); a filter index walks in sequence order and
+/// stops at the page, but must look each row up to test its time. How many rows the window holds
+/// is estimated from the sequences at its two edges (sequences are gap-free and follow time but
+/// for stragglers, and the estimate only chooses a plan), and the cheaper reading is taken — for
+/// the page and for the count separately.
+fn decision_plan(c: &Connection, q: &DecisionQuery) -> Result<Option<DecisionPlan>, StoreError> {
     let exact = counts::decision_exact(q);
-    if exact.len() < 2 {
-        return Ok(Some("activity_decisions".to_owned()));
-    }
     let mut best: Option<(i64, &str)> = None;
     for (col, value) in &exact {
         let rows = match *col {
@@ -1174,16 +1254,80 @@ fn decision_source(c: &Connection, q: &DecisionQuery) -> Result<Option<String>, 
         }
     }
     let index = match best.map(|(_, col)| col) {
-        Some("session_id") => "activity_decisions_session",
-        Some("agent_id") => "activity_decisions_agent",
-        Some("repository") => "activity_decisions_repository",
-        Some("policy_pack") => "activity_decisions_pack",
-        Some("decision") => "activity_decisions_decision",
-        Some("severity") => "activity_decisions_severity",
-        Some("action_type") => "activity_decisions_action_type",
-        _ => return Ok(Some("activity_decisions".to_owned())),
+        Some("session_id") => Some("activity_decisions_session"),
+        Some("agent_id") => Some("activity_decisions_agent"),
+        Some("repository") => Some("activity_decisions_repository"),
+        Some("policy_pack") => Some("activity_decisions_pack"),
+        Some("decision") => Some("activity_decisions_decision"),
+        Some("severity") => Some("activity_decisions_severity"),
+        Some("action_type") => Some("activity_decisions_action_type"),
+        _ => None,
     };
-    Ok(Some(format!("activity_decisions INDEXED BY {index}")))
+    let windowed = q.since_micros.is_some() || q.until_micros.is_some();
+    let filtered = match index {
+        Some(index) if exact.len() >= 2 || windowed => format!("activity_decisions INDEXED BY {index}"),
+        // A window alone, read in sequence order: the log itself, newest first (left to itself,
+        // SQLite would take the window's whole range from its index and sort it).
+        None if windowed => "activity_decisions NOT INDEXED".to_owned(),
+        _ => "activity_decisions".to_owned(),
+    };
+    if !windowed || exact.iter().any(|(col, _)| *col == "session_id") {
+        // A session's rows are few: its index, each row's time checked.
+        return Ok(Some(DecisionPlan {
+            page: PageSource::From(filtered.clone()),
+            count: Count::Rows(filtered),
+        }));
+    }
+    let all = kept_count(c, "decisions", "")?;
+    let matching = best.map_or(all, |(n, _)| n);
+    let window = if exact.is_empty() { TIME_INDEX } else { WINDOW_INDEX };
+    let edge = |op: &str, bound: i64| -> Result<Option<i64>, StoreError> {
+        Ok(c.prepare_cached(&format!(
+            "SELECT sequence FROM {TIME_INDEX} WHERE ts_us {op} ?1 ORDER BY ts_us LIMIT 1"
+        ))?
+        .query_row([bound], |r| r.get(0))
+        .optional()?)
+    };
+    let last = c
+        .prepare_cached("SELECT COALESCE(MAX(sequence), 0) FROM activity_decisions")?
+        .query_row([], |r| r.get::<_, i64>(0))?;
+    let first_in = match q.since_micros {
+        Some(since) => edge(">=", since)?.unwrap_or(last + 1),
+        None => 1,
+    };
+    let first_after = match q.until_micros {
+        Some(until) => edge(">", until)?.unwrap_or(last + 1),
+        None => last + 1,
+    };
+    let in_window = (first_after - first_in).clamp(0, all.max(0));
+    let share = |n: i64| n.saturating_mul(matching) / all.max(1);
+    // The page through the filter (or the log) in sequence order: the matching rows after the
+    // window, then enough of those in it to fill the page. Looked up, unless the log itself.
+    let wanted = i64::from(q.limit).saturating_add(sql_offset(q.offset)?) + 1;
+    let walked = share((last + 1 - first_after).max(0))
+        .saturating_add(wanted.saturating_mul(all) / in_window.max(1))
+        .min(matching);
+    let per_row = if index.is_some() { LOOKUP_COST } else { 1 };
+    let page = if in_window < walked.saturating_mul(per_row) {
+        PageSource::Split {
+            window: window.to_owned(),
+            rest: filtered.clone(),
+            first_after,
+        }
+    } else {
+        PageSource::From(filtered.clone())
+    };
+    // The count: the window's rows from the window index, or (one exact filter or none) the kept
+    // count minus the rows outside it, or the filter's rows looked up.
+    let outside = all - in_window;
+    let count = if exact.len() <= 1 && outside < in_window && outside < matching.saturating_mul(LOOKUP_COST) {
+        Count::Outside(matching)
+    } else if index.is_some() && matching.saturating_mul(LOOKUP_COST) < in_window {
+        Count::Rows(filtered)
+    } else {
+        Count::Rows(window.to_owned())
+    };
+    Ok(Some(DecisionPlan { page, count }))
 }
 
 /// The `total` of a session query: read from `activity_counts` unfiltered or with one filter,
@@ -1294,7 +1438,7 @@ impl ActivityStore for SqliteStore {
         self.read(|c| {
             // One read transaction: the total and the page see the same snapshot.
             let _snapshot = c.unchecked_transaction()?;
-            let Some(from) = decision_source(c, q)? else {
+            let Some(plan) = decision_plan(c, q)? else {
                 return Ok(Page {
                     items: Vec::new(),
                     total: 0,
@@ -1304,26 +1448,42 @@ impl ActivityStore for SqliteStore {
                 });
             };
             let (filters, mut values) = decision_filters(q);
-            let total = decision_total(c, q, &from, &filters, &values)?;
+            let total = decision_total(c, q, &plan, &filters, &values)?;
             // The page's sequences are chosen first, from the filter's index alone where it
             // covers the query (every filter index ends in `sequence`), and only those 51
             // records are read: sorting a time window by sequence otherwise drags every
             // matching record's JSON through the sorter (180 ms → 7 ms for a day at 1M).
-            let mut sql = format!("SELECT sequence FROM {from}{filters}");
+            let mut filters = filters;
             if let Some(before) = q.before_sequence {
                 values.push(Value::Integer(i64::try_from(before).unwrap_or(i64::MAX)));
                 let joiner = if filters.is_empty() { " WHERE" } else { " AND" };
-                sql.push_str(&format!("{joiner} sequence < ?{}", values.len()));
+                filters.push_str(&format!("{joiner} sequence < ?{}", values.len()));
             }
             let offset = if q.before_sequence.is_some() {
                 0
             } else {
                 sql_offset(q.offset)?
             };
-            sql.push_str(&format!(
-                " ORDER BY sequence DESC LIMIT {} OFFSET {offset}",
-                u64::from(q.limit) + 1
-            ));
+            let rows = u64::from(q.limit) + 1;
+            let sql = match &plan.page {
+                PageSource::From(from) => {
+                    format!("SELECT sequence FROM {from}{filters} ORDER BY sequence DESC LIMIT {rows} OFFSET {offset}")
+                }
+                PageSource::Split {
+                    window,
+                    rest,
+                    first_after,
+                } => {
+                    values.push(Value::Integer(*first_after));
+                    let (x, joiner) = (values.len(), if filters.is_empty() { " WHERE" } else { " AND" });
+                    let wanted = u64::try_from(offset).unwrap_or(0).saturating_add(rows);
+                    format!(
+                        "SELECT sequence FROM (SELECT sequence FROM {window}{filters}{joiner} sequence >= ?{x} \
+                         UNION ALL SELECT sequence FROM (SELECT sequence FROM {rest}{filters}{joiner} sequence < ?{x} \
+                         ORDER BY sequence DESC LIMIT {wanted})) ORDER BY sequence DESC LIMIT {rows} OFFSET {offset}"
+                    )
+                }
+            };
             let sql = format!("SELECT record FROM activity_decisions WHERE sequence IN ({sql}) ORDER BY sequence DESC");
             let mut stmt = c.prepare_cached(&sql)?;
             let mut rows = stmt.query(params_from_iter(values.iter()))?;
@@ -1432,19 +1592,16 @@ impl ActivityStore for SqliteStore {
                     Ok((r.get(0)?, r.get(1)?))
                 })?
                 .collect::<Result<_, _>>()?;
-            let mut ranked = Vec::new();
             let mut stmt = c.prepare_cached(
                 "SELECT substr(value, 12) AS k, SUM(n) FROM activity_counts \
                  WHERE kind = ?1 AND value >= ?2 AND value < ?3 GROUP BY k",
             )?;
-            for dimension in OverviewDimension::ALL {
-                let rows = stmt.query_map(params![dimension.kind(), lo, hi], |r| {
-                    Ok((dimension.kind().to_owned(), r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-                })?;
-                for row in rows {
-                    ranked.push(row?);
-                }
-            }
+            let ranked = counts::ranked(range, |kind, lo, hi| {
+                stmt.query_map(params![kind, lo, hi], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })?;
             Ok(counts::overview(hours, ranked))
         })
     }
@@ -1627,6 +1784,8 @@ fn column_text(value: rusqlite::Result<rusqlite::types::ValueRef<'_>>) -> Result
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use cavra_core::{Action, ActionType, PackSet, evaluate};
 
     use super::*;
@@ -1702,11 +1861,17 @@ mod tests {
         let packs = PackSet::builtin().unwrap();
         let pack = packs.get("cavra-ai-agent-baseline").unwrap();
         let mut stamper = Stamper::new();
+        // Five hours apart from a past morning on, so that the overview's days are whole days
+        // (read from the daily counts 008 derives) as well as partial ones.
+        let mut at = 1_748_736_000_000_000_i64 + 9 * 3_600_000_000;
         let mut record = |session: usize, target: &str| {
             let mut a = Action::new(ActionType::ExecuteCommand, target);
             a.session_id = Some(format!("s{session}"));
             a.agent_id = Some(format!("agent-{}", session % 2));
-            DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp())
+            let mut r = DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp());
+            at += 5 * 3_600_000_000;
+            r.timestamp = crate::stamp::rfc3339_micros(chrono::DateTime::from_timestamp_micros(at).unwrap());
+            r
         };
         // Records sealed and summed up by a current store...
         let source = SqliteStore::open(&dir.path().join("source.db")).unwrap();
@@ -1733,6 +1898,18 @@ mod tests {
         };
         let overview = source.activity_overview(everything).unwrap();
         assert!(!overview.hours.is_empty() && !overview.ranked.is_empty());
+        let first = decisions
+            .iter()
+            .map(|d| parse_timestamp(&d.timestamp).unwrap())
+            .min()
+            .unwrap();
+        let first_hour = HourRange::hour_of(first);
+        let partial_days = HourRange {
+            from_hour: first_hour - first_hour.rem_euclid(24) + 13,
+            to_hour: first_hour - first_hour.rem_euclid(24) + 24 * 4 + 7,
+        };
+        let partial_overview = source.activity_overview(partial_days).unwrap();
+        assert!(!partial_overview.ranked.is_empty());
         drop(source);
 
         // ...written into a 004 database the way 004's code did.
@@ -1826,7 +2003,12 @@ mod tests {
         assert_eq!(
             store.activity_overview(everything).unwrap(),
             overview,
-            "007 counts the stored decisions per hour"
+            "007 and 008 count the stored decisions per hour and per day"
+        );
+        assert_eq!(
+            store.activity_overview(partial_days).unwrap(),
+            partial_overview,
+            "whole days and partial ones"
         );
 
         let before = store.get_session("s1").unwrap().unwrap();
@@ -1839,5 +2021,52 @@ mod tests {
         assert_eq!(after.evidence_refs, refs, "new refs follow the migrated ones");
         assert_eq!(after.decision_count, before.decision_count + 1);
         assert_eq!(total(DecisionQuery::default()), 31);
+    }
+
+    /// Migration 008 counts the daily rows from the hourly ones exactly as appends keep them:
+    /// deleted and counted again by its SQL, they come back the same.
+    #[test]
+    fn the_008_backfill_equals_the_kept_daily_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("days.db");
+        let packs = PackSet::builtin().unwrap();
+        let pack = packs.get("cavra-ai-agent-baseline").unwrap();
+        let mut stamper = Stamper::new();
+        let store = SqliteStore::open(&path).unwrap();
+        let start = 1_748_736_000_000_000_i64 + 5 * 3_600_000_000;
+        for i in 0..60_i64 {
+            let mut a = Action::new(
+                ActionType::ExecuteCommand,
+                ["ls", "rm -rf /", "cat .env", "terraform apply"][i as usize % 4],
+            );
+            a.session_id = Some(format!("s{}", i % 5));
+            a.repository = Some(format!("acme/r{}", i % 3));
+            let mut r = DecisionRecord::new(&a, evaluate(&a, &pack), pack.version(), stamper.stamp());
+            let at = chrono::DateTime::from_timestamp_micros(start + i * 7 * 3_600_000_000 / 3).unwrap();
+            r.timestamp = crate::stamp::rfc3339_micros(at);
+            store.append(r).unwrap();
+        }
+        drop(store);
+        let conn = open_connection(&path).unwrap();
+        let daily = |conn: &Connection| -> Vec<(String, String, i64)> {
+            conn.prepare("SELECT kind, value, n FROM activity_counts WHERE kind LIKE 'daily.%' ORDER BY kind, value")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let kept = daily(&conn);
+        let days: HashSet<&str> = kept.iter().map(|(_, v, _)| &v[..10]).collect();
+        assert!(days.len() >= 5, "the records span days: {days:?}");
+        assert!(kept.iter().any(|(k, _, _)| k == "daily.blocked_session"));
+        conn.execute("DELETE FROM activity_counts WHERE kind LIKE 'daily.%'", [])
+            .unwrap();
+        let backfill = migrations::SQLITE
+            .iter()
+            .find(|m| m.name.ends_with("_activity_daily_counts.sql"))
+            .unwrap();
+        conn.execute_batch(backfill.sql).unwrap();
+        assert_eq!(daily(&conn), kept);
     }
 }

@@ -54,9 +54,17 @@ impl Browser {
     }
 
     fn send(&self, method: &str, path: &str, form: Option<&str>) -> Page {
+        self.send_with(method, path, form, &[])
+    }
+
+    /// `send` with extra request headers (`Host`, `Origin`, `Sec-Fetch-Site`, ...).
+    fn send_with(&self, method: &str, path: &str, form: Option<&str>, headers: &[(&str, &str)]) -> Page {
         let mut request = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(c) = &self.cookie {
             request = request.header("Cookie", c);
         }
@@ -737,9 +745,9 @@ fn sign_in(browser: &Browser, token: &Token) -> Page {
     browser.send("POST", "/console/sign-in", Some(&body))
 }
 
-/// With tokens, the console sends visitors to sign in; a reviewer token signs in with a
-/// secure, HttpOnly, SameSite=Strict cookie that is not the token; agent and unknown tokens are
-/// refused; signing out ends it.
+/// With tokens, the console sends visitors to sign in; a reviewer token signs in with an
+/// HttpOnly, SameSite=Strict cookie that is not the token (not `Secure` at a loopback address,
+/// where the console is plain HTTP); agent and unknown tokens are refused; signing out ends it.
 #[test]
 fn sign_in_with_a_reviewer_token_sets_a_strict_cookie() {
     let home = Home::new();
@@ -761,9 +769,13 @@ fn sign_in_with_a_reviewer_token_sets_a_strict_cookie() {
     let page = sign_in(&browser, &reviewer);
     assert_eq!(page.status, 303, "{}", page.text);
     let cookie = page.set_cookie.unwrap();
-    for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/console"] {
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
         assert!(cookie.contains(attribute), "{cookie} has {attribute}");
     }
+    assert!(
+        !cookie.contains("Secure"),
+        "{cookie}: plain HTTP on loopback keeps the cookie"
+    );
     assert!(!cookie.contains(&reviewer.secret), "the cookie is not the token");
     browser.cookie = Some(cookie.split(';').next().unwrap().to_owned());
     assert!(browser.page("/console/decisions").contains("reviewer"));
@@ -772,6 +784,64 @@ fn sign_in_with_a_reviewer_token_sets_a_strict_cookie() {
     assert_eq!(out.status, 303);
     assert!(out.set_cookie.unwrap().contains("Max-Age=0"));
     assert_eq!(browser.get("/console").status, 303, "signed out");
+}
+
+/// Opened beyond loopback (behind a TLS proxy, as the `Host` the browser used says), the console
+/// sets its cookie `Secure` on sign-in and on sign-out, so a browser never sends it in the clear.
+#[test]
+fn sign_in_beyond_loopback_sets_a_secure_cookie() {
+    let home = Home::new();
+    let reviewer = home.create_token("reviewer", None);
+    let server = Server::start_in(home, StoreSpec::Sqlite, "127.0.0.1:0");
+    let browser = Browser::new(&server);
+    let proxied = [("Host", "cavra.example.com"), ("Origin", "https://cavra.example.com")];
+    let body = format!("token={}", reviewer.secret);
+    let page = browser.send_with("POST", "/console/sign-in", Some(&body), &proxied);
+    assert_eq!(page.status, 303, "{}", page.text);
+    let cookie = page.set_cookie.unwrap();
+    for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(attribute), "{cookie} has {attribute}");
+    }
+    let out = browser.send_with("POST", "/console/sign-out", Some(""), &proxied);
+    assert_eq!(out.status, 303);
+    let cleared = out.set_cookie.unwrap();
+    assert!(cleared.contains("Max-Age=0") && cleared.contains("Secure"), "{cleared}");
+}
+
+/// Login CSRF: a sign-in (or sign-out) form posted from another site is refused without a
+/// cookie, whatever the token; posts from the console's own page, and from clients that are not
+/// browsers, sign in.
+#[test]
+fn sign_in_posted_from_another_site_is_refused() {
+    let home = Home::new();
+    let reviewer = home.create_token("reviewer", None);
+    let server = Server::start_in(home, StoreSpec::Sqlite, "127.0.0.1:0");
+    let browser = Browser::new(&server);
+    let host = server.base.trim_start_matches("http://").to_owned();
+    let own_origin = format!("http://{host}");
+    let body = format!("token={}", reviewer.secret);
+    for headers in [
+        vec![("Origin", "https://evil.example")],
+        vec![("Origin", "null")],
+        vec![("Sec-Fetch-Site", "cross-site"), ("Origin", "https://evil.example")],
+        vec![("Sec-Fetch-Site", "same-site")],
+    ] {
+        let page = browser.send_with("POST", "/console/sign-in", Some(&body), &headers);
+        assert_eq!(page.status, 403, "{headers:?}");
+        assert_eq!(page.set_cookie, None, "{headers:?}");
+        assert!(page.text.contains("another site"), "{headers:?}: {}", page.text);
+        let out = browser.send_with("POST", "/console/sign-out", Some(""), &headers);
+        assert_eq!(out.status, 403, "sign-out {headers:?}");
+    }
+    for headers in [
+        vec![("Sec-Fetch-Site", "same-origin"), ("Origin", own_origin.as_str())],
+        vec![("Origin", own_origin.as_str())],
+        vec![],
+    ] {
+        let page = browser.send_with("POST", "/console/sign-in", Some(&body), &headers);
+        assert_eq!(page.status, 303, "{headers:?}: {}", page.text);
+        assert!(page.set_cookie.is_some(), "{headers:?}");
+    }
 }
 
 /// Revoking the token a console sign-in was made with ends the sign-in.

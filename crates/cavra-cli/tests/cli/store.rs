@@ -174,12 +174,12 @@ fn migrate_from_json_is_idempotent() {
     assert_eq!(first["import"]["decisions_imported"], 12);
     assert_eq!(first["import"]["sessions_imported"], 2);
     assert_eq!(first["verified"]["decisions"], 12);
-    assert_eq!(first["migrations"]["applied"].as_array().unwrap().len(), 7);
+    assert_eq!(first["migrations"]["applied"].as_array().unwrap().len(), 9);
     let second = json(&run(&args, &[]));
     assert_eq!(second["import"]["decisions_imported"], 0);
     assert_eq!(second["import"]["decisions_skipped"], 12);
     assert_eq!(second["import"]["sessions_skipped"], 2);
-    assert_eq!(second["migrations"]["already_applied"].as_array().unwrap().len(), 7);
+    assert_eq!(second["migrations"]["already_applied"].as_array().unwrap().len(), 9);
 
     let from = json(&run(
         &["sessions", "show", "j1", "--json"],

@@ -3,23 +3,37 @@
 //! Without tokens (a loopback-only server) the console is open to local callers, exactly like
 //! the API. With tokens, a person signs in once by pasting a reviewer or admin token; the
 //! server keeps a random sign-in id mapped to the token's id with an expiry, and the cookie
-//! (`Secure; HttpOnly; SameSite=Strict; Path=/console`) carries only that id — never the token.
-//! Every request looks the token up again, so revoking it (or changing its role) ends the
+//! (`HttpOnly; SameSite=Strict; Path=/console`, and `Secure`) carries only that id — never the
+//! token. Every request looks the token up again, so revoking it (or changing its role) ends the
 //! console session at once. Scripts may also send `Authorization: Bearer` as with the API.
+//!
+//! Two rules make the cookie safe without breaking local use:
+//! - **`Secure` beyond loopback only.** cavra speaks plain HTTP; beyond loopback it belongs behind
+//!   a TLS proxy, and there the cookie is `Secure` so a browser never sends it in the clear. A
+//!   console opened at `http://127.0.0.1` or `http://localhost` (the address the browser used,
+//!   from `Host`) gets the cookie without `Secure`, which some browsers would drop over HTTP;
+//!   it never leaves the machine.
+//! - **Form posts from the console only** (login CSRF): a page elsewhere must not sign a
+//!   visitor's browser in with the attacker's token, so that what they look at and do is done
+//!   under the attacker's sign-in. Browsers say where a request comes from: `Sec-Fetch-Site`
+//!   must be `same-origin` (or `none`: typed by the user), or, from browsers without it, `Origin`
+//!   must name the host the request is addressed to. A client sending neither is not a browser
+//!   (curl, a script) and cannot be made to post by a web page.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, State};
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
-use crate::auth::{Permission, Principal};
+use crate::auth::{Permission, Principal, is_loopback_host};
 use crate::console::ConsoleError;
 use crate::console::page::{self, Nav};
 use crate::state::AppState;
@@ -152,27 +166,84 @@ pub async fn sign_in_page(State(state): State<AppState>) -> Response {
     page::frame("Sign in", Nav::None, None, form(None)).into_response()
 }
 
+/// Whether a form post comes from the console's own pages (see the module doc).
+fn from_the_console(headers: &HeaderMap) -> bool {
+    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    match headers.get(ORIGIN) {
+        None => true,
+        // `null` (a sandboxed or opaque origin) has no authority: refused.
+        Some(_) => text(ORIGIN.as_str())
+            .and_then(|origin| origin.split_once("://"))
+            .zip(text(HOST.as_str()))
+            .is_some_and(|((_, authority), host)| authority.eq_ignore_ascii_case(host)),
+    }
+}
+
+/// The console cookie's attributes: `Secure` unless the browser addressed this machine by a
+/// loopback name (see the module doc).
+fn cookie_attributes(headers: &HeaderMap) -> &'static str {
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if is_loopback_host(host) {
+        "Path=/console; HttpOnly; SameSite=Strict"
+    } else {
+        "Path=/console; Secure; HttpOnly; SameSite=Strict"
+    }
+}
+
+/// The page a refused form post answers with.
+fn refused(status: StatusCode, message: &str) -> Response {
+    (status, page::frame("Sign in", Nav::None, None, form(Some(message)))).into_response()
+}
+
+/// What a form post from another site is answered.
+fn cross_site() -> Response {
+    refused(
+        StatusCode::FORBIDDEN,
+        "This form was sent from another site. Sign in from this page instead.",
+    )
+}
+
 /// `POST /console/sign-in`: checks the pasted token, starts a sign-in, sets the cookie.
-pub async fn sign_in(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if !from_the_console(&headers) {
+        tracing::warn!("console sign-in posted from another site refused");
+        return cross_site();
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return match crate::deadline::timed_out(&rejection) {
+                Some(_) => refused(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "The form did not arrive in time; send it again.",
+                ),
+                None => refused(rejection.status(), "The form could not be read; send it again."),
+            };
+        }
+    };
     let token = form_urlencoded::parse(&body)
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.trim().to_owned())
         .unwrap_or_default();
-    let refuse = |status: StatusCode, message: &str| {
-        (status, page::frame("Sign in", Nav::None, None, form(Some(message)))).into_response()
-    };
     if token.is_empty() {
-        return refuse(StatusCode::BAD_REQUEST, "Paste a token to sign in.");
+        return refused(StatusCode::BAD_REQUEST, "Paste a token to sign in.");
     }
     let principal = match state.auth().authenticate(Some(&format!("Bearer {token}"))) {
         Ok(p) => p,
-        Err(_) => return refuse(StatusCode::UNAUTHORIZED, "That token is unknown or has been revoked."),
+        Err(_) => return refused(StatusCode::UNAUTHORIZED, "That token is unknown or has been revoked."),
     };
     let Principal::Token { id, role, .. } = &principal else {
         return Redirect::to("/console").into_response();
     };
     if principal.allow(Permission::Read).is_err() {
-        return refuse(
+        return refused(
             StatusCode::FORBIDDEN,
             &format!("A {role} token cannot open the console: use a reviewer or admin token."),
         );
@@ -183,8 +254,9 @@ pub async fn sign_in(State(state): State<AppState>, body: Bytes) -> Response {
     };
     tracing::info!(token_id = %id, "console sign-in");
     let cookie = format!(
-        "{COOKIE_NAME}={sign_in}; Path=/console; Max-Age={}; Secure; HttpOnly; SameSite=Strict",
-        LIFETIME.as_secs()
+        "{COOKIE_NAME}={sign_in}; Max-Age={}; {}",
+        LIFETIME.as_secs(),
+        cookie_attributes(&headers)
     );
     let mut response = Redirect::to("/console").into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -195,14 +267,17 @@ pub async fn sign_in(State(state): State<AppState>, body: Bytes) -> Response {
 
 /// `POST /console/sign-out`: ends the sign-in and clears the cookie.
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !from_the_console(&headers) {
+        return cross_site();
+    }
     if let Some(id) = cookie(&headers) {
         state.sign_ins().end(&id);
     }
     let mut response = Redirect::to("/console/sign-in").into_response();
-    response.headers_mut().insert(
-        SET_COOKIE,
-        HeaderValue::from_static("cavra_console=; Path=/console; Max-Age=0; Secure; HttpOnly; SameSite=Strict"),
-    );
+    let clear = format!("{COOKIE_NAME}=; Max-Age=0; {}", cookie_attributes(&headers));
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(SET_COOKIE, v);
+    }
     response
 }
 
@@ -220,6 +295,49 @@ mod tests {
         assert_eq!(sign_ins.token_of("nope"), None);
         sign_ins.end(&id);
         assert_eq!(sign_ins.token_of(&id), None);
+    }
+
+    /// Form posts are accepted from the console's own pages and from clients that are not
+    /// browsers; from another site, a sibling site or an opaque origin they are not.
+    #[test]
+    fn only_the_console_posts_its_forms() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            h.insert(HOST, HeaderValue::from_static("cavra.example:8710"));
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        assert!(from_the_console(&headers(&[])));
+        assert!(from_the_console(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(from_the_console(&headers(&[("sec-fetch-site", "none")])));
+        assert!(from_the_console(&headers(&[("origin", "https://cavra.example:8710")])));
+        assert!(!from_the_console(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!from_the_console(&headers(&[("sec-fetch-site", "same-site")])));
+        assert!(!from_the_console(&headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://cavra.example:8710")
+        ])));
+        assert!(!from_the_console(&headers(&[("origin", "https://evil.example")])));
+        assert!(!from_the_console(&headers(&[("origin", "null")])));
+    }
+
+    /// The cookie is `Secure` unless the console was opened at a loopback address.
+    #[test]
+    fn secure_beyond_loopback() {
+        for (host, secure) in [
+            ("127.0.0.1:8710", false),
+            ("localhost:8710", false),
+            ("[::1]:8710", false),
+            ("cavra.example", true),
+            ("10.0.0.5:8710", true),
+            ("", true),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(HOST, HeaderValue::from_str(host).unwrap());
+            assert_eq!(cookie_attributes(&h).contains("Secure"), secure, "{host}");
+        }
     }
 
     /// The sign-in id is read from among other cookies.

@@ -3,7 +3,7 @@
 //! agents, and the sessions with blocks.
 //!
 //! Everything comes from [`ActivityStore::activity_overview`](cavra_store::ActivityStore), the
-//! hourly counts the appends keep, so the page costs the same at a thousand decisions or a
+//! hourly and daily counts the appends keep, so the page costs the same at a thousand decisions or a
 //! million. Ranges are whole UTC hours ending with the current one.
 
 use std::collections::BTreeMap;

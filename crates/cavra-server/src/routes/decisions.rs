@@ -67,6 +67,7 @@ pub fn bind_agent(caller: &Principal, action: &mut Action) -> Result<(), ApiErro
         (status = 403, description = "The token's role or agent may not post this", body = ErrorBody),
         (status = 404, description = "Unknown policy pack", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 408, description = "Body not received within the body deadline (30 s by default)", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 503, description = "Store unavailable", body = ErrorBody),
     ),

@@ -22,6 +22,7 @@ use crate::state::AppState;
         (status = 403, description = "The token's role may not evaluate", body = ErrorBody),
         (status = 404, description = "Unknown policy pack", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 408, description = "Body not received within the body deadline (30 s by default)", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
     ),
     security(("bearer" = []))

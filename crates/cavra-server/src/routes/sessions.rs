@@ -133,6 +133,7 @@ pub async fn get(
         (status = 401, description = "Missing or unknown token", body = ErrorBody),
         (status = 403, description = "Not this agent token's session", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 408, description = "Body not received within the body deadline (30 s by default)", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 503, description = "Store busy or unavailable; retry later", body = ErrorBody),
     ),

@@ -1,5 +1,6 @@
 //! The server's connection handling, against the real `serve_with_limits` on port 0 with a real
-//! SQLite store: slow and idle clients are cut off, and the connection limit holds.
+//! SQLite store: slow and idle clients are cut off (headers and bodies), and the connection limit
+//! holds.
 #![expect(clippy::unwrap_used, reason = "test helpers: a failed assumption is a failed test")]
 
 use std::io::{Read, Write};
@@ -100,6 +101,7 @@ fn slow_headers_are_cut_off() {
     let server = start(ConnectionLimits {
         header_read_timeout: Duration::from_millis(300),
         max_connections: 8,
+        ..ConnectionLimits::default()
     });
     let mut slow = TcpStream::connect(server.addr).unwrap();
     slow.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
@@ -114,11 +116,98 @@ fn idle_keep_alive_is_closed() {
     let server = start(ConnectionLimits {
         header_read_timeout: Duration::from_millis(300),
         max_connections: 8,
+        ..ConnectionLimits::default()
     });
     let mut client = TcpStream::connect(server.addr).unwrap();
     assert!(get_health(&mut client).starts_with("HTTP/1.1 200"));
     let (_, closed) = read_until_closed(&mut client, Duration::from_secs(20));
     assert!(closed, "an idle kept-alive connection stayed open");
+}
+
+/// Sends `head` and the first bytes of a body, then one more byte every 50 ms (a body that keeps
+/// arriving, never completes, and would reset a per-read timeout) until the server stops reading;
+/// returns what the server answered and whether it closed the connection.
+fn trickle(server: &Running, head: &str) -> (String, bool) {
+    let mut client = TcpStream::connect(server.addr).unwrap();
+    client.write_all(head.as_bytes()).unwrap();
+    let mut writer = client.try_clone().unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = Arc::clone(&stop);
+    let dripping = std::thread::spawn(move || {
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            if writer.write_all(b"x").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let answer = read_until_closed(&mut client, Duration::from_secs(20));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    dripping.join().unwrap();
+    answer
+}
+
+/// Limits with a short body deadline.
+fn short_body_deadline() -> ConnectionLimits {
+    ConnectionLimits {
+        body_read_timeout: Duration::from_millis(500),
+        ..ConnectionLimits::default()
+    }
+}
+
+/// A JSON body trickled a byte at a time, never finished, is answered 408 `request_timeout` and
+/// its connection closed, instead of holding the connection and its handler forever.
+#[test]
+fn trickled_json_body_is_cut_off() {
+    let server = start(short_body_deadline());
+    let head = "POST /decisions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+                Content-Length: 100000\r\n\r\n{\"target\":\"";
+    let (answer, closed) = trickle(&server, head);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+    assert!(closed, "the connection stayed open");
+}
+
+/// The console's sign-in form, which anyone may post without a token, is cut off the same way.
+#[test]
+fn trickled_sign_in_form_is_cut_off() {
+    let server = start(short_body_deadline());
+    let head = "POST /console/sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\ntoken=";
+    let (answer, closed) = trickle(&server, head);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(closed, "the connection stayed open");
+}
+
+/// Under the body deadline, bodies that arrive in time are read as always: whole, or in pieces a
+/// little apart, and the kept-alive connection goes on serving.
+#[test]
+fn bodies_within_the_deadline_are_served() {
+    let server = start(ConnectionLimits {
+        body_read_timeout: Duration::from_secs(10),
+        ..ConnectionLimits::default()
+    });
+    let body = r#"{"action_type":"read_file","target":"README.md","session_id":"s1"}"#;
+    let head = format!(
+        "POST /decisions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut client = TcpStream::connect(server.addr).unwrap();
+    client.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut buf = [0u8; 8192];
+    client.write_all(format!("{head}{body}").as_bytes()).unwrap();
+    let n = client.read(&mut buf).unwrap();
+    let whole = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(whole.starts_with("HTTP/1.1 201"), "{whole}");
+    client.write_all(head.as_bytes()).unwrap();
+    for piece in [&body[..10], &body[10..30], &body[30..]] {
+        std::thread::sleep(Duration::from_millis(50));
+        client.write_all(piece.as_bytes()).unwrap();
+    }
+    let n = client.read(&mut buf).unwrap();
+    let pieces = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(pieces.starts_with("HTTP/1.1 201"), "{pieces}");
+    assert!(get_health(&mut client).starts_with("HTTP/1.1 200"));
 }
 
 /// With every connection slot taken, a new client waits (is not served) until a slot frees,
@@ -128,6 +217,7 @@ fn connection_limit_holds() {
     let server = start(ConnectionLimits {
         header_read_timeout: Duration::from_secs(30),
         max_connections: 1,
+        ..ConnectionLimits::default()
     });
     let mut first = TcpStream::connect(server.addr).unwrap();
     assert!(get_health(&mut first).starts_with("HTTP/1.1 200"));

@@ -381,7 +381,8 @@ pub const SESSIONS: &[&str] = &[
 ];
 
 /// The action the seed's `i`th decision makes.
-fn seed_action(rng: &mut Rng, session: usize) -> Action {
+/// A random action of the seed's kinds in session `session` (an index into [`SESSIONS`]).
+pub fn seed_action(rng: &mut Rng, session: usize) -> Action {
     let template = rng.pick(TEMPLATES);
     let mut action = Action::new(template.action_type, template.target);
     action.operation = template.operation.map(str::to_owned);

@@ -69,7 +69,7 @@ JSON output (--json), one object with stable field names:
   url, run_id, workload, clients, threads, warmup_s, elapsed_s, interrupted,
   requests, ok, errors, throughput_per_s       all workloads together; throughput counts
                                                successful requests per second
-  latency_us {p50, p90, p99, p999, max, mean}  microseconds, successful requests only
+  latency_us {p50, p90, p95, p99, p999, max, mean}  microseconds, successful requests only
   errors_by_kind {connect, timeout, io, status}
   errors_by_status [{status, code, count}]
   first_error                                  only when something failed
