@@ -609,8 +609,9 @@ const HINT_LITERALS: &[&str] = &[
 ];
 
 /// The literal pre-filter: text with none of the hints holds no secret any rule could find.
-/// Two Aho-Corasick automatons build in microseconds, where the rules' regexes take
-/// milliseconds, which a one-shot process (the agent hook) would pay on every call.
+/// Two Aho-Corasick DFAs build in about 0.15 ms, where the rules' regexes take 2 ms, which a
+/// one-shot process (the agent hook) would pay on every call; a DFA scans a clean line in
+/// ~0.1 µs, where the NFA forms (cheaper to build) took ~0.35 µs on every stored field.
 struct Hints {
     words: AhoCorasick,
     literals: AhoCorasick,
@@ -637,10 +638,10 @@ static HINTS: LazyLock<Result<Hints, aho_corasick::BuildError>> = LazyLock::new(
     Ok(Hints {
         words: AhoCorasick::builder()
             .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&words)?,
         literals: AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .kind(Some(AhoCorasickKind::DFA))
             .build(HINT_LITERALS)?,
     })
 });
