@@ -28,6 +28,9 @@ struct Cli {
 
 fn main() -> ExitCode {
     cavra_core::shell::quiet_grammar_panics();
+    if let Some(result) = cmd::hook::fast_path() {
+        return finish(result);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -38,7 +41,12 @@ fn main() -> ExitCode {
             };
         }
     };
-    match cli.command.run() {
+    finish(cli.command.run())
+}
+
+/// The exit code of a command's result, its error printed once.
+fn finish(result: Result<ExitCode, error::CliError>) -> ExitCode {
+    match result {
         Ok(code) => code,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {

@@ -6,7 +6,7 @@ mod decisions;
 mod demo;
 mod evaluate;
 pub(crate) mod evidence;
-mod hook;
+pub mod hook;
 mod init;
 mod mcp;
 mod policy;

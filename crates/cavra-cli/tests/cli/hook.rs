@@ -430,6 +430,20 @@ fn a_store_needing_migrations_fails_closed() {
     );
 }
 
+/// The hook parses its own arguments on a fast path; anything that path does not accept goes
+/// through the full CLI parser, with its usual message and exit code.
+#[test]
+fn bad_hook_arguments_are_reported_as_usual() {
+    let o = Command::new(env!("CARGO_BIN_EXE_cavra"))
+        .args(["hook", "claude-code", "--bogus"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unexpected argument '--bogus'"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Usage: cavra hook claude-code"), "{}", stderr(&o));
+}
+
 /// A loopback port with nothing listening.
 fn closed_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -5,7 +5,25 @@ mod doctor;
 
 use std::process::ExitCode;
 
+use clap::{Args, FromArgMatches};
+
 use crate::error::CliError;
+
+/// Runs `cavra hook claude-code …` when that is the command line and its arguments parse,
+/// without building the rest of the CLI: the hook runs on every tool call, and building every
+/// subcommand's arguments costs about 0.3 ms of its 5 ms budget. `None` for anything else —
+/// another command, `--help`, a bad argument — which the full parser then handles (and words
+/// its messages) as always.
+pub fn fast_path() -> Option<Result<ExitCode, CliError>> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next()? != "hook" || args.next()? != "claude-code" {
+        return None;
+    }
+    let command = claude_code::Args::augment_args(clap::Command::new("claude-code").no_binary_name(true));
+    let matches = command.try_get_matches_from(args).ok()?;
+    let parsed = claude_code::Args::from_arg_matches(&matches).ok()?;
+    Some(claude_code::run(parsed))
+}
 
 /// Agent hooks.
 #[derive(Debug, clap::Subcommand)]
