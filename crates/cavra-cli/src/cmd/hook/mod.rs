@@ -19,6 +19,11 @@ pub fn fast_path() -> Option<Result<ExitCode, CliError>> {
     if args.next()? != "hook" || args.next()? != "claude-code" {
         return None;
     }
+    // The allocator asks for transparent huge pages, so each first touch of its arenas zeroes
+    // 2 MiB: about 14 MiB, 0.3 ms, for a process that uses well under 2 MiB. Should the
+    // kernel refuse, the hook only runs as before.
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_thp_disable(true);
     let command = claude_code::Args::augment_args(clap::Command::new("claude-code").no_binary_name(true));
     let matches = command.try_get_matches_from(args).ok()?;
     let parsed = claude_code::Args::from_arg_matches(&matches).ok()?;
