@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use cavra_core::PackSet;
 
-use cavra_core::pack::{BUILTIN_PACKS, builtin_sources, parse_pack};
+use cavra_core::pack::{BUILTIN_PACKS, builtin_sources, parse_builtin_pack, parse_pack};
 
 use crate::error::CliError;
 
@@ -99,7 +99,7 @@ pub fn load_one(policy_dir: Option<&Path>, id: &str) -> Result<PackSet, CliError
         if !seen.insert(*name) {
             continue;
         }
-        let parsed = parse_pack(&format!("builtin:{name}.yaml"), text);
+        let parsed = parse_builtin_pack(&format!("builtin:{name}.yaml"), text);
         if let Ok(pack) = &parsed {
             needed.extend(pack.inherits.iter().cloned());
         }

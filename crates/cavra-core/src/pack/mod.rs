@@ -29,7 +29,7 @@ pub use model::{
     PolicyPack, Rule,
 };
 pub use set::PackSet;
-pub use yaml::parse_pack;
+pub use yaml::{parse_builtin_pack, parse_pack};
 
 /// One problem in a pack, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
