@@ -733,6 +733,20 @@ fn session_filters(q: &SessionQuery) -> Filters {
     f
 }
 
+/// A row of `SELECT checkpoint_id, created_at, key_id, session_count, decision_count, payload,
+/// signature FROM evidence_checkpoints`.
+fn checkpoint_row(r: &postgres::Row) -> Result<CheckpointRow, StoreError> {
+    Ok(CheckpointRow {
+        checkpoint_id: r.try_get(0)?,
+        created_at: r.try_get(1)?,
+        key_id: r.try_get(2)?,
+        session_count: u64::try_from(r.try_get::<_, i64>(3)?).unwrap_or(0),
+        decision_count: u64::try_from(r.try_get::<_, i64>(4)?).unwrap_or(0),
+        payload: r.try_get(5)?,
+        signature: r.try_get(6)?,
+    })
+}
+
 impl ActivityStore for PostgresStore {
     fn backend(&self) -> &'static str {
         "postgres"
@@ -1081,15 +1095,7 @@ impl ActivityStore for PostgresStore {
                     return Ok(());
                 }
                 for r in rows {
-                    visit(CheckpointRow {
-                        checkpoint_id: r.try_get(0)?,
-                        created_at: r.try_get(1)?,
-                        key_id: r.try_get(2)?,
-                        session_count: u64::try_from(r.try_get::<_, i64>(3)?).unwrap_or(0),
-                        decision_count: u64::try_from(r.try_get::<_, i64>(4)?).unwrap_or(0),
-                        payload: r.try_get(5)?,
-                        signature: r.try_get(6)?,
-                    })?;
+                    visit(checkpoint_row(&r)?)?;
                 }
             }
         })
@@ -1105,15 +1111,7 @@ impl ActivityStore for PostgresStore {
             else {
                 return Ok(None);
             };
-            Ok(Some(CheckpointRow {
-                checkpoint_id: r.try_get(0)?,
-                created_at: r.try_get(1)?,
-                key_id: r.try_get(2)?,
-                session_count: u64::try_from(r.try_get::<_, i64>(3)?).unwrap_or(0),
-                decision_count: u64::try_from(r.try_get::<_, i64>(4)?).unwrap_or(0),
-                payload: r.try_get(5)?,
-                signature: r.try_get(6)?,
-            }))
+            checkpoint_row(&r).map(Some)
         })
     }
 

@@ -258,6 +258,20 @@ fn one_shot_migrations(conn: &mut Connection, path: &Path) -> Result<(), StoreEr
     apply_migrations(conn).map(drop)
 }
 
+/// A row of `SELECT checkpoint_id, created_at, key_id, session_count, decision_count, payload,
+/// signature FROM evidence_checkpoints`.
+fn checkpoint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckpointRow> {
+    Ok(CheckpointRow {
+        checkpoint_id: r.get(0)?,
+        created_at: r.get(1)?,
+        key_id: r.get(2)?,
+        session_count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+        decision_count: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+        payload: r.get(5)?,
+        signature: r.get(6)?,
+    })
+}
+
 fn now() -> String {
     crate::stamp::rfc3339_micros(chrono::Utc::now())
 }
@@ -1718,15 +1732,7 @@ impl ActivityStore for SqliteStore {
             )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
-                visit(CheckpointRow {
-                    checkpoint_id: r.get(0)?,
-                    created_at: r.get(1)?,
-                    key_id: r.get(2)?,
-                    session_count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
-                    decision_count: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
-                    payload: r.get(5)?,
-                    signature: r.get(6)?,
-                })?;
+                visit(checkpoint_row(r)?)?;
             }
             Ok(())
         })
@@ -1738,17 +1744,7 @@ impl ActivityStore for SqliteStore {
                 "SELECT checkpoint_id, created_at, key_id, session_count, decision_count, payload, signature \
                  FROM evidence_checkpoints ORDER BY created_at DESC, checkpoint_id DESC LIMIT 1",
             )?
-            .query_row([], |r| {
-                Ok(CheckpointRow {
-                    checkpoint_id: r.get(0)?,
-                    created_at: r.get(1)?,
-                    key_id: r.get(2)?,
-                    session_count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
-                    decision_count: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
-                    payload: r.get(5)?,
-                    signature: r.get(6)?,
-                })
-            })
+            .query_row([], checkpoint_row)
             .optional()
             .map_err(StoreError::from)
         })
