@@ -961,18 +961,7 @@ fn bundle_failures() {
 #[test]
 fn resigned_escaping_manifest_fails() {
     let f = Fixture::new(Backend::Sqlite, "bundleescape").unwrap();
-    let secret = std::fs::read_to_string(f.key()).unwrap();
-    let seed: Vec<u8> = secret
-        .lines()
-        .find(|l| !l.starts_with('#'))
-        .map(|h| {
-            (0..h.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
-                .collect()
-        })
-        .unwrap();
-    let key = ed25519_dalek::SigningKey::from_bytes(&seed.try_into().unwrap());
+    let key = signing_key(&f);
     for path in ["../escape.json", "/etc/passwd", "sub/summary.json"] {
         let dir = bundle(&f, &format!("e{}", path.len()));
         edit_manifest(&dir, |m| m["files"][1]["path"] = path.into());
