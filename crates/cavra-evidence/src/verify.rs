@@ -951,6 +951,37 @@ fn scan_store(
     })
 }
 
+/// Verifies every record filed at sequences `0..=upto` into `walker` in one ordered pass on this
+/// thread: for a log that is not numbered `1..=count`, whose sequence ranges cannot be cut into
+/// chunks of known size.
+fn scan_in_order(
+    store: &dyn ActivityStore,
+    upto: u64,
+    walker: &mut Walker,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+) -> Result<(), EvidenceError> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut batch = Batch::with_capacity(BATCH);
+    let walk = |batch: &Batch, walker: &mut Walker| {
+        for c in &batch.items {
+            walker.push(batch, c);
+        }
+        if let Some(p) = progress {
+            p(walker.records);
+        }
+    };
+    store.scan_decisions(0..=upto, &mut |stored| {
+        check_one(stored, &mut buf, &mut batch);
+        if batch.items.len() == BATCH {
+            walk(&batch, walker);
+            batch = Batch::with_capacity(BATCH);
+        }
+        Ok(())
+    })?;
+    walk(&batch, walker);
+    Ok(())
+}
+
 fn stopped() -> StoreError {
     StoreError::Unavailable("verification stopped".into())
 }
@@ -1321,7 +1352,27 @@ pub fn verify_store(store: &dyn ActivityStore, source: String, options: &Options
         }
     }
     // Only what the snapshot holds: records appended since belong to the next verification.
-    scan_store(store, heads.sequence, &mut walker, options.threads, options.progress)?;
+    // An intact log numbers its records 1..=count; only then can it be cut into sequence ranges
+    // for parallel scanning. Anything else (a forged row at sequence 0, one moved far past the
+    // end) is read in one ordered pass, where the walk names what is out of place.
+    if heads.decision_count == heads.sequence {
+        scan_store(store, heads.sequence, &mut walker, options.threads, options.progress)?;
+    } else {
+        scan_in_order(store, heads.sequence, &mut walker, options.progress)?;
+    }
+    if walker.records != heads.decision_count {
+        walker.findings.push(Finding {
+            kind: FindingKind::Inserted,
+            session_id: None,
+            decision_id: None,
+            sequence: None,
+            message: format!(
+                "the log holds {} record(s) but {} are filed at sequences 0..={}: the others are filed at \
+                 impossible (negative) sequences",
+                heads.decision_count, walker.records, heads.sequence
+            ),
+        });
+    }
     let sessions = walker.finish(&heads.sessions, checkpoint.payload.as_ref());
     let mut checked = vec![
         "every record's hash, recomputed from its stored content".into(),

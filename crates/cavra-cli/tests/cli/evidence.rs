@@ -550,6 +550,38 @@ fn forged_insert_is_named(f: &Fixture) {
     assert_finding(&report, "inserted", Some("dec_forged"), Some("s-b"));
 }
 
+/// A copy of a record filed at sequence 0, below where the log begins: the parallel scan reads
+/// sequence ranges from 1, so the log's count gives it away and the ordered pass names it.
+fn record_below_the_log_is_named(f: &Fixture) {
+    let mut raw = f.raw();
+    let b = of_session(&raw.records(), "s-b");
+    let mut forged = b[1].clone();
+    forged.decision_id = "dec_at_zero".into();
+    forged.sequence = Some(0);
+    raw.insert(&forged);
+    drop(raw);
+    let (code, report) = f.verify();
+    assert_tampered(code, &report);
+    assert_finding(&report, "inserted", Some("dec_at_zero"), Some("s-b"));
+}
+
+/// The newest record moved to a sequence far past the end: reported at once as a gap (cutting
+/// the range up to it into chunks would take forever).
+fn record_moved_past_the_end_is_named(f: &Fixture) {
+    let mut raw = f.raw();
+    let records = raw.records();
+    let last = records.last().unwrap().clone();
+    raw.delete(last.sequence.unwrap());
+    let mut moved = last.clone();
+    moved.sequence = Some(4_000_000_000_000_000_000);
+    raw.insert(&moved);
+    drop(raw);
+    let (code, report) = f.verify();
+    assert_tampered(code, &report);
+    assert_finding(&report, "removed", None, None);
+    assert!(report["findings"].to_string().contains(&last.decision_id), "{report:#}");
+}
+
 fn reordered_records_are_named(f: &Fixture) {
     let mut raw = f.raw();
     let b = of_session(&raw.records(), "s-b");
@@ -714,6 +746,12 @@ macro_rules! tamper_suite {
                 /// Two records swapped are both named.
                 #[test]
                 fn reordered() { on("reordered", reordered_records_are_named) }
+                /// A record filed at sequence 0, below the log, is named as inserted.
+                #[test]
+                fn below_the_log() { on("below", record_below_the_log_is_named) }
+                /// A record moved far past the end is reported as a gap without scanning the range.
+                #[test]
+                fn past_the_end() { on("pastend", record_moved_past_the_end_is_named) }
                 /// A whole session deleted (records and summary) is named against the checkpoint.
                 #[test]
                 fn deleted_session() { on("session", deleted_session_is_named) }
