@@ -430,18 +430,36 @@ fn a_store_needing_migrations_fails_closed() {
     );
 }
 
-/// The hook parses its own arguments on a fast path; anything that path does not accept goes
-/// through the full CLI parser, with its usual message and exit code.
+/// Arguments the hook cannot read fail closed, exit 2 (Claude Code runs the tool after any
+/// other code), with the parser's message; `--help` still prints help.
 #[test]
-fn bad_hook_arguments_are_reported_as_usual() {
-    let o = Command::new(env!("CARGO_BIN_EXE_cavra"))
-        .args(["hook", "claude-code", "--bogus"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("unexpected argument '--bogus'"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("Usage: cavra hook claude-code"), "{}", stderr(&o));
+fn bad_hook_arguments_fail_closed() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cavra"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    for (args, says) in [
+        (&["hook", "claude-code", "--bogus"][..], "unexpected argument '--bogus'"),
+        (
+            &["hook", "claude-code", "--deadline-ms"][..],
+            "a value is required for '--deadline-ms",
+        ),
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("cavra: blocked (fail closed): "),
+            "{}",
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+    }
+    let help = run(&["hook", "claude-code", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--deadline-ms"));
 }
 
 /// A loopback port with nothing listening.

@@ -106,6 +106,36 @@ fn init_creates_the_settings_file() {
     );
 }
 
+/// A shorter (or longer) agent timeout than the default installs a hook that gives up first:
+/// the command carries a deadline ending before Claude Code would run the tool anyway, and the
+/// hook accepts it.
+#[test]
+fn init_ties_the_hook_deadline_to_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = env!("CARGO_BIN_EXE_cavra");
+    let command = format!("{exe} hook claude-code");
+    let o = cavra(
+        dir.path(),
+        &["init", "claude-code", "--timeout", "5", "--command", &command],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(".claude/settings.json")).unwrap()).unwrap();
+    let pre = &settings["hooks"]["PreToolUse"][0]["hooks"][0];
+    assert_eq!(pre["command"], format!("{command} --deadline-ms 4000"));
+    assert_eq!(pre["timeout"], 5);
+    // The installed command runs and decides.
+    let doctor = cavra(dir.path(), &["hook", "doctor"]);
+    assert_eq!(
+        doctor.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&doctor.stdout)
+    );
+    let bad = cavra(dir.path(), &["init", "claude-code", "--timeout", "0"]);
+    assert_eq!(bad.status.code(), Some(3));
+}
+
 /// A malformed settings file, or one whose hooks are not the documented shape, is refused with
 /// exit 3 and left byte for byte as it was.
 #[test]

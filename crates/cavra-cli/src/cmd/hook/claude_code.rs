@@ -26,21 +26,22 @@ const DEFAULT_TIMEOUT_MS: u64 = 2000;
 /// so cavra must give up first — on a store held by another writer, a slow disk, a hung server.
 const DEADLINE: Duration = Duration::from_secs(8);
 
-/// `--deadline-ms`, else [`DEADLINE`] or a little more than a longer server wait the user asked for.
+/// `--deadline-ms`, else [`DEADLINE`]. A longer server wait does not raise it: past the agent's
+/// own timeout a late answer is worth nothing (Claude Code has run the tool by then).
 fn deadline(a: &Args) -> Result<Duration, CliError> {
-    let ms = |setting: &str, text: &str| {
-        text.parse::<u64>().ok().filter(|ms| *ms > 0).ok_or_else(|| {
-            CliError::FailClosed(format!("`{setting}` `{text}` is not a positive number of milliseconds"))
-        })
-    };
-    if let Some(d) = a.deadline_ms.as_deref().filter(|d| !d.is_empty()) {
-        return ms("CAVRA_HOOK_DEADLINE_MS", d).map(Duration::from_millis);
+    match a.deadline_ms.as_deref().filter(|d| !d.is_empty()) {
+        None => Ok(DEADLINE),
+        Some(d) => d
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+            .ok_or_else(|| {
+                CliError::FailClosed(format!(
+                    "`CAVRA_HOOK_DEADLINE_MS` `{d}` is not a positive number of milliseconds"
+                ))
+            }),
     }
-    let wait = match a.timeout_ms.as_deref().filter(|t| !t.is_empty()) {
-        Some(t) => Duration::from_millis(ms("CAVRA_HOOK_TIMEOUT_MS", t)?.saturating_add(500)),
-        None => Duration::ZERO,
-    };
-    Ok(DEADLINE.max(wait))
 }
 
 /// Exits 2 with the reason on stderr once `after` has passed, whatever the hook is doing then.
@@ -82,11 +83,12 @@ pub struct Args {
     /// API token for the server (role `agent`).
     #[arg(long, env = "CAVRA_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Milliseconds to wait for the server before failing closed (default 2000).
+    /// Milliseconds to wait for the server before failing closed (default 2000; the deadline
+    /// below still applies).
     #[arg(long, env = "CAVRA_HOOK_TIMEOUT_MS", value_name = "MS")]
     timeout_ms: Option<String>,
     /// Milliseconds a PreToolUse may take in all before it exits 2 (blocked); keep it below the
-    /// agent's hook timeout. Default 8000, or the server wait plus 500 when that is longer.
+    /// agent's hook timeout (`cavra init claude-code --timeout` sets both). Default 8000.
     #[arg(long, env = "CAVRA_HOOK_DEADLINE_MS", value_name = "MS")]
     deadline_ms: Option<String>,
     /// Policy pack to decide with (default `cavra-ai-agent-baseline`).

@@ -5,15 +5,19 @@ mod doctor;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::{Args, FromArgMatches};
 
 use crate::error::CliError;
 
-/// Runs `cavra hook claude-code …` when that is the command line and its arguments parse,
-/// without building the rest of the CLI: the hook runs on every tool call, and building every
-/// subcommand's arguments costs about 0.3 ms of its 5 ms budget. `None` for anything else —
-/// another command, `--help`, a bad argument — which the full parser then handles (and words
-/// its messages) as always.
+/// Runs `cavra hook claude-code …` when that is the command line, without building the rest of
+/// the CLI: the hook runs on every tool call, and building every subcommand's arguments costs
+/// about 0.3 ms of its 5 ms budget. `None` for anything else (and for `--help`/`--version`),
+/// which the full parser then handles as always.
+///
+/// Arguments the hook cannot read fail closed (exit 2), unlike other commands' (exit 3): Claude
+/// Code runs the tool after any other exit code, so a mistyped flag in the installed command —
+/// or one a newer `cavra init` wrote for an older binary — would otherwise let every call through.
 pub fn fast_path() -> Option<Result<ExitCode, CliError>> {
     let mut args = std::env::args_os().skip(1);
     if args.next()? != "hook" || args.next()? != "claude-code" {
@@ -24,10 +28,22 @@ pub fn fast_path() -> Option<Result<ExitCode, CliError>> {
     // kernel refuse, the hook only runs as before.
     #[cfg(target_os = "linux")]
     let _ = nix::sys::prctl::set_thp_disable(true);
-    let command = claude_code::Args::augment_args(clap::Command::new("claude-code").no_binary_name(true));
-    let matches = command.try_get_matches_from(args).ok()?;
-    let parsed = claude_code::Args::from_arg_matches(&matches).ok()?;
-    Some(claude_code::run(parsed))
+    let command = claude_code::Args::augment_args(
+        clap::Command::new("claude-code")
+            .bin_name("cavra hook claude-code")
+            .no_binary_name(true),
+    );
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|m| claude_code::Args::from_arg_matches(&m));
+    match parsed {
+        Ok(a) => Some(claude_code::run(a)),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => None,
+        Err(e) => Some(Err(CliError::FailClosed(format!(
+            "blocked (fail closed): {}",
+            e.render().to_string().trim_start_matches("error: ").trim_end()
+        )))),
+    }
 }
 
 /// Agent hooks.

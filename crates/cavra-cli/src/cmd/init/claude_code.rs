@@ -20,6 +20,21 @@ pub const DEFAULT_SETTINGS: &str = ".claude/settings.json";
 /// The hook command installed by default (found on `PATH`, so the file can be committed).
 pub const DEFAULT_COMMAND: &str = "cavra hook claude-code";
 
+/// Claude Code's wait for the hook as installed, in seconds; the hook's own default deadline
+/// (8 s) ends before it.
+const DEFAULT_TIMEOUT_S: u64 = 10;
+
+/// The command to install: `command`, with a deadline ending before a `timeout` other than the
+/// default (a fifth of it, at most 2 s, earlier), so that the hook fails closed before Claude Code
+/// gives up on it and runs the tool.
+fn hook_command(command: &str, timeout_s: u64) -> String {
+    if timeout_s == DEFAULT_TIMEOUT_S {
+        return command.to_owned();
+    }
+    let ms = timeout_s.saturating_mul(1000);
+    format!("{command} --deadline-ms {}", ms - (ms / 5).min(2000))
+}
+
 /// The events cavra hooks: decide before a tool runs, record its outcome after.
 const EVENTS: [&str; 2] = ["PreToolUse", "PostToolUse"];
 
@@ -32,8 +47,9 @@ pub struct Args {
     /// The hook command (e.g. an absolute path to cavra, or one with `--repository acme/x`).
     #[arg(long, default_value = DEFAULT_COMMAND)]
     command: String,
-    /// Seconds Claude Code waits for the hook before giving up on it.
-    #[arg(long, default_value_t = 10)]
+    /// Seconds Claude Code waits for the hook before giving up on it (and running the tool).
+    /// Other than 10, the hook command gets a `--deadline-ms` ending its own wait before that.
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT_S, value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
     /// Print what was done as JSON.
     #[arg(long)]
@@ -54,6 +70,7 @@ struct Report {
 /// Runs `cavra init claude-code`.
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let display = a.settings.display().to_string();
+    let command = hook_command(&a.command, a.timeout);
     let (mut settings, created) = read(&a.settings)?;
     let mut report = Report {
         settings: display.clone(),
@@ -61,10 +78,10 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         changed: false,
         added: Vec::new(),
         already_installed: Vec::new(),
-        command: a.command.clone(),
+        command: command.clone(),
     };
     for event in EVENTS {
-        if merge(&mut settings, event, &a.command, a.timeout, &display)? {
+        if merge(&mut settings, event, &command, a.timeout, &display)? {
             report.added.push(event);
         } else {
             report.already_installed.push(event);
@@ -79,13 +96,10 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     for event in &report.added {
-        say!("added {event} hook `{}` (matcher `*`) to {display}", a.command);
+        say!("added {event} hook `{command}` (matcher `*`) to {display}");
     }
     for event in &report.already_installed {
-        say!(
-            "{event} hook `{}` already installed in {display}; left as it is",
-            a.command
-        );
+        say!("{event} hook `{command}` already installed in {display}; left as it is");
     }
     if report.changed {
         say!("check it with: cavra hook doctor --settings {display}");
