@@ -269,30 +269,146 @@ fn command_line_parts<'a>(line: &'a CommandLine, root: Option<&str>, parts: &mut
     parts.extend(line.constructs.iter().map(|c| Part::Construct(*c)));
 }
 
-/// One file part, or two for a shell glob: `.env*` stands for `.env` and `.env.local` alike, so
-/// its star is tried as empty and as a name.
+/// The file parts a path stands for. A glob's star is tried as empty and as a name (`.env*`
+/// stands for `.env` and `.env.local` alike); braces and bracket classes are expanded first
+/// (`{.env,a}`, `*.p[e]m`, `id_[!x]sa`), since rules match names, not patterns — a pattern that
+/// spells more than [`MAX_SPELLINGS`] names is the `too_deep` construct instead.
 fn file_parts(access: Access, raw: &str, cwd: Option<&str>, root: Option<&str>, parts: &mut Vec<Part<'_>>) {
-    let resolved = path::resolve(raw, cwd, root);
-    let shown = if raw.contains(['*', '?']) {
-        raw.to_owned()
-    } else {
-        resolved.relative.clone().unwrap_or_else(|| resolved.full.clone())
-    };
-    if raw.contains(['*', '?']) {
-        for guess in [raw.replace(['*', '?'], ""), raw.replace(['*', '?'], "x")] {
-            parts.push(Part::File {
-                access,
-                path: path::resolve(&guess, cwd, root),
-                shown: shown.clone(),
-            });
-        }
-    } else {
+    if !raw.contains(['*', '?', '[', '{']) {
+        let resolved = path::resolve(raw, cwd, root);
+        let shown = resolved.relative.clone().unwrap_or_else(|| resolved.full.clone());
         parts.push(Part::File {
             access,
             path: resolved,
             shown,
         });
+        return;
     }
+    let Some(spellings) = spellings(raw) else {
+        parts.push(Part::Construct(Construct::TooDeep));
+        return;
+    };
+    for spelling in spellings {
+        for guess in [spelling.replace(['*', '?'], ""), spelling.replace(['*', '?'], "x")] {
+            parts.push(Part::File {
+                access,
+                path: path::resolve(&guess, cwd, root),
+                shown: raw.to_owned(),
+            });
+        }
+    }
+}
+
+/// Names a pattern may spell that rules must see; past this, the pattern is not analysed.
+const MAX_SPELLINGS: usize = 256;
+
+/// What a negated bracket class (`[!x]`) is tried with: the characters of file names.
+const NAME_CHARS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-~";
+
+/// `raw` as written, plus every spelling with its first brace group or bracket class replaced by
+/// each alternative, recursively; `None` when there would be more than [`MAX_SPELLINGS`].
+fn spellings(raw: &str) -> Option<Vec<String>> {
+    let mut out = vec![raw.to_owned()];
+    let mut todo = vec![raw.to_owned()];
+    while let Some(pattern) = todo.pop() {
+        let Some((start, end, alternatives)) = first_group(&pattern) else {
+            continue;
+        };
+        for alternative in alternatives {
+            let spelled = format!("{}{alternative}{}", &pattern[..start], &pattern[end..]);
+            if !out.contains(&spelled) {
+                out.push(spelled.clone());
+                todo.push(spelled);
+            }
+            if out.len() > MAX_SPELLINGS {
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The first `{a,b}` group or `[…]` class of `pattern` (byte range) and what it may stand for.
+fn first_group(pattern: &str) -> Option<(usize, usize, Vec<String>)> {
+    let bytes = pattern.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'[' => {
+                if let Some((end, members)) = class(pattern, i) {
+                    return Some((i, end, members.into_iter().map(String::from).collect()));
+                }
+            }
+            b'{' => {
+                if let Some((end, alternatives)) = braces(pattern, i) {
+                    return Some((i, end, alternatives));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The bracket class opening at `start`: its end and its characters (a negated class: the
+/// [`NAME_CHARS`] it lets through). `None` when it never closes.
+fn class(pattern: &str, start: usize) -> Option<(usize, Vec<char>)> {
+    let body = &pattern[start + 1..];
+    let (negated, body) = match body.strip_prefix(['!', '^']) {
+        Some(rest) => (true, rest),
+        None => (false, body),
+    };
+    let offset = pattern.len() - body.len();
+    let chars: Vec<(usize, char)> = body.char_indices().collect();
+    let mut listed = Vec::new();
+    let mut k = 0;
+    while k < chars.len() {
+        let (at, c) = chars[k];
+        if c == ']' && k > 0 {
+            let members = if negated {
+                NAME_CHARS.chars().filter(|n| !listed.contains(n)).collect()
+            } else {
+                listed
+            };
+            return Some((offset + at + 1, members));
+        }
+        if let (Some(&(_, '-')), Some(&(_, hi))) = (chars.get(k + 1), chars.get(k + 2))
+            && hi != ']'
+        {
+            listed.extend((c..=hi).take(MAX_SPELLINGS));
+            k += 3;
+            continue;
+        }
+        listed.push(c);
+        k += 1;
+    }
+    None
+}
+
+/// The brace group opening at `start`: its end and its comma-separated alternatives (nested
+/// groups stay whole, to be expanded in turn). `None` without a comma or a closing brace.
+fn braces(pattern: &str, start: usize) -> Option<(usize, Vec<String>)> {
+    let mut depth = 0usize;
+    let mut from = start + 1;
+    let mut alternatives = Vec::new();
+    for (i, c) in pattern.char_indices().skip_while(|(i, _)| *i <= start) {
+        match c {
+            '{' => depth += 1,
+            '}' if depth > 0 => depth -= 1,
+            '}' => {
+                alternatives.push(pattern[from..i].to_owned());
+                return (alternatives.len() > 1).then_some((i + 1, alternatives));
+            }
+            ',' if depth == 0 => {
+                alternatives.push(pattern[from..i].to_owned());
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// MCP argument keys that name files.
@@ -595,6 +711,46 @@ mod tests {
     fn decide(action: &Action) -> Evaluation {
         let set = PackSet::builtin().unwrap();
         evaluate(action, &set.get(action.policy_pack()).unwrap())
+    }
+
+    /// A path pattern cannot hide a protected name behind braces or a bracket class: each name it
+    /// spells is a file part. Harmless patterns stay allowed; one that spells too many names is
+    /// the `too_deep` construct.
+    #[test]
+    fn path_patterns_are_expanded() {
+        let read = |target: &str| decide(&Action::new(ActionType::ReadFile, target));
+        for target in [
+            "/home/u/*.p[e]m",
+            "/home/u/*.p[a-f]m",
+            "/repo/{.env,README.md}",
+            "/repo/{src,{x,.e}nv}",
+            "/home/u/.ssh/id_[!x]sa",
+            "/repo/**/.env*",
+        ] {
+            let e = read(target);
+            assert_eq!(
+                (e.decision, e.rule_id.as_str()),
+                (Outcome::Block, "secrets.read"),
+                "{target}"
+            );
+        }
+        for target in [
+            "/repo/src/*.{ts,tsx}",
+            "/repo/a[1].txt",
+            "/repo/{unclosed",
+            "/repo/[unclosed",
+        ] {
+            assert_eq!(read(target).decision, Outcome::Allow, "{target}");
+        }
+        let many = format!("/repo/{}", "[!x]".repeat(2));
+        let e = read(&many);
+        assert_eq!(e.decision, Outcome::RequireApproval, "{many}: {e:?}");
+        assert!(
+            e.rule_id.contains("too-deep") || e.rule_id.contains("too_deep"),
+            "{}",
+            e.rule_id
+        );
+        assert_eq!(spellings("a{b,c}[de]").unwrap().len(), 1 + 2 + 4);
     }
 
     /// audit_only records the verdict but lets the action proceed; allow stays allow.

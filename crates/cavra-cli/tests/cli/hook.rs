@@ -150,6 +150,14 @@ const CASES: &[Case] = &[
         rule_id: "secrets.read",
     },
     Case {
+        fixture: "pre-grep-key-class.json",
+        answer: Some("deny"),
+        action_type: "read_file",
+        target: "/home/dev/*.p[e]m",
+        decision: "block",
+        rule_id: "secrets.read",
+    },
+    Case {
         fixture: "pre-glob-source.json",
         answer: None,
         action_type: "read_file",
