@@ -12,7 +12,8 @@
 //!   a TLS proxy, and there the cookie is `Secure` so a browser never sends it in the clear. A
 //!   console opened at `http://127.0.0.1` or `http://localhost` (the address the browser used,
 //!   from `Host`) gets the cookie without `Secure`, which some browsers would drop over HTTP;
-//!   it never leaves the machine.
+//!   it never leaves the machine. A request carrying a proxy's `Forwarded`/`X-Forwarded-*`
+//!   headers gets `Secure` whatever its `Host` (a proxy may rewrite it to the loopback upstream).
 //! - **Form posts from the console only** (login CSRF): a page elsewhere must not sign a
 //!   visitor's browser in with the attacker's token, so that what they look at and do is done
 //!   under the attacker's sign-in. Browsers say where a request comes from: `Sec-Fetch-Site`
@@ -183,10 +184,15 @@ fn from_the_console(headers: &HeaderMap) -> bool {
 }
 
 /// The console cookie's attributes: `Secure` unless the browser addressed this machine by a
-/// loopback name (see the module doc).
+/// loopback name (see the module doc). A request a proxy forwarded (`Forwarded`,
+/// `X-Forwarded-*`) always gets `Secure`: the proxy may have rewritten `Host` to the loopback
+/// address it forwards to, while the browser spoke to it over TLS.
 fn cookie_attributes(headers: &HeaderMap) -> &'static str {
     let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if is_loopback_host(host) {
+    let proxied = ["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"]
+        .iter()
+        .any(|name| headers.contains_key(*name));
+    if is_loopback_host(host) && !proxied {
         "Path=/console; HttpOnly; SameSite=Strict"
     } else {
         "Path=/console; Secure; HttpOnly; SameSite=Strict"
@@ -337,6 +343,13 @@ mod tests {
             let mut h = HeaderMap::new();
             h.insert(HOST, HeaderValue::from_str(host).unwrap());
             assert_eq!(cookie_attributes(&h).contains("Secure"), secure, "{host}");
+        }
+        // Behind a proxy that rewrote `Host` to the loopback address it forwards to.
+        for forwarded in ["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"] {
+            let mut h = HeaderMap::new();
+            h.insert(HOST, HeaderValue::from_static("127.0.0.1:8710"));
+            h.insert(forwarded, HeaderValue::from_static("https"));
+            assert!(cookie_attributes(&h).contains("Secure"), "{forwarded}");
         }
     }
 
