@@ -401,6 +401,19 @@ fn the_deadline_fails_closed() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("blocked (fail closed): no decision within 0.3 s"), "{err}");
     assert!(o.stdout.is_empty());
+    // Stdin that never ends is cut by the same deadline.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cavra"))
+        .args(["hook", "claude-code"])
+        .current_dir(dir.path())
+        .env("CAVRA_HOOK_DEADLINE_MS", "300")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _open_stdin = child.stdin.take();
+    let hung = child.wait_with_output().unwrap();
+    assert_eq!(hung.status.code(), Some(2), "{}", stderr(&hung));
+    assert!(stderr(&hung).contains("no decision within 0.3 s"), "{}", stderr(&hung));
     let bad = hook(
         dir.path(),
         &fixture("pre-bash-allowed.json"),

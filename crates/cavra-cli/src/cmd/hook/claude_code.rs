@@ -110,6 +110,9 @@ pub struct Args {
 
 /// Runs the hook once.
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
+    // From the start: stdin that never ends must not outlast the agent's timeout either (for a
+    // PostToolUse, exit 2 only shows the message).
+    start_watchdog(deadline(&a).map_err(|e| CliError::FailClosed(format!("blocked (fail closed): {e}")))?);
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
@@ -118,19 +121,16 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     match input.event() {
         HookEvent::PreToolUse => {
             // A panic would exit 101, which Claude Code reads as a failed hook and runs the tool.
-            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                start_watchdog(deadline(&a)?);
-                pre_tool_use(&a, &input)
-            }))
-            .unwrap_or_else(|_| {
-                Err(CliError::FailClosed(
-                    "cavra panicked while deciding (the message is above); please report it".to_owned(),
-                ))
-            })
-            .map_err(|e| match e {
-                CliError::FailClosed(m) => CliError::FailClosed(format!("blocked (fail closed): {m}")),
-                other => CliError::FailClosed(format!("blocked (fail closed): {other}")),
-            })
+            std::panic::catch_unwind(AssertUnwindSafe(|| pre_tool_use(&a, &input)))
+                .unwrap_or_else(|_| {
+                    Err(CliError::FailClosed(
+                        "cavra panicked while deciding (the message is above); please report it".to_owned(),
+                    ))
+                })
+                .map_err(|e| match e {
+                    CliError::FailClosed(m) => CliError::FailClosed(format!("blocked (fail closed): {m}")),
+                    other => CliError::FailClosed(format!("blocked (fail closed): {other}")),
+                })
         }
         HookEvent::PostToolUse | HookEvent::PostToolUseFailure => post_tool_use(&a, &input),
         HookEvent::Other => Ok(ExitCode::SUCCESS),
