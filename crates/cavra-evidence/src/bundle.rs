@@ -427,13 +427,7 @@ fn bundle_report(
     signature_unchecked: bool,
     options: &Options<'_>,
 ) -> Report {
-    let status = if !findings.is_empty() {
-        Status::Tampered
-    } else if signature_unchecked {
-        Status::Unverified
-    } else {
-        Status::Intact
-    };
+    let status = Status::of(!findings.is_empty(), signature_unchecked);
     Report {
         status,
         intact: status == Status::Intact,

@@ -43,6 +43,19 @@ pub enum Status {
     Unverified,
 }
 
+impl Status {
+    /// Tampered with any finding; else unverified when something that had to be checked was not.
+    pub(crate) fn of(has_findings: bool, unverified: bool) -> Status {
+        if has_findings {
+            Status::Tampered
+        } else if unverified {
+            Status::Unverified
+        } else {
+            Status::Intact
+        }
+    }
+}
+
 /// What kind of problem a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -1301,13 +1314,7 @@ fn report(
     if checkpoint.report.state == CheckpointState::Verified {
         checked.push("every session's head and count against the signed checkpoint".into());
     }
-    let status = if !findings.is_empty() {
-        Status::Tampered
-    } else if checkpoint.unverified {
-        Status::Unverified
-    } else {
-        Status::Intact
-    };
+    let status = Status::of(!findings.is_empty(), checkpoint.unverified);
     Report {
         status,
         intact: status == Status::Intact,
