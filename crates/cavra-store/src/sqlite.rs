@@ -202,14 +202,17 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// `(version, name, checksum)` of every migration applied, in order.
+fn applied_migrations(conn: &Connection) -> Result<Vec<(i64, String, String)>, StoreError> {
+    let mut stmt = conn.prepare("SELECT version, name, checksum FROM cavra_schema_migrations ORDER BY version")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 fn apply_migrations(conn: &mut Connection) -> Result<MigrationReport, StoreError> {
     conn.execute_batch(migrations::CREATE_SCHEMA_MIGRATIONS)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let applied: Vec<(i64, String, String)> = {
-        let mut stmt = tx.prepare("SELECT version, name, checksum FROM cavra_schema_migrations ORDER BY version")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
+    let applied = applied_migrations(&tx)?;
     let (todo, already_applied) = migrations::pending(migrations::SQLITE, &applied)?;
     let mut report = MigrationReport {
         applied: Vec::new(),
@@ -234,11 +237,7 @@ fn apply_migrations(conn: &mut Connection) -> Result<MigrationReport, StoreError
 /// could outlast the hook's deadline. Nothing is written when nothing is pending.
 fn one_shot_migrations(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     conn.execute_batch(migrations::CREATE_SCHEMA_MIGRATIONS)?;
-    let applied: Vec<(i64, String, String)> = {
-        let mut stmt = conn.prepare("SELECT version, name, checksum FROM cavra_schema_migrations ORDER BY version")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
+    let applied = applied_migrations(conn)?;
     let (todo, _) = migrations::pending(migrations::SQLITE, &applied)?;
     if todo.is_empty() {
         return Ok(());

@@ -31,17 +31,17 @@ const DEADLINE: Duration = Duration::from_secs(8);
 fn deadline(a: &Args) -> Result<Duration, CliError> {
     match a.deadline_ms.as_deref().filter(|d| !d.is_empty()) {
         None => Ok(DEADLINE),
-        Some(d) => d
-            .parse::<u64>()
-            .ok()
-            .filter(|ms| *ms > 0)
-            .map(Duration::from_millis)
-            .ok_or_else(|| {
-                CliError::FailClosed(format!(
-                    "`CAVRA_HOOK_DEADLINE_MS` `{d}` is not a positive number of milliseconds"
-                ))
-            }),
+        Some(d) => millis("CAVRA_HOOK_DEADLINE_MS", d),
     }
+}
+
+/// A positive number of milliseconds from the setting `name`, or an error naming it.
+fn millis(name: &str, text: &str) -> Result<Duration, CliError> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
+        .ok_or_else(|| CliError::FailClosed(format!("`{name}` `{text}` is not a positive number of milliseconds")))
 }
 
 /// Exits 2 with the reason on stderr once `after` has passed, whatever the hook is doing then.
@@ -150,19 +150,11 @@ fn context(a: &Args) -> HookContext {
 fn authority(a: &Args) -> Result<Authority, CliError> {
     match a.url.as_deref().filter(|u| !u.is_empty()) {
         Some(url) => {
-            let timeout_ms = match a.timeout_ms.as_deref().filter(|t| !t.is_empty()) {
-                None => DEFAULT_TIMEOUT_MS,
-                Some(t) => t.parse::<u64>().ok().filter(|ms| *ms > 0).ok_or_else(|| {
-                    CliError::FailClosed(format!(
-                        "`CAVRA_HOOK_TIMEOUT_MS` `{t}` is not a positive number of milliseconds"
-                    ))
-                })?,
+            let timeout = match a.timeout_ms.as_deref().filter(|t| !t.is_empty()) {
+                None => Duration::from_millis(DEFAULT_TIMEOUT_MS),
+                Some(t) => millis("CAVRA_HOOK_TIMEOUT_MS", t)?,
             };
-            Ok(Authority::Remote(Remote::new(
-                url,
-                a.token.clone(),
-                Duration::from_millis(timeout_ms),
-            )?))
+            Ok(Authority::Remote(Remote::new(url, a.token.clone(), timeout)?))
         }
         None => {
             let pack = a
