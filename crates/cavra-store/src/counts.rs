@@ -299,6 +299,28 @@ impl SessionKeys {
             state: s.state,
         }
     }
+
+    /// The columns whose value differs in `after`, each with its new value.
+    pub(crate) fn changed<'a>(&self, after: &'a SessionKeys) -> Vec<(&'static str, &'a str)> {
+        [
+            ("agent_id", self.agent_id == after.agent_id, after.agent_id.as_str()),
+            (
+                "repository",
+                self.repository == after.repository,
+                after.repository.as_str(),
+            ),
+            (
+                "policy_pack",
+                self.policy_pack == after.policy_pack,
+                after.policy_pack.as_str(),
+            ),
+            ("state", self.state == after.state, after.state.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, same, _)| !same)
+        .map(|(column, _, value)| (column, value))
+        .collect()
+    }
 }
 
 /// Changes to the counts made by one transaction, gathered so that each distinct key is written
@@ -369,6 +391,25 @@ mod tests {
     use cavra_core::{Outcome, Severity};
 
     use super::*;
+
+    /// A session row's update sets only the filter columns that changed.
+    #[test]
+    fn changed_names_only_the_columns_that_differ() {
+        let mut s = SessionSummary::new("s1", "2026-01-01T00:00:00Z");
+        s.agent_id = "claude-code".into();
+        s.repository = "acme/api".into();
+        s.policy_pack = "baseline".into();
+        let before = SessionKeys::of(&s);
+        assert!(before.changed(&before).is_empty());
+        s.policy_pack = "strict".into();
+        assert_eq!(before.changed(&SessionKeys::of(&s)), [("policy_pack", "strict")]);
+        s.agent_id = "codex".into();
+        s.state = SessionState::Archived;
+        assert_eq!(
+            before.changed(&SessionKeys::of(&s)),
+            [("agent_id", "codex"), ("policy_pack", "strict"), ("state", "archived")]
+        );
+    }
 
     /// Which count answers which query: none or one exact filter is kept, the rest is counted.
     #[test]

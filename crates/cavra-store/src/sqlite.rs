@@ -80,6 +80,9 @@ const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
 /// (a page missing here is read back from the WAL with a syscall). Much larger is not better:
 /// SQLite scans the cache's hash table at the end of each transaction.
 const WRITER_CACHE_KIB: i64 = 8192;
+/// Statements the writer keeps prepared: its own few, plus up to 16 variants of the session
+/// update (one per set of changed filter columns).
+const WRITER_STATEMENTS: usize = 48;
 /// Page cache of each reader, in KiB.
 const READER_CACHE_KIB: i64 = 2048;
 /// Bytes of the database file each connection maps into memory: none. A map saves a syscall
@@ -307,6 +310,8 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+        // Room for every statement the writer prepares, the session update's variants included.
+        conn.set_prepared_statement_cache_capacity(WRITER_STATEMENTS);
         let observer = Arc::new(OnceLock::new());
         let checkpoints = Checkpoints::start(path, &mut conn, one_shot)?;
         let (tx, rx) = mpsc::channel();
@@ -876,30 +881,26 @@ fn write_session(
     let updated = parse_timestamp(&s.updated_at).map_err(StoreError::Invalid)?;
     let keys = SessionKeys::of(s);
     match row {
-        // The filter columns are set only when they change: SQLite rewrites the index entries
-        // of every column an UPDATE sets, changed or not.
-        Some(old) if *old == keys => {
-            conn.prepare_cached(
-                "UPDATE activity_sessions SET updated_at_us = ?2, summary = ?3, decision_rows = decision_rows + ?4 \
-                 WHERE session_id = ?1",
-            )?
-            .execute(params![s.session_id, updated, json, added])?;
-        }
+        // Only the filter columns that changed are set: SQLite rewrites the index entries of
+        // every column an UPDATE sets, changed or not (a session's `policy_pack` follows its
+        // latest decision, while its agent and repository stay).
         Some(old) => {
-            conn.prepare_cached(
-                "UPDATE activity_sessions SET agent_id = ?2, repository = ?3, policy_pack = ?4, state = ?5, \
-                 updated_at_us = ?6, summary = ?7, decision_rows = decision_rows + ?8 WHERE session_id = ?1",
-            )?
-            .execute(params![
-                s.session_id,
-                s.agent_id,
-                s.repository,
-                s.policy_pack,
-                s.state.as_str(),
-                updated,
-                json,
-                added
-            ])?;
+            let changed = old.changed(&keys);
+            let mut sql = "UPDATE activity_sessions SET updated_at_us = ?2, summary = ?3, \
+                           decision_rows = decision_rows + ?4"
+                .to_owned();
+            let mut values = vec![
+                Value::Text(s.session_id.clone()),
+                Value::Integer(updated),
+                Value::Text(json),
+                Value::Integer(added),
+            ];
+            for (column, value) in &changed {
+                values.push(Value::Text((*value).to_owned()));
+                sql.push_str(&format!(", {column} = ?{}", values.len()));
+            }
+            sql.push_str(" WHERE session_id = ?1");
+            conn.prepare_cached(&sql)?.execute(params_from_iter(values))?;
             counts.session(Some(old), &keys);
         }
         None => {
