@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::action::{Action, ActionType};
 use crate::decision::{Evaluation, MatchedRule, Mode, Outcome, Severity};
 use crate::git::{self, GitIntent};
-use crate::pack::compile::{CommandMatcher, CompiledMatcher, FileMatcher, GitMatcher, McpMatcher, PipelineMatcher};
+use crate::pack::compile::{
+    CommandMatcher, CompiledMatcher, CompiledRule, FileMatcher, GitMatcher, McpMatcher, PipelineMatcher,
+};
 use crate::pack::{CompiledPack, FileAccess};
 use crate::path::{self, NormalPath};
 use crate::shell::{self, Access, CommandLine, Construct, SimpleCommand, Stage};
@@ -112,14 +114,14 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
         let label = part.label();
         let verdict = match hits.first() {
             Some(&i) => {
-                let r = &pack.rules[i].rule;
+                let (decision, severity) = rule_verdict(&pack.rules[i]);
                 matched.push(MatchedRule {
-                    rule_id: r.id.clone(),
-                    decision: r.decision,
-                    severity: r.severity,
+                    rule_id: pack.rules[i].rule.id.clone(),
+                    decision,
+                    severity,
                     part: label.clone(),
                 });
-                (r.decision, r.severity, Some(i))
+                (decision, severity, Some(i))
             }
             None => (pack.default_decision, pack.default_severity, None),
         };
@@ -134,11 +136,11 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
                 rules: hits
                     .iter()
                     .map(|&i| {
-                        let r = &pack.rules[i].rule;
+                        let (decision, severity) = rule_verdict(&pack.rules[i]);
                         MatchedRule {
-                            rule_id: r.id.clone(),
-                            decision: r.decision,
-                            severity: r.severity,
+                            rule_id: pack.rules[i].rule.id.clone(),
+                            decision,
+                            severity,
                             part: label.clone(),
                         }
                     })
@@ -149,14 +151,34 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
     let mut evaluation = match best.and_then(|(_, _, rule)| rule) {
         Some(i) => {
             let c = &pack.rules[i];
+            let (decision, severity) = rule_verdict(c);
+            let (reason, suggestion, approver_group) = match c.broken() {
+                Some(why) => (
+                    format!(
+                        "Rule `{}` of `{}` could not be built ({why}), so the action is blocked rather \
+                         than judged without it.",
+                        c.rule.id, c.policy_id
+                    ),
+                    Some(format!(
+                        "Fix the rule's patterns; `cavra policy validate` reports the error for `{}`.",
+                        c.policy_id
+                    )),
+                    None,
+                ),
+                None => (
+                    c.rule.reason.clone(),
+                    c.rule.suggestion.clone(),
+                    c.rule.approver_group.clone(),
+                ),
+            };
             Evaluation {
-                decision: c.rule.decision,
-                severity: c.rule.severity,
+                decision,
+                severity,
                 rule_id: c.rule.id.clone(),
                 policy_id: c.policy_id.clone(),
-                reason: c.rule.reason.clone(),
-                suggestion: c.rule.suggestion.clone(),
-                approver_group: c.rule.approver_group.clone(),
+                reason,
+                suggestion,
+                approver_group,
                 matched,
                 mode: Mode::Enforce,
             }
@@ -180,6 +202,15 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
     Explanation {
         parts: reports,
         evaluation,
+    }
+}
+
+/// What a rule decides when it matches: its own verdict, or a critical block when its matcher
+/// could not be built (fail closed).
+fn rule_verdict(rule: &CompiledRule) -> (Outcome, Severity) {
+    match rule.broken() {
+        Some(_) => (Outcome::Block, Severity::Critical),
+        None => (rule.rule.decision, rule.rule.severity),
     }
 }
 
@@ -481,6 +512,7 @@ fn matching_rules(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all:
             ) => mcp_matches(m, server, tool, *capability),
             (CompiledMatcher::Pipeline(m), Part::Pipeline(stages)) => pipeline_matches(m, stages),
             (CompiledMatcher::Construct(c), Part::Construct(p)) => c == p,
+            (CompiledMatcher::Broken(_), _) => true,
             _ => false,
         };
         if ok {
@@ -751,6 +783,42 @@ mod tests {
             e.rule_id
         );
         assert_eq!(spellings("a{b,c}[de]").unwrap().len(), 1 + 2 + 4);
+    }
+
+    /// A rule whose matcher cannot be built (a glob set over the regex size limit, which only a
+    /// lazy load meets: an eager one rejects the pack) blocks what it would have judged, with
+    /// a reason naming it — it never silently stops matching, whatever its own decision.
+    #[test]
+    fn an_unbuildable_rule_fails_closed() {
+        let huge: Vec<String> = (0..50_000).map(|i| format!("x{i}?")).collect();
+        let pack = |decision: &str| {
+            format!(
+                "id: oversized\ndefaults: {{ decision: allow, severity: low }}\nrules:\n  - id: big\n    \
+                 match: {{ file: {{ paths: [\"{{{}}}\"] }} }}\n    decision: {decision}\n    severity: low\n    \
+                 reason: r\n",
+                huge.join(",")
+            )
+        };
+        for decision in ["allow", "warn", "block"] {
+            let text = pack(decision);
+            let eager = PackSet::load(&[("oversized.yaml".to_owned(), text.clone())]).unwrap_err();
+            assert!(eager.to_string().contains("rule `big`"), "{eager}");
+            let parsed = vec![crate::pack::parse_pack("oversized.yaml", &text)];
+            let set = PackSet::load_parsed(parsed, |_| true).unwrap();
+            let pack = set.get("oversized").unwrap();
+            let e = evaluate(&Action::new(ActionType::ReadFile, "/repo/notes.txt"), &pack);
+            assert_eq!(
+                (e.decision, e.severity),
+                (Outcome::Block, Severity::Critical),
+                "{decision}: {e:?}"
+            );
+            assert_eq!(e.rule_id, "big");
+            assert!(e.reason.contains("could not be built"), "{}", e.reason);
+            assert_eq!(e.matched[0].decision, Outcome::Block);
+            // A part of another kind never reaches the rule.
+            let e = evaluate(&Action::new(ActionType::ExecuteCommand, "ls"), &pack);
+            assert_eq!(e.decision, Outcome::Allow, "{e:?}");
+        }
     }
 
     /// audit_only records the verdict but lets the action proceed; allow stays allow.

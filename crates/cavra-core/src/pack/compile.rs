@@ -70,9 +70,17 @@ impl CompiledRule {
     pub(crate) fn matcher(&self) -> &CompiledMatcher {
         self.matcher.get_or_init(|| {
             // The patterns were validated at load, which leaves only a glob set over the regex
-            // size limit; like a text pattern that fails, such a matcher never matches.
-            compile_matcher(&self.rule.matcher).unwrap_or(CompiledMatcher::Never)
+            // size limit (an eager load reports it as a diagnostic instead).
+            compile_matcher(&self.rule.matcher).unwrap_or_else(|e| CompiledMatcher::Broken(e.kind().to_string()))
         })
+    }
+
+    /// Why the rule's matcher could not be built, once a decision tried it and it failed.
+    pub(crate) fn broken(&self) -> Option<&str> {
+        match self.matcher.get() {
+            Some(CompiledMatcher::Broken(why)) => Some(why),
+            _ => None,
+        }
     }
 }
 
@@ -84,8 +92,10 @@ pub(crate) enum CompiledMatcher {
     Mcp(McpMatcher),
     Pipeline(PipelineMatcher),
     Construct(Construct),
-    /// A matcher that could not be built.
-    Never,
+    /// A matcher that could not be built when first tried (only a lazily compiled pack gets
+    /// this far with one): it matches every part of its kind, and the rule then blocks, so an
+    /// unusable rule fails closed instead of silently never firing.
+    Broken(String),
 }
 
 #[derive(Debug)]
