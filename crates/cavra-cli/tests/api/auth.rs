@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Home, Server, StoreSpec, eventually};
+use crate::helpers::{Backend, Home, Reply, Server, StoreSpec, eventually};
 use crate::schema;
 
 /// Who calls, in the matrix.
@@ -272,6 +272,86 @@ fn agent_tokens_cannot_write_into_another_agents_session() {
     assert_eq!(session["agent_id"], "a2");
     assert_eq!(session["decision_count"], 1);
     schema::assert_conforms(&server);
+}
+
+/// Two agents racing to open the same session: exactly one gets in, whatever the store. Each
+/// round, agent tokens `a1` and `a2` post the first decision of a new session (or `a2` creates it
+/// with a state change) at the same instant; the other is refused, and the session holds one
+/// agent's decisions only. Checking the owner and then writing, as before, let both through.
+fn racing_agents_cannot_share_a_session(backend: Backend) {
+    let Some(store) = StoreSpec::fresh(backend, "racing_agents") else {
+        return;
+    };
+    let home = Home::new();
+    let (a1, a2) = (
+        home.create_token("agent", Some("a1")),
+        home.create_token("agent", Some("a2")),
+    );
+    let admin = home.create_token("admin", None);
+    let server = Server::start_in(home, store, "127.0.0.1:0");
+    let clients = [server.client_as(&a1), server.client_as(&a2)];
+    let admin = server.client_as(&admin);
+    for round in 0..24 {
+        let session = format!("race-{round}");
+        let start = std::sync::Barrier::new(2);
+        let replies: Vec<Reply> = std::thread::scope(|scope| {
+            let racers: Vec<_> = clients
+                .iter()
+                .enumerate()
+                .map(|(i, client)| {
+                    let (start, session) = (&start, &session);
+                    scope.spawn(move || {
+                        start.wait();
+                        if i == 1 && round % 3 == 2 {
+                            client.post("/sessions", &json!({"session_id": session, "state": "archived"}))
+                        } else {
+                            client.post(
+                                "/decisions",
+                                &json!({"action_type": "read_file", "target": "README.md", "session_id": session}),
+                            )
+                        }
+                    })
+                })
+                .collect();
+            racers
+                .into_iter()
+                .map(|r| r.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        let won: Vec<usize> = (0..2).filter(|&i| replies[i].status < 300).collect();
+        assert_eq!(won.len(), 1, "{session}: {} got in: {replies:?}", won.len());
+        let winner = won[0];
+        let loser = 1 - winner;
+        replies[loser].expect_error(403, "forbidden");
+        let owner = ["a1", "a2"][winner];
+        let summary = admin.get(&format!("/sessions/{session}")).expect(200);
+        assert_eq!(summary["agent_id"], owner, "{session}");
+        let decisions = &summary["decisions"];
+        assert!(
+            decisions
+                .as_array()
+                .is_some_and(|all| all.iter().all(|d| d["agent_id"] == owner)),
+            "{session} holds another agent's decision: {decisions:?}"
+        );
+        let archived = summary["state"] == "archived";
+        assert_eq!(archived, owner == "a2" && round % 3 == 2, "{session}: {summary}");
+    }
+    schema::assert_conforms(&server);
+}
+
+#[test]
+fn racing_agents_cannot_share_a_session_sqlite() {
+    racing_agents_cannot_share_a_session(Backend::Sqlite);
+}
+
+#[test]
+fn racing_agents_cannot_share_a_session_json() {
+    racing_agents_cannot_share_a_session(Backend::Json);
+}
+
+#[test]
+fn racing_agents_cannot_share_a_session_postgres() {
+    racing_agents_cannot_share_a_session(Backend::Postgres);
 }
 
 /// Without tokens, `cavra serve` refuses to listen beyond loopback, says why, and exits non-zero;

@@ -6,12 +6,12 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use cavra_core::{Action, ActionError, ActionType, DecisionRecord, Outcome, Severity, evaluate};
-use cavra_store::model::{DecisionQuery, Page, clamp_limit, decode_cursor};
+use cavra_store::model::{DecisionQuery, Page, SessionUpdate, clamp_limit, decode_cursor};
 
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ErrorBody};
 use crate::input::{IdPath, JsonBody, QueryParams};
-use crate::routes::blocking;
+use crate::routes::{blocking, sessions};
 use crate::state::AppState;
 
 /// The filters and paging parameters of `GET /decisions`.
@@ -84,7 +84,7 @@ pub async fn create(
     let pack = state.pack(action.policy_pack())?;
     if let Some(agent) = caller.bound_agent() {
         cavra_store::summary::check_text("session_id", action.session_id()).map_err(ApiError::from_store)?;
-        check_session_owner(&state, agent, action.session_id()).await?;
+        claim_session(&state, agent, &action).await?;
     }
     // Stamped after the last await before the append, so ids and times follow the log closely.
     let record = DecisionRecord::new(&action, evaluate(&action, &pack), pack.version(), state.stamp());
@@ -104,18 +104,29 @@ pub fn offset(q: &QueryParams) -> Result<u64, ApiError> {
     Ok(offset)
 }
 
-/// An agent token may add to its own sessions only, never to another agent's chain.
+/// An agent token may add to its own sessions only, never to another agent's chain: a session
+/// it names for the first time is claimed for it first ([`sessions::claim`]).
+async fn claim_session(state: &AppState, agent: &str, action: &Action) -> Result<(), ApiError> {
+    let store = state.store().clone();
+    let update = SessionUpdate {
+        session_id: action.session_id().to_owned(),
+        state: None,
+        agent_id: Some(agent.to_owned()),
+        actor: Some(action.actor().to_owned()),
+        repository: Some(action.repository().to_owned()),
+        policy_pack: Some(action.policy_pack().to_owned()),
+    };
+    let (_, session) = blocking(move || sessions::claim(store.as_ref(), &update)).await?;
+    sessions::owned_by(&session, agent)
+}
+
+/// An agent token may report on its own sessions only (a session it never opened has nothing to
+/// report on, so it is not claimed here).
 pub async fn check_session_owner(state: &AppState, agent: &str, session_id: &str) -> Result<(), ApiError> {
     let store = state.store().clone();
     let key = session_id.to_owned();
     let found = blocking(move || store.get_session(&key)).await?;
-    match found {
-        Some(found) if found.agent_id != agent => Err(ApiError::forbidden(format!(
-            "session `{}` belongs to agent `{}`, not `{agent}`",
-            found.session_id, found.agent_id
-        ))),
-        _ => Ok(()),
-    }
+    found.map_or(Ok(()), |found| sessions::owned_by(&found, agent))
 }
 
 /// Appends `record`, answering once it is durable. A store whose writer answers on its own

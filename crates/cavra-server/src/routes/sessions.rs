@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use cavra_core::DecisionRecord;
 use cavra_core::integrity::{ChainStatus, ExpectedHead, check_chain};
 use cavra_store::model::{Page, SessionQuery, SessionState, SessionSummary, SessionUpdate, clamp_limit};
+use cavra_store::{ActivityStore, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -122,6 +123,33 @@ pub async fn get(
         .ok_or_else(|| ApiError::not_found(format!("no session `{id}`")))
 }
 
+/// The session `update` names as stored, and whether it already was: a new one is created from
+/// `update`'s fields but not its state (`put_session`, which every store does atomically; an
+/// existing session keeps its agent). An agent token claims a session this way before adding to
+/// it or changing it, so that when two agents race to open one session, the loser gets the
+/// winner's summary back and is refused — checking, then writing, would let both through.
+pub(crate) fn claim(store: &dyn ActivityStore, update: &SessionUpdate) -> Result<(bool, SessionSummary), StoreError> {
+    if let Some(found) = store.get_session(&update.session_id)? {
+        return Ok((true, found));
+    }
+    let created = store.put_session(&SessionUpdate {
+        state: None,
+        ..update.clone()
+    })?;
+    Ok((false, created))
+}
+
+/// Refuses `session` unless it belongs to `agent`.
+pub(crate) fn owned_by(session: &SessionSummary, agent: &str) -> Result<(), ApiError> {
+    if session.agent_id == agent {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "session `{}` belongs to agent `{}`, not `{agent}`",
+        session.session_id, session.agent_id
+    )))
+}
+
 /// Creates a session, or changes its state. Counts are never taken from the client.
 #[utoipa::path(
     post, path = "/sessions", operation_id = "put_session", tag = "sessions",
@@ -177,17 +205,18 @@ pub async fn put(
     }
     let store = state.store().clone();
     let (existed, summary) = blocking(move || {
-        let existing = store.get_session(&update.session_id)?;
-        if let (Some(agent), Some(found)) = (&bound, &existing)
-            && &found.agent_id != agent
-        {
-            return Ok(Err(ApiError::forbidden(format!(
-                "session `{}` belongs to agent `{}`, not `{agent}`",
-                found.session_id, found.agent_id
-            ))));
+        let Some(agent) = &bound else {
+            let existed = store.get_session(&update.session_id)?.is_some();
+            return Ok(Ok((existed, store.put_session(&update)?)));
+        };
+        let (existed, owned) = claim(store.as_ref(), &update)?;
+        if let Err(refused) = owned_by(&owned, agent) {
+            return Ok(Err(refused));
         }
-        let summary = store.put_session(&update)?;
-        Ok(Ok((existing.is_some(), summary)))
+        if !existed && update.state.is_none() {
+            return Ok(Ok((false, owned)));
+        }
+        Ok(Ok((existed, store.put_session(&update)?)))
     })
     .await??;
     let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
