@@ -808,6 +808,28 @@ fn sign_in_beyond_loopback_sets_a_secure_cookie() {
     assert!(cleared.contains("Max-Age=0") && cleared.contains("Secure"), "{cleared}");
 }
 
+/// Opened over plain HTTP beyond loopback, where a browser would drop the `Secure` cookie and
+/// land back on the form without a word, signing in is refused with the reason and the ways out.
+#[test]
+fn sign_in_over_plain_http_beyond_loopback_says_why() {
+    let home = Home::new();
+    let reviewer = home.create_token("reviewer", None);
+    let server = Server::start_in(home, StoreSpec::Sqlite, "127.0.0.1:0");
+    let browser = Browser::new(&server);
+    let body = format!("token={}", reviewer.secret);
+    let plain = [("Host", "cavra.example.com"), ("Origin", "http://cavra.example.com")];
+    let page = browser.send_with("POST", "/console/sign-in", Some(&body), &plain);
+    assert_eq!(page.status, 403, "{}", page.text);
+    assert_eq!(page.set_cookie, None);
+    for hint in ["plain HTTP", "HTTPS proxy", "127.0.0.1", "cavra token revoke"] {
+        assert!(
+            page.text.contains(hint),
+            "the page does not mention {hint}: {}",
+            page.text
+        );
+    }
+}
+
 /// Login CSRF: a sign-in (or sign-out) form posted from another site is refused without a
 /// cookie, whatever the token; posts from the console's own page, and from clients that are not
 /// browsers, sign in.

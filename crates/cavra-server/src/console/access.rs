@@ -14,6 +14,9 @@
 //!   from `Host`) gets the cookie without `Secure`, which some browsers would drop over HTTP;
 //!   it never leaves the machine. A request carrying a proxy's `Forwarded`/`X-Forwarded-*`
 //!   headers gets `Secure` whatever its `Host` (a proxy may rewrite it to the loopback upstream).
+//!   A browser that says it spoke plain HTTP there (its form's `Origin`, or the proxy's protocol
+//!   header) would drop that cookie, so its sign-in is refused with the reason and the ways out
+//!   instead of leading silently back to the form.
 //! - **Form posts from the console only** (login CSRF): a page elsewhere must not sign a
 //!   visitor's browser in with the attacker's token, so that what they look at and do is done
 //!   under the attacker's sign-in. Browsers say where a request comes from: `Sec-Fetch-Site`
@@ -199,6 +202,41 @@ fn cookie_attributes(headers: &HeaderMap) -> &'static str {
     }
 }
 
+/// Whether the browser spoke plain HTTP to a console whose cookie is `Secure` (beyond
+/// loopback): the scheme of the form's `Origin`, or the proxy's `X-Forwarded-Proto` /
+/// `Forwarded: proto=`, says `http`. Such a browser drops the cookie, and the sign-in would
+/// silently lead back to this form.
+fn plain_http_beyond_loopback(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let origin_http = text(ORIGIN.as_str()).is_some_and(|o| o.to_ascii_lowercase().starts_with("http://"));
+    let forwarded_http = text("x-forwarded-proto")
+        .and_then(|p| p.split(',').next())
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("http"))
+        || text("forwarded").is_some_and(|f| {
+            f.split([';', ','])
+                .filter_map(|pair| pair.split_once('='))
+                .any(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("proto") && v.trim().trim_matches('"').eq_ignore_ascii_case("http")
+                })
+        });
+    (origin_http || forwarded_http) && cookie_attributes(headers).contains("Secure")
+}
+
+/// What a sign-in over plain HTTP beyond loopback is answered.
+fn plain_http(headers: &HeaderMap) -> Response {
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("this server");
+    refused(
+        StatusCode::FORBIDDEN,
+        &format!(
+            "This console was opened over plain HTTP at {host}: a browser does not keep the sign-in \
+             cookie there (it is Secure beyond this machine), and the token crossed the network \
+             unencrypted — consider revoking it (`cavra token revoke`). Serve cavra behind an HTTPS \
+             proxy, or open the console on its own machine at http://127.0.0.1 (an SSH tunnel works: \
+             `ssh -L 8710:127.0.0.1:8710 <server>`)."
+        ),
+    )
+}
+
 /// The page a refused form post answers with.
 fn refused(status: StatusCode, message: &str) -> Response {
     (status, page::frame("Sign in", Nav::None, None, form(Some(message)))).into_response()
@@ -221,6 +259,10 @@ pub async fn sign_in(
     if !from_the_console(&headers) {
         tracing::warn!("console sign-in posted from another site refused");
         return cross_site();
+    }
+    if plain_http_beyond_loopback(&headers) {
+        tracing::warn!("console sign-in over plain HTTP beyond loopback refused");
+        return plain_http(&headers);
     }
     let body = match body {
         Ok(body) => body,
@@ -350,6 +392,38 @@ mod tests {
             h.insert(HOST, HeaderValue::from_static("127.0.0.1:8710"));
             h.insert(forwarded, HeaderValue::from_static("https"));
             assert!(cookie_attributes(&h).contains("Secure"), "{forwarded}");
+        }
+    }
+
+    /// A browser that spoke plain HTTP beyond loopback (its form's `Origin`, or the proxy's
+    /// protocol header, says so) is told why signing in cannot work; HTTPS, loopback, and
+    /// clients that say nothing are not.
+    #[test]
+    fn plain_http_beyond_loopback_is_recognised() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        for plain in [
+            headers(&[("host", "cavra.example"), ("origin", "http://cavra.example")]),
+            headers(&[("host", "10.0.0.5:8710"), ("origin", "HTTP://10.0.0.5:8710")]),
+            headers(&[("host", "127.0.0.1:8710"), ("x-forwarded-proto", "http")]),
+            headers(&[("host", "127.0.0.1:8710"), ("forwarded", "for=1.2.3.4;proto=http")]),
+        ] {
+            assert!(plain_http_beyond_loopback(&plain), "{plain:?}");
+        }
+        for fine in [
+            headers(&[("host", "cavra.example"), ("origin", "https://cavra.example")]),
+            headers(&[("host", "cavra.example")]),
+            headers(&[("host", "127.0.0.1:8710"), ("origin", "http://127.0.0.1:8710")]),
+            headers(&[("host", "localhost:8710"), ("origin", "http://localhost:8710")]),
+            headers(&[("host", "127.0.0.1:8710"), ("x-forwarded-proto", "https")]),
+            headers(&[("host", "127.0.0.1:8710"), ("forwarded", "for=1.2.3.4;proto=https")]),
+        ] {
+            assert!(!plain_http_beyond_loopback(&fine), "{fine:?}");
         }
     }
 
