@@ -5,11 +5,11 @@
 //! A record's `record_hash` is SHA-256 over its canonical JSON ([`cavra_core::integrity`]): the
 //! top-level keys sorted, each entry `"key":<canonical value>`, joined by commas. Only two entries
 //! depend on where the record lands: `prev_hash` (the session's head) and `sequence`. [`Presealed`]
-//! is made on the caller's thread: it renders every other entry with
-//! [`integrity::canonical_json`] and hashes the ones that sort before `prev_hash`; the writer
-//! then adds `prev_hash`, the entries between, `sequence` and the rest. The result is
-//! byte-for-byte the hash [`integrity::seal`] gives (a unit test compares them on records with
-//! unknown fields sorting everywhere). A record whose unknown fields reuse a sealing key is
+//! is made on the caller's thread: it renders every other entry with [`integrity::write_entry`]
+//! straight into its run and hashes the ones that sort before `prev_hash`; the writer then adds
+//! `prev_hash`, the entries between, `sequence` and the rest. The result is byte-for-byte the
+//! hash [`integrity::seal`] gives (a unit test compares them on records with unknown fields
+//! sorting everywhere). A record whose unknown fields reuse a sealing key is
 //! sealed by [`integrity::seal`] itself.
 //!
 //! The same rendered entries, with `"record_hash":"..."` in its sorted place, are the text the
@@ -147,43 +147,49 @@ impl Presealed {
 
 /// One canonical entry: `"key":<canonical value>`.
 fn render(key: &str, value: &Value) -> String {
-    let mut out = integrity::canonical_json(&Value::String(key.to_owned()));
-    out.push(':');
-    out.push_str(&integrity::canonical_json(value));
-    out
+    let mut out = Vec::new();
+    integrity::write_entry(key, value, &mut out);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 fn split(map: &serde_json::Map<String, Value>) -> Hashing {
-    // The same order as the canonical form: keys compared as strings (bytes).
+    // The same order as the canonical form: keys compared as strings (bytes). Each entry is
+    // written straight into its run, comma-separated, so no entry gets a string of its own.
     let mut keys: Vec<&String> = map.keys().collect();
     keys.sort();
-    let mut head = Sha256::new();
-    head.update(b"{");
-    let mut runs: [Vec<String>; 4] = Default::default();
+    let mut runs: [Vec<u8>; 4] = Default::default();
     for key in keys {
         let Some(value) = map.get(key) else { continue };
-        let text = render(key, value);
-        let run = match key.as_str() {
+        let run = &mut runs[match key.as_str() {
             k if k < PREV_HASH => 0,
             k if k < RECORD_HASH => 1,
             k if k < SEQUENCE => 2,
             _ => 3,
-        };
-        if run == 0 {
-            if !runs[0].is_empty() {
-                head.update(b",");
-            }
-            head.update(text.as_bytes());
+        }];
+        if !run.is_empty() {
+            run.push(b',');
         }
-        runs[run].push(text);
+        integrity::write_entry(key, value, run);
     }
-    let [before_prev, before_hash, before_sequence, tail] = runs.map(|r| r.join(","));
-    Hashing::Split {
-        head,
-        before_prev,
-        before_hash,
-        before_sequence,
-        tail,
+    let mut head = Sha256::new();
+    head.update(b"{");
+    head.update(&runs[0]);
+    // serde_json writes UTF-8; were it ever not, sealing whole stays correct.
+    let [before_prev, before_hash, before_sequence, tail] = runs;
+    match (
+        String::from_utf8(before_prev),
+        String::from_utf8(before_hash),
+        String::from_utf8(before_sequence),
+        String::from_utf8(tail),
+    ) {
+        (Ok(before_prev), Ok(before_hash), Ok(before_sequence), Ok(tail)) => Hashing::Split {
+            head,
+            before_prev,
+            before_hash,
+            before_sequence,
+            tail,
+        },
+        _ => Hashing::Whole,
     }
 }
 
