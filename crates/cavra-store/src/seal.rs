@@ -5,18 +5,18 @@
 //! A record's `record_hash` is SHA-256 over its canonical JSON ([`cavra_core::integrity`]): the
 //! top-level keys sorted, each entry `"key":<canonical value>`, joined by commas. Only two entries
 //! depend on where the record lands: `prev_hash` (the session's head) and `sequence`. [`Presealed`]
-//! is made on the caller's thread: it renders every other entry with [`integrity::write_entry`]
-//! straight into its run and hashes the ones that sort before `prev_hash`; the writer then adds
-//! `prev_hash`, the entries between, `sequence` and the rest. The result is byte-for-byte the
-//! hash [`integrity::seal`] gives (a unit test compares them on records with unknown fields
-//! sorting everywhere). A record whose unknown fields reuse a sealing key is
-//! sealed by [`integrity::seal`] itself.
+//! is made on the caller's thread: it renders every other entry straight from the record
+//! ([`canonical`], no `serde_json::Value` in between) into its run and hashes the ones that sort
+//! before `prev_hash`; the writer then adds `prev_hash`, the entries between, `sequence` and the
+//! rest. The result is byte-for-byte the hash [`integrity::seal`] gives (a unit test compares them
+//! on records with unknown fields sorting everywhere). A record whose unknown fields reuse a
+//! sealing key is sealed by [`integrity::seal`] itself.
 //!
 //! The same rendered entries, with `"record_hash":"..."` in its sorted place, are the text the
 //! store keeps ([`integrity::sealed_json`]): a verifier hashes that text as it is, minus the one
 //! entry, instead of parsing it (see `cavra-evidence`'s `canonical` module).
 
-use cavra_core::{DecisionRecord, integrity};
+use cavra_core::{DecisionRecord, canonical, integrity};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -50,7 +50,8 @@ enum Hashing {
         /// Entries sorting after `sequence`.
         tail: String,
     },
-    /// Unknown fields named like a sealing field: left to [`integrity::seal`].
+    /// Unknown fields named like a sealing field, or a record [`canonical`] leaves to the
+    /// `serde_json::Value` path: left to [`integrity::seal`].
     Whole,
 }
 
@@ -61,11 +62,11 @@ impl Presealed {
         record.sequence = None;
         record.prev_hash = None;
         record.record_hash = None;
-        let hashing = match serde_json::to_value(&record) {
-            Ok(Value::Object(map)) if ![PREV_HASH, SEQUENCE, RECORD_HASH].iter().any(|k| map.contains_key(*k)) => {
-                split(&map)
-            }
-            _ => Hashing::Whole,
+        // Rendered straight from the record (no `serde_json::Value` tree); anything the direct
+        // writer leaves to the `Value` path is sealed whole, which takes that path.
+        let hashing = match canonical::entries(&record) {
+            Ok(entries) => split(&entries),
+            Err(_) => Hashing::Whole,
         };
         Presealed { record, hashing }
     }
@@ -152,15 +153,16 @@ fn render(key: &str, value: &Value) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn split(map: &serde_json::Map<String, Value>) -> Hashing {
-    // The same order as the canonical form: keys compared as strings (bytes). Each entry is
-    // written straight into its run, comma-separated, so no entry gets a string of its own.
-    let mut keys: Vec<&String> = map.keys().collect();
-    keys.sort();
+fn split(entries: &canonical::Entries) -> Hashing {
+    // Entries come in canonical order (keys compared as strings, bytes). Each is written
+    // straight into its run, comma-separated, so no entry gets a string of its own.
     let mut runs: [Vec<u8>; 4] = Default::default();
-    for key in keys {
-        let Some(value) = map.get(key) else { continue };
-        let run = &mut runs[match key.as_str() {
+    for (key, value) in entries.iter() {
+        if [PREV_HASH, SEQUENCE, RECORD_HASH].contains(&key) {
+            // Cleared above, so an unknown field reuses the name: sealed whole.
+            return Hashing::Whole;
+        }
+        let run = &mut runs[match key {
             k if k < PREV_HASH => 0,
             k if k < RECORD_HASH => 1,
             k if k < SEQUENCE => 2,
@@ -169,7 +171,7 @@ fn split(map: &serde_json::Map<String, Value>) -> Hashing {
         if !run.is_empty() {
             run.push(b',');
         }
-        integrity::write_entry(key, value, run);
+        canonical::write_entry(key, value, run);
     }
     let mut head = Sha256::new();
     head.update(b"{");
