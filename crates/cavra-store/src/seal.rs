@@ -17,7 +17,6 @@
 //! entry, instead of parsing it (see `cavra-evidence`'s `canonical` module).
 
 use cavra_core::{DecisionRecord, canonical, integrity};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 const PREV_HASH: &str = "prev_hash";
@@ -103,11 +102,8 @@ impl Presealed {
             let text = integrity::sealed_json(&record);
             return (record, text);
         };
-        let prev = prev_hash
-            .as_ref()
-            .map(|p| render(PREV_HASH, &Value::String(p.clone())))
-            .unwrap_or_default();
-        let sequence = render(SEQUENCE, &Value::from(sequence));
+        let prev = prev_hash.as_deref().map(|p| render(PREV_HASH, p)).unwrap_or_default();
+        let sequence = render(SEQUENCE, &sequence);
         let mut first = before_prev.is_empty();
         for text in [&prev, &before_hash, &before_sequence, &sequence, &tail] {
             if text.is_empty() {
@@ -121,7 +117,7 @@ impl Presealed {
         }
         head.update(b"}");
         let hash = integrity::hex(&head.finalize());
-        let hash_entry = render(RECORD_HASH, &Value::String(hash.clone()));
+        let hash_entry = render(RECORD_HASH, hash.as_str());
         let parts = [
             &before_prev,
             &prev,
@@ -146,10 +142,14 @@ impl Presealed {
     }
 }
 
-/// One canonical entry: `"key":<canonical value>`.
-fn render(key: &str, value: &Value) -> String {
-    let mut out = Vec::new();
-    integrity::write_entry(key, value, &mut out);
+/// One canonical entry, `"key":<value>`, for a string or a number (whose canonical JSON is
+/// their compact JSON), written without a `serde_json::Value`: this runs on the writer thread.
+fn render<T: serde::Serialize + ?Sized>(key: &str, value: &T) -> String {
+    let mut out = Vec::with_capacity(key.len() + 72);
+    // Writing a string or a number into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut out, key);
+    out.push(b':');
+    let _ = serde_json::to_writer(&mut out, value);
     String::from_utf8(out).unwrap_or_default()
 }
 
