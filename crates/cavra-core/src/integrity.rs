@@ -11,41 +11,60 @@ use crate::decision::DecisionRecord;
 
 /// The canonical JSON of `value`: object keys sorted, compact.
 pub fn canonical_json(value: &serde_json::Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    utf8(out)
 }
 
-fn write_canonical(value: &serde_json::Value, out: &mut String) {
+/// Appends the canonical JSON of `value` to `out`. Keys and scalars are written by serde_json's
+/// own serializer straight into `out` (the same bytes as `Value::to_string`, without a `String`
+/// and a formatter per scalar), so this is the one place canonical bytes are produced.
+pub fn write_canonical(value: &serde_json::Value, out: &mut Vec<u8>) {
     match value {
         serde_json::Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            out.push('{');
+            out.push(b'{');
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&serde_json::Value::String(key.clone()).to_string());
-                out.push(':');
                 if let Some(v) = map.get(key) {
-                    write_canonical(v, out);
+                    write_entry(key, v, out);
                 }
             }
-            out.push('}');
+            out.push(b'}');
         }
         serde_json::Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => write_json(scalar, out),
     }
+}
+
+/// Appends one canonical object entry, `"key":<canonical value>`, to `out`.
+pub fn write_entry(key: &str, value: &serde_json::Value, out: &mut Vec<u8>) {
+    write_json(key, out);
+    out.push(b':');
+    write_canonical(value, out);
+}
+
+/// Appends the compact JSON of a string or scalar (no object inside, so no order to fix).
+fn write_json<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    // Writing a `str`, number, bool or null into a `Vec` cannot fail: no I/O, no map keys to refuse.
+    let _ = serde_json::to_writer(out, value);
+}
+
+/// Text from bytes serde_json wrote, which are UTF-8 (it writes `str`s and ASCII only).
+fn utf8(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The hash a record should carry: SHA-256 (lowercase hex) over its canonical JSON without
@@ -363,6 +382,88 @@ mod tests {
         let v: serde_json::Value =
             serde_json::from_str(r#"{"b": 1, "a": {"z": [1, {"y": 2, "x": 3}], "c": null}}"#).unwrap();
         assert_eq!(canonical_json(&v), r#"{"a":{"c":null,"z":[1,{"x":3,"y":2}]},"b":1}"#);
+    }
+
+    /// The writer it replaced: a `String` per key and per scalar through `Display`.
+    fn canonical_by_display(value: &serde_json::Value, out: &mut String) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, key) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                    out.push(':');
+                    canonical_by_display(&map[key], out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    canonical_by_display(item, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+
+    fn text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop::collection::vec(any::<char>(), 0..8).prop_map(|c| c.into_iter().collect())
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            text().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((text(), inner), 0..6)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Writing canonical JSON as bytes through serde_json's serializer gives exactly the text
+        /// the `Display`-per-scalar writer gave (escapes, numbers, floats, nesting): hashes of
+        /// stored records do not change.
+        #[test]
+        fn canonical_bytes_equal_the_display_writer(value in json_value()) {
+            let mut expected = String::new();
+            canonical_by_display(&value, &mut expected);
+            proptest::prop_assert_eq!(canonical_json(&value), expected);
+        }
+    }
+
+    /// Every ASCII character, control characters included, is escaped as before.
+    #[test]
+    fn canonical_escapes_equal_the_display_writer() {
+        for c in (0u8..=0x7f)
+            .map(char::from)
+            .chain(['\u{80}', '\u{2028}', '\u{fffd}', '\u{10ffff}'])
+        {
+            let value = serde_json::json!({ format!("k{c}"): format!("v{c}") });
+            let mut expected = String::new();
+            canonical_by_display(&value, &mut expected);
+            assert_eq!(canonical_json(&value), expected, "{c:?}");
+        }
     }
 
     /// The stored form is the canonical form with `record_hash` among the sorted keys: without

@@ -21,12 +21,15 @@
 //! - [`git`]: branches, refspecs and force pushes.
 //! - [`redact`]: secrets in stored fields replaced before persistence (SPEC §6).
 //! - [`integrity`]: canonical JSON, record hashes and the session chain check (SPEC §7).
+//! - [`canonical`]: the same canonical JSON written straight from a `Serialize` value (no
+//!   `serde_json::Value` in between), for sealing on the request path.
 //! - [`pack`]: the pack format, validation, inheritance, compilation, built-in packs.
 //! - [`evaluate`](mod@evaluate): parts, rule matching, the most-restrictive combination, modes.
 
 #![deny(missing_docs)]
 
 pub mod action;
+pub mod canonical;
 pub mod decision;
 pub mod evaluate;
 pub mod git;

@@ -5,19 +5,18 @@
 //! A record's `record_hash` is SHA-256 over its canonical JSON ([`cavra_core::integrity`]): the
 //! top-level keys sorted, each entry `"key":<canonical value>`, joined by commas. Only two entries
 //! depend on where the record lands: `prev_hash` (the session's head) and `sequence`. [`Presealed`]
-//! is made on the caller's thread: it renders every other entry with
-//! [`integrity::canonical_json`] and hashes the ones that sort before `prev_hash`; the writer
-//! then adds `prev_hash`, the entries between, `sequence` and the rest. The result is
-//! byte-for-byte the hash [`integrity::seal`] gives (a unit test compares them on records with
-//! unknown fields sorting everywhere). A record whose unknown fields reuse a sealing key is
-//! sealed by [`integrity::seal`] itself.
+//! is made on the caller's thread: it renders every other entry straight from the record
+//! ([`canonical`], no `serde_json::Value` in between) into its run and hashes the ones that sort
+//! before `prev_hash`; the writer then adds `prev_hash`, the entries between, `sequence` and the
+//! rest. The result is byte-for-byte the hash [`integrity::seal`] gives (a unit test compares them
+//! on records with unknown fields sorting everywhere). A record whose unknown fields reuse a
+//! sealing key is sealed by [`integrity::seal`] itself.
 //!
 //! The same rendered entries, with `"record_hash":"..."` in its sorted place, are the text the
 //! store keeps ([`integrity::sealed_json`]): a verifier hashes that text as it is, minus the one
 //! entry, instead of parsing it (see `cavra-evidence`'s `canonical` module).
 
-use cavra_core::{DecisionRecord, integrity};
-use serde_json::Value;
+use cavra_core::{DecisionRecord, canonical, integrity};
 use sha2::{Digest, Sha256};
 
 const PREV_HASH: &str = "prev_hash";
@@ -50,7 +49,8 @@ enum Hashing {
         /// Entries sorting after `sequence`.
         tail: String,
     },
-    /// Unknown fields named like a sealing field: left to [`integrity::seal`].
+    /// Unknown fields named like a sealing field, or a record [`canonical`] leaves to the
+    /// `serde_json::Value` path: left to [`integrity::seal`].
     Whole,
 }
 
@@ -61,11 +61,11 @@ impl Presealed {
         record.sequence = None;
         record.prev_hash = None;
         record.record_hash = None;
-        let hashing = match serde_json::to_value(&record) {
-            Ok(Value::Object(map)) if ![PREV_HASH, SEQUENCE, RECORD_HASH].iter().any(|k| map.contains_key(*k)) => {
-                split(&map)
-            }
-            _ => Hashing::Whole,
+        // Rendered straight from the record (no `serde_json::Value` tree); anything the direct
+        // writer leaves to the `Value` path is sealed whole, which takes that path.
+        let hashing = match canonical::entries(&record) {
+            Ok(entries) => split(&entries),
+            Err(_) => Hashing::Whole,
         };
         Presealed { record, hashing }
     }
@@ -102,11 +102,8 @@ impl Presealed {
             let text = integrity::sealed_json(&record);
             return (record, text);
         };
-        let prev = prev_hash
-            .as_ref()
-            .map(|p| render(PREV_HASH, &Value::String(p.clone())))
-            .unwrap_or_default();
-        let sequence = render(SEQUENCE, &Value::from(sequence));
+        let prev = prev_hash.as_deref().map(|p| render(PREV_HASH, p)).unwrap_or_default();
+        let sequence = render(SEQUENCE, &sequence);
         let mut first = before_prev.is_empty();
         for text in [&prev, &before_hash, &before_sequence, &sequence, &tail] {
             if text.is_empty() {
@@ -120,7 +117,7 @@ impl Presealed {
         }
         head.update(b"}");
         let hash = integrity::hex(&head.finalize());
-        let hash_entry = render(RECORD_HASH, &Value::String(hash.clone()));
+        let hash_entry = render(RECORD_HASH, hash.as_str());
         let parts = [
             &before_prev,
             &prev,
@@ -145,45 +142,56 @@ impl Presealed {
     }
 }
 
-/// One canonical entry: `"key":<canonical value>`.
-fn render(key: &str, value: &Value) -> String {
-    let mut out = integrity::canonical_json(&Value::String(key.to_owned()));
-    out.push(':');
-    out.push_str(&integrity::canonical_json(value));
-    out
+/// One canonical entry, `"key":<value>`, for a string or a number (whose canonical JSON is
+/// their compact JSON), written without a `serde_json::Value`: this runs on the writer thread.
+fn render<T: serde::Serialize + ?Sized>(key: &str, value: &T) -> String {
+    let mut out = Vec::with_capacity(key.len() + 72);
+    // Writing a string or a number into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut out, key);
+    out.push(b':');
+    let _ = serde_json::to_writer(&mut out, value);
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn split(map: &serde_json::Map<String, Value>) -> Hashing {
-    // The same order as the canonical form: keys compared as strings (bytes).
-    let mut keys: Vec<&String> = map.keys().collect();
-    keys.sort();
-    let mut head = Sha256::new();
-    head.update(b"{");
-    let mut runs: [Vec<String>; 4] = Default::default();
-    for key in keys {
-        let Some(value) = map.get(key) else { continue };
-        let text = render(key, value);
-        let run = match key.as_str() {
+fn split(entries: &canonical::Entries) -> Hashing {
+    // Entries come in canonical order (keys compared as strings, bytes). Each is written
+    // straight into its run, comma-separated, so no entry gets a string of its own.
+    let mut runs: [Vec<u8>; 4] = Default::default();
+    for (key, value) in entries.iter() {
+        if [PREV_HASH, SEQUENCE, RECORD_HASH].contains(&key) {
+            // Cleared above, so an unknown field reuses the name: sealed whole.
+            return Hashing::Whole;
+        }
+        let run = &mut runs[match key {
             k if k < PREV_HASH => 0,
             k if k < RECORD_HASH => 1,
             k if k < SEQUENCE => 2,
             _ => 3,
-        };
-        if run == 0 {
-            if !runs[0].is_empty() {
-                head.update(b",");
-            }
-            head.update(text.as_bytes());
+        }];
+        if !run.is_empty() {
+            run.push(b',');
         }
-        runs[run].push(text);
+        canonical::write_entry(key, value, run);
     }
-    let [before_prev, before_hash, before_sequence, tail] = runs.map(|r| r.join(","));
-    Hashing::Split {
-        head,
-        before_prev,
-        before_hash,
-        before_sequence,
-        tail,
+    let mut head = Sha256::new();
+    head.update(b"{");
+    head.update(&runs[0]);
+    // serde_json writes UTF-8; were it ever not, sealing whole stays correct.
+    let [before_prev, before_hash, before_sequence, tail] = runs;
+    match (
+        String::from_utf8(before_prev),
+        String::from_utf8(before_hash),
+        String::from_utf8(before_sequence),
+        String::from_utf8(tail),
+    ) {
+        (Ok(before_prev), Ok(before_hash), Ok(before_sequence), Ok(tail)) => Hashing::Split {
+            head,
+            before_prev,
+            before_hash,
+            before_sequence,
+            tail,
+        },
+        _ => Hashing::Whole,
     }
 }
 
