@@ -22,7 +22,8 @@
 //! thread with its own connection copies the WAL into the database. Restarting the WAL from its
 //! beginning needs the last frames copied and the database fsync'd by the writer, a stall of
 //! 10-30 ms on a busy disk, so the writer does it when idle, or under load once the WAL reaches
-//! 256 MiB. Reads use their own connections (not memory-mapped) from a small pool; WAL
+//! 256 MiB and the checkpointer (which keeps copying past that size) has left at most 4 MiB for
+//! the writer to copy. The WAL file is not cut back when it restarts: it is written over in place. Reads use their own connections (not memory-mapped) from a small pool; WAL
 //! lets them run while the writer commits. Other processes may write the same file: every group
 //! runs under `BEGIN IMMEDIATE` and reads the log head and session rows inside it.
 
@@ -68,6 +69,9 @@ const CHECKPOINT_FRAMES: i64 = 4096;
 /// means copying the last frames and fsyncing the database on the writer's path (10-30 ms on
 /// a busy disk), so it waits for an idle moment until then.
 const RESTART_FRAMES_MAX: i64 = 65536;
+/// Frames the checkpointer may leave uncopied when the writer restarts an overlong WAL under
+/// load (4 MiB): the writer copies them itself, on its path.
+const RESTART_SLACK: i64 = 1024;
 /// How long the writer waits for a job before it counts as idle.
 const IDLE: Duration = Duration::from_millis(20);
 /// A one-shot store leaves a WAL of fewer frames than this uncheckpointed at close (1 MiB): the
@@ -469,7 +473,9 @@ impl Checkpoints {
                 // The WAL restarted.
                 s.copied.store(0, Ordering::Relaxed);
             }
-            if frames - s.copied.load(Ordering::Relaxed) >= CHECKPOINT_FRAMES
+            // Past the restart size the checkpointer keeps copying, so that the writer's own
+            // copy before it restarts the WAL is short.
+            if (frames - s.copied.load(Ordering::Relaxed) >= CHECKPOINT_FRAMES || frames >= RESTART_FRAMES_MAX)
                 && !s.copying.swap(true, Ordering::AcqRel)
                 && wake.try_send(()).is_err()
             {
@@ -507,9 +513,19 @@ impl Checkpoints {
         })
     }
 
-    /// Called by the writer before a group: restarts an overlong WAL.
+    /// Called by the writer before a group: restarts an overlong WAL once the checkpointer has
+    /// copied all but [`RESTART_SLACK`] frames of it (the writer copies the rest and fsyncs the
+    /// database, a stall that grows with what is left), or at once past twice the restart size,
+    /// or without a checkpointer.
     fn before_group(&self, conn: &Connection) {
-        if self.state.overdue.swap(false, Ordering::AcqRel) {
+        let s = &self.state;
+        if !s.overdue.load(Ordering::Acquire) {
+            return;
+        }
+        let frames = s.frames.load(Ordering::Relaxed);
+        let left = frames - s.copied.load(Ordering::Relaxed);
+        if left <= RESTART_SLACK || frames >= 2 * RESTART_FRAMES_MAX || self.thread.is_none() {
+            s.overdue.store(false, Ordering::Release);
             self.restart(conn);
         }
     }
