@@ -670,6 +670,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::arbitrary::{json_value, text};
     use crate::integrity::canonical_json;
 
     fn by_value<T: Serialize>(value: &T) -> String {
@@ -788,28 +789,6 @@ mod tests {
         assert!(entries(&[1, 2]).is_err());
         assert!(write(&u128::MAX, &mut Vec::new()).is_err());
         assert!(write(&BTreeMap::from([(1, 2)]), &mut Vec::new()).is_err());
-    }
-
-    fn text() -> impl Strategy<Value = String> {
-        prop::collection::vec(any::<char>(), 0..8).prop_map(|c| c.into_iter().collect())
-    }
-
-    fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<f64>().prop_map(Value::from),
-            text().prop_map(Value::String),
-        ];
-        leaf.prop_recursive(3, 32, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::vec((text(), inner), 0..6)
-                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
-            ]
-        })
     }
 
     proptest! {

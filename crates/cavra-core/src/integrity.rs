@@ -415,37 +415,12 @@ mod tests {
         }
     }
 
-    fn text() -> impl proptest::strategy::Strategy<Value = String> {
-        use proptest::prelude::*;
-        prop::collection::vec(any::<char>(), 0..8).prop_map(|c| c.into_iter().collect())
-    }
-
-    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
-        use proptest::prelude::*;
-        use serde_json::Value;
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<f64>().prop_map(Value::from),
-            text().prop_map(Value::String),
-        ];
-        leaf.prop_recursive(3, 32, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::vec((text(), inner), 0..6)
-                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest::proptest! {
         /// Writing canonical JSON as bytes through serde_json's serializer gives exactly the text
         /// the `Display`-per-scalar writer gave (escapes, numbers, floats, nesting): hashes of
         /// stored records do not change.
         #[test]
-        fn canonical_bytes_equal_the_display_writer(value in json_value()) {
+        fn canonical_bytes_equal_the_display_writer(value in crate::arbitrary::json_value()) {
             let mut expected = String::new();
             canonical_by_display(&value, &mut expected);
             proptest::prop_assert_eq!(canonical_json(&value), expected);

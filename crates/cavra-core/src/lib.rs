@@ -43,3 +43,34 @@ pub use action::{Action, ActionError, ActionType, DEFAULT_POLICY_PACK};
 pub use decision::{DecisionRecord, Evaluation, MatchedRule, Mode, Outcome, RecordStamp, SCHEMA_VERSION, Severity};
 pub use evaluate::{Explanation, PartReport, evaluate, explain};
 pub use pack::{CompiledPack, Diagnostic, PackError, PackSet, PolicyPack};
+
+/// Arbitrary JSON for the property tests of the canonical writers.
+#[cfg(test)]
+mod arbitrary {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// Short strings of any characters (escapes, surrogate-free Unicode).
+    pub(crate) fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec(any::<char>(), 0..8).prop_map(|c| c.into_iter().collect())
+    }
+
+    /// Any JSON value: every scalar kind, arrays and objects three levels deep.
+    pub(crate) fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            text().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((text(), inner), 0..6)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+}
