@@ -821,6 +821,25 @@ mod tests {
         }
     }
 
+    /// A `text` regex that fails to build (only a built-in pack, whose patterns are not checked
+    /// at load, can carry one) makes its rule unbuildable too: it blocks, never turning into a
+    /// rule without that constraint.
+    #[test]
+    fn an_unbuildable_text_pattern_fails_closed() {
+        let text = "id: texty\ndefaults: { decision: allow, severity: low }\nrules:\n  - id: curl-x\n    \
+                    match: { command: { program: curl, text: \"(\" } }\n    decision: allow\n    \
+                    severity: low\n    reason: r\n";
+        let parsed = vec![crate::pack::parse_builtin_pack("texty.yaml", text)];
+        let set = PackSet::load_parsed(parsed, |_| true).unwrap();
+        let pack = set.get("texty").unwrap();
+        let e = evaluate(
+            &Action::new(ActionType::ExecuteCommand, "curl https://example.com"),
+            &pack,
+        );
+        assert_eq!((e.decision, e.rule_id.as_str()), (Outcome::Block, "curl-x"), "{e:?}");
+        assert!(e.reason.contains("text pattern"), "{}", e.reason);
+    }
+
     /// audit_only records the verdict but lets the action proceed; allow stays allow.
     #[test]
     fn audit_only_mode() {

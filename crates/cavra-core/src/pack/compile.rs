@@ -71,7 +71,7 @@ impl CompiledRule {
         self.matcher.get_or_init(|| {
             // The patterns were validated at load, which leaves only a glob set over the regex
             // size limit (an eager load reports it as a diagnostic instead).
-            compile_matcher(&self.rule.matcher).unwrap_or_else(|e| CompiledMatcher::Broken(e.kind().to_string()))
+            compile_matcher(&self.rule.matcher).unwrap_or_else(|e| CompiledMatcher::Broken(e.to_string()))
         })
     }
 
@@ -232,14 +232,14 @@ impl CompiledPack {
                 Compile::Eager => compile_matcher(&rule.matcher).map(|m| {
                     let _ = matcher.set(m);
                 }),
-                Compile::Lazy => validate_matcher(&rule.matcher),
+                Compile::Lazy => validate_matcher(&rule.matcher).map_err(MatcherError::from),
             };
             if let Err(e) = built {
                 diags.push(Diagnostic {
                     file: pack.source.file.clone(),
                     line: rule.line,
                     column: 1,
-                    message: format!("rule `{}`: invalid pattern: {}", rule.id, e.kind()),
+                    message: format!("rule `{}`: invalid pattern: {e}", rule.id),
                 });
                 continue;
             }
@@ -340,7 +340,31 @@ fn validate_matcher(m: &Matcher) -> Result<(), globset::Error> {
     patterns.into_iter().try_for_each(|p| glob(p).map(drop))
 }
 
-fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, globset::Error> {
+/// Why a rule's matcher could not be built.
+#[derive(Debug)]
+enum MatcherError {
+    /// A glob, or a glob set over the regex size limit.
+    Glob(globset::Error),
+    /// The `text` regex.
+    Text(regex::Error),
+}
+
+impl From<globset::Error> for MatcherError {
+    fn from(e: globset::Error) -> MatcherError {
+        MatcherError::Glob(e)
+    }
+}
+
+impl std::fmt::Display for MatcherError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MatcherError::Glob(e) => write!(f, "{}", e.kind()),
+            MatcherError::Text(e) => write!(f, "text pattern: {e}"),
+        }
+    }
+}
+
+fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, MatcherError> {
     Ok(match m {
         Matcher::Command(c) => {
             let first_program = c.program.first().map_or("", String::as_str);
@@ -374,8 +398,13 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, globset::Error> {
                     .collect::<Result<_, _>>()?,
                 any_arg: optional_set(&c.any_arg)?,
                 all_args: optional_set(&c.all_args)?,
-                // Validated when read; a pattern that fails here never matches.
-                text: c.text.as_deref().and_then(|t| Regex::new(t).ok()),
+                // Validated when read (but for built-in packs, whose patterns a unit test checks):
+                // one that fails here makes the matcher unbuildable, never an unconstrained rule.
+                text: c
+                    .text
+                    .as_deref()
+                    .map(|t| Regex::new(t).map_err(MatcherError::Text))
+                    .transpose()?,
             })
         }
         Matcher::File(f) => CompiledMatcher::File(FileMatcher {
