@@ -58,8 +58,9 @@ fn unsupported(what: &str) -> Error {
     ))
 }
 
-/// The name serde_json gives its raw values, which `to_value` re-parses.
-const RAW_VALUE: &str = "$serde_json::private::RawValue";
+/// The names serde_json gives the structs it renders specially: its raw values, which
+/// `to_value` re-parses, and (with its `arbitrary_precision` feature) its numbers.
+const SPECIAL_STRUCTS: [&str; 2] = ["$serde_json::private::RawValue", "$serde_json::private::Number"];
 
 /// An object being collected: raw keys and rendered values in one buffer, sorted at the end.
 struct Object {
@@ -325,8 +326,8 @@ impl<'a> ser::Serializer for Canonical<'a> {
         })
     }
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<ObjectInto<'a>, Error> {
-        if name == RAW_VALUE {
-            return Err(unsupported("a raw value"));
+        if SPECIAL_STRUCTS.contains(&name) {
+            return Err(unsupported("a raw value or number"));
         }
         self.serialize_map(Some(len))
     }
@@ -546,8 +547,8 @@ impl ser::Serializer for TopLevel {
         Ok(TopObject(Object::with_capacity(len.unwrap_or(32), 2048)))
     }
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<TopObject, Error> {
-        if name == RAW_VALUE {
-            return Err(unsupported("a raw value"));
+        if SPECIAL_STRUCTS.contains(&name) {
+            return Err(unsupported("a raw value or number"));
         }
         Ok(TopObject(Object::with_capacity(len, 64 * len)))
     }
