@@ -14,8 +14,8 @@
 //!   from `Host`) gets the cookie without `Secure`, which some browsers would drop over HTTP;
 //!   it never leaves the machine. A request carrying a proxy's `Forwarded`/`X-Forwarded-*`
 //!   headers gets `Secure` whatever its `Host` (a proxy may rewrite it to the loopback upstream).
-//!   A browser that says it spoke plain HTTP there (its form's `Origin`, or the proxy's protocol
-//!   header) would drop that cookie, so its sign-in is refused with the reason and the ways out
+//!   A browser whose form's `Origin` says it spoke plain HTTP to another host would drop that
+//!   cookie, so its sign-in is refused with the reason and the ways out
 //!   instead of leading silently back to the form.
 //! - **Form posts from the console only** (login CSRF): a page elsewhere must not sign a
 //!   visitor's browser in with the attacker's token, so that what they look at and do is done
@@ -202,24 +202,18 @@ fn cookie_attributes(headers: &HeaderMap) -> &'static str {
     }
 }
 
-/// Whether the browser spoke plain HTTP to a console whose cookie is `Secure` (beyond
-/// loopback): the scheme of the form's `Origin`, or the proxy's `X-Forwarded-Proto` /
-/// `Forwarded: proto=`, says `http`. Such a browser drops the cookie, and the sign-in would
-/// silently lead back to this form.
+/// Whether the browser spoke plain HTTP to a host other than this machine, where it drops the
+/// console's `Secure` cookie and the sign-in would silently lead back to this form. A browser
+/// says what it spoke in the form's `Origin` (every form post carries one); proxies' protocol
+/// headers are not trusted for this — a hop behind the TLS terminator often says `http` while
+/// the browser is on HTTPS. A post without `Origin` is not from a browser and keeps no cookie.
 fn plain_http_beyond_loopback(headers: &HeaderMap) -> bool {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let origin_http = text(ORIGIN.as_str()).is_some_and(|o| o.to_ascii_lowercase().starts_with("http://"));
-    let forwarded_http = text("x-forwarded-proto")
-        .and_then(|p| p.split(',').next())
-        .is_some_and(|p| p.trim().eq_ignore_ascii_case("http"))
-        || text("forwarded").is_some_and(|f| {
-            f.split([';', ','])
-                .filter_map(|pair| pair.split_once('='))
-                .any(|(k, v)| {
-                    k.trim().eq_ignore_ascii_case("proto") && v.trim().trim_matches('"').eq_ignore_ascii_case("http")
-                })
-        });
-    (origin_http || forwarded_http) && cookie_attributes(headers).contains("Secure")
+    headers
+        .get(ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase)
+        .and_then(|origin| origin.strip_prefix("http://").map(str::to_owned))
+        .is_some_and(|authority| !is_loopback_host(&authority))
 }
 
 /// What a sign-in over plain HTTP beyond loopback is answered.
@@ -395,9 +389,9 @@ mod tests {
         }
     }
 
-    /// A browser that spoke plain HTTP beyond loopback (its form's `Origin`, or the proxy's
-    /// protocol header, says so) is told why signing in cannot work; HTTPS, loopback, and
-    /// clients that say nothing are not.
+    /// A browser that spoke plain HTTP beyond loopback (its form's `Origin` says so) is told why
+    /// signing in cannot work; HTTPS (whatever the hops behind the proxy say), loopback, and
+    /// clients that send no `Origin` are not.
     #[test]
     fn plain_http_beyond_loopback_is_recognised() {
         let headers = |pairs: &[(&'static str, &'static str)]| {
@@ -410,8 +404,11 @@ mod tests {
         for plain in [
             headers(&[("host", "cavra.example"), ("origin", "http://cavra.example")]),
             headers(&[("host", "10.0.0.5:8710"), ("origin", "HTTP://10.0.0.5:8710")]),
-            headers(&[("host", "127.0.0.1:8710"), ("x-forwarded-proto", "http")]),
-            headers(&[("host", "127.0.0.1:8710"), ("forwarded", "for=1.2.3.4;proto=http")]),
+            headers(&[
+                ("host", "127.0.0.1:8710"),
+                ("origin", "http://cavra.example"),
+                ("x-forwarded-for", "1.2.3.4"),
+            ]),
         ] {
             assert!(plain_http_beyond_loopback(&plain), "{plain:?}");
         }
@@ -420,8 +417,24 @@ mod tests {
             headers(&[("host", "cavra.example")]),
             headers(&[("host", "127.0.0.1:8710"), ("origin", "http://127.0.0.1:8710")]),
             headers(&[("host", "localhost:8710"), ("origin", "http://localhost:8710")]),
-            headers(&[("host", "127.0.0.1:8710"), ("x-forwarded-proto", "https")]),
-            headers(&[("host", "127.0.0.1:8710"), ("forwarded", "for=1.2.3.4;proto=https")]),
+            // A TLS terminator in front of a proxy that reports its own hop as `http`.
+            headers(&[
+                ("host", "127.0.0.1:8710"),
+                ("origin", "https://cavra.example"),
+                ("x-forwarded-proto", "http"),
+            ]),
+            headers(&[
+                ("host", "127.0.0.1:8710"),
+                ("origin", "https://cavra.example"),
+                ("forwarded", "for=1.2.3.4;proto=https, for=10.0.0.2;proto=http"),
+            ]),
+            // A local development proxy: browsers keep `Secure` cookies on localhost.
+            headers(&[
+                ("host", "127.0.0.1:8710"),
+                ("origin", "http://localhost:3000"),
+                ("x-forwarded-for", "127.0.0.1"),
+            ]),
+            headers(&[("host", "127.0.0.1:8710"), ("x-forwarded-proto", "http")]),
         ] {
             assert!(!plain_http_beyond_loopback(&fine), "{fine:?}");
         }
