@@ -262,6 +262,13 @@ impl TokenFile {
                 "an agent token acts for one agent: pass --agent-id".to_owned(),
             ));
         }
+        if let Some(agent) = &agent_id
+            && (agent.trim().is_empty() || agent.contains('\0'))
+        {
+            return Err(TokenError::Request(
+                "--agent-id must name an agent (not empty, no NUL characters)".to_owned(),
+            ));
+        }
         if role != Role::Agent && agent_id.is_some() {
             return Err(TokenError::Request(format!(
                 "--agent-id only applies to agent tokens, not {role}"
@@ -656,6 +663,12 @@ mod tests {
     fn agent_tokens_are_bound() {
         let mut file = TokenFile::default();
         assert!(file.create(Role::Agent, None, None, "t").is_err());
+        for empty in ["", "  ", "a\0b"] {
+            assert!(
+                file.create(Role::Agent, Some(empty.into()), None, "t").is_err(),
+                "{empty:?}"
+            );
+        }
         assert!(file.create(Role::Admin, Some("a".into()), None, "t").is_err());
         let (entry, _) = file.create(Role::Agent, Some("claude".into()), None, "t").unwrap();
         assert_eq!(file.revoke(&entry.id).unwrap().agent_id.as_deref(), Some("claude"));

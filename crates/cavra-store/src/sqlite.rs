@@ -82,8 +82,9 @@ const ONE_SHOT_WAL_FRAMES: i64 = 256;
 /// the writer restarts it under load ([`RESTART_FRAMES_MAX`] frames, ~256 MiB), so a restarted
 /// WAL is written over in place. Frames written over the file's cached blocks cost the writer
 /// about 15% less CPU than frames appended to a freshly cut file (no block allocation, no new
-/// page-cache pages; docs/PERFORMANCE.md). The limit still cuts back a WAL that a long read
-/// let grow past it.
+/// page-cache pages; docs/PERFORMANCE.md). The limit still cuts back a WAL that grew past it:
+/// one a long read held open, or one the writer restarted only at twice the restart size
+/// because the checkpointer could not catch up. The file keeps its size while the server runs.
 const JOURNAL_SIZE_LIMIT: i64 = 320 << 20;
 /// Page cache of the writer, in KiB: index interiors and the pages appends write stay cached
 /// (a page missing here is read back from the WAL with a syscall). Much larger is not better:

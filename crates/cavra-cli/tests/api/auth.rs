@@ -274,6 +274,24 @@ fn agent_tokens_cannot_write_into_another_agents_session() {
     schema::assert_conforms(&server);
 }
 
+/// An agent's first decision in a session that the append would refuse (a NUL in `actor` or
+/// `repository`) is refused before the session is claimed: no empty session is left behind.
+#[test]
+fn a_refused_first_decision_claims_no_session() {
+    let (server, tokens) = server_with_tokens();
+    let agent = server.client_as(&tokens.agent);
+    let admin = server.client_as(&tokens.admin);
+    for (field, session) in [("actor", "nul-actor"), ("repository", "nul-repository")] {
+        let mut action = json!({"action_type": "read_file", "target": "README.md", "session_id": session});
+        action[field] = json!("x\u{0}y");
+        let message = agent.post("/decisions", &action).expect_error(400, "invalid_request");
+        assert!(message.contains(field), "{message}");
+        admin
+            .get(&format!("/sessions/{session}"))
+            .expect_error(404, "not_found");
+    }
+}
+
 /// Two agents racing to open the same session: exactly one gets in, whatever the store. Each
 /// round, agent tokens `a1` and `a2` post the first decision of a new session (or `a2` creates it
 /// with a state change) at the same instant; the other is refused, and the session holds one

@@ -125,6 +125,10 @@ pub fn offset(q: &QueryParams) -> Result<u64, ApiError> {
 /// An agent token may add to its own sessions only, never to another agent's chain: a session
 /// it names for the first time is claimed for it first ([`sessions::claim`]).
 async fn claim_session(state: &AppState, agent: &str, action: &Action) -> Result<(), ApiError> {
+    // What the append would refuse is refused before the claim writes anything.
+    for (field, value) in [("actor", action.actor()), ("repository", action.repository())] {
+        cavra_store::summary::check_text(field, value).map_err(ApiError::from_store)?;
+    }
     let store = state.store().clone();
     let update = SessionUpdate {
         session_id: action.session_id().to_owned(),

@@ -139,8 +139,14 @@ pub(crate) fn claim(store: &dyn ActivityStore, update: &SessionUpdate) -> Result
     Ok((false, created))
 }
 
-/// Refuses `session` unless it belongs to `agent`.
+/// Refuses `session` unless it belongs to `agent` (never to an empty agent id).
 pub(crate) fn owned_by(session: &SessionSummary, agent: &str) -> Result<(), ApiError> {
+    if agent.trim().is_empty() {
+        // Such a token (refused by `cavra token create` now) would own every session without one.
+        return Err(ApiError::forbidden(
+            "this agent token is bound to an empty agent id; create one with `--agent-id NAME`",
+        ));
+    }
     if session.agent_id == agent {
         return Ok(());
     }
