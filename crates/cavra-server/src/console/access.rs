@@ -224,9 +224,9 @@ fn plain_http(headers: &HeaderMap) -> Response {
         &format!(
             "This console was opened over plain HTTP at {host}: a browser does not keep the sign-in \
              cookie there (it is Secure beyond this machine), and the token crossed the network \
-             unencrypted — consider revoking it (`cavra token revoke`). Serve cavra behind an HTTPS \
+             unencrypted, so consider revoking it with cavra token revoke. Serve cavra behind an HTTPS \
              proxy, or open the console on its own machine at http://127.0.0.1 (an SSH tunnel works: \
-             `ssh -L 8710:127.0.0.1:8710 <server>`)."
+             ssh -L 8710:127.0.0.1:8710 SERVER)."
         ),
     )
 }
