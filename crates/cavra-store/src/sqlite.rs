@@ -23,8 +23,9 @@
 //! beginning needs the last frames copied and the database fsync'd by the writer, a stall of
 //! 10-30 ms on a busy disk, so the writer does it when idle, or under load once the WAL reaches
 //! 256 MiB and the checkpointer (which keeps copying past that size) has left at most 4 MiB for
-//! the writer to copy. The WAL file is not cut back when it restarts: it is written over in place. Reads use their own connections (not memory-mapped) from a small pool; WAL
-//! lets them run while the writer commits. Other processes may write the same file: every group
+//! the writer to copy. The WAL file is not cut back when it restarts: it is written over in
+//! place. Reads use their own connections (not memory-mapped) from a small pool; WAL lets them
+//! run while the writer commits. Other processes may write the same file: every group
 //! runs under `BEGIN IMMEDIATE` and reads the log head and session rows inside it.
 
 use std::collections::hash_map::Entry;
@@ -905,7 +906,15 @@ fn write_session(
     match row {
         // Only the filter columns that changed are set: SQLite rewrites the index entries of
         // every column an UPDATE sets, changed or not (a session's `policy_pack` follows its
-        // latest decision, while its agent and repository stay).
+        // latest decision, while its agent and repository stay). The usual case, none changed,
+        // is one fixed statement; a change builds the statement for its columns.
+        Some(old) if *old == keys => {
+            conn.prepare_cached(
+                "UPDATE activity_sessions SET updated_at_us = ?2, summary = ?3, decision_rows = decision_rows + ?4 \
+                 WHERE session_id = ?1",
+            )?
+            .execute(params![s.session_id, updated, json, added])?;
+        }
         Some(old) => {
             let changed = old.changed(&keys);
             let mut sql = "UPDATE activity_sessions SET updated_at_us = ?2, summary = ?3, \

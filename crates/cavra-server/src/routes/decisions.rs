@@ -90,7 +90,7 @@ pub async fn create(State(state): State<AppState>, caller: Principal, body: Json
     let stored = append(&state, record).await?;
     state.metrics().append_took(started.elapsed());
     state.metrics().decision(stored.decision);
-    Ok(created(stored))
+    Ok(created(&stored))
 }
 
 /// Room for a typical record's JSON (1-2 KiB), so the answer is serialised without regrowing.
@@ -99,17 +99,17 @@ const RECORD_JSON_CAPACITY: usize = 2048;
 /// `201 Created` with the record as JSON — what `(StatusCode::CREATED, Json(record))` answers,
 /// serialised into one buffer sized for a record, where `Json` starts at 128 bytes and regrows
 /// (and copies) four times for a typical one.
-fn created(record: DecisionRecord) -> Response {
+fn created(record: &DecisionRecord) -> Response {
     let mut body = Vec::with_capacity(RECORD_JSON_CAPACITY);
-    match serde_json::to_writer(&mut body, &record) {
+    match serde_json::to_writer(&mut body, record) {
         Ok(()) => (
             StatusCode::CREATED,
             [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
             body,
         )
             .into_response(),
-        // Serialising a record cannot fail; should it, `Json` answers as it always did.
-        Err(_) => (StatusCode::CREATED, Json(record)).into_response(),
+        // Serialising a record cannot fail (string keys only); should it, a JSON 500 says so.
+        Err(e) => ApiError::internal(&e).into_response(),
     }
 }
 
