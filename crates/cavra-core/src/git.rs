@@ -166,3 +166,29 @@ mod tests {
         assert!(intent("git push --all origin").all_branches);
     }
 }
+
+// TEMPORARY (lead): placeholders until the git-model branch lands; replaced at merge.
+/// A git command line read the way git reads it.
+pub(crate) struct GitArgv {
+    /// Arguments from the subcommand on.
+    pub args: Vec<String>,
+    /// `-c key=value` configuration.
+    pub config: Vec<(String, String)>,
+    /// A `!`-alias's shell text.
+    pub alias_script: Option<String>,
+}
+
+/// Reads git's global options.
+pub(crate) fn read_git_argv(args: &[String]) -> GitArgv {
+    GitArgv {
+        args: args.to_vec(),
+        config: Vec::new(),
+        alias_script: None,
+    }
+}
+
+/// Whether git runs this configuration value as a command.
+pub(crate) fn config_runs_command(key: &str, value: &str) -> bool {
+    let _ = (key, value);
+    false
+}

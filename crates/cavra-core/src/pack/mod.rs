@@ -29,6 +29,7 @@ pub use model::{
     PolicyPack, Rule,
 };
 pub use set::PackSet;
+pub(crate) use yaml::yaml_value;
 pub use yaml::{parse_builtin_pack, parse_pack};
 
 /// One problem in a pack, with where it is.

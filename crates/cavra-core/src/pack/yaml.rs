@@ -579,6 +579,16 @@ impl Reader<'_> {
     }
 }
 
+/// Reads YAML text (the first document) as JSON, for data files read through serde: the program
+/// model (`crate::shell`) uses it. The error names the line and column.
+pub(crate) fn yaml_value(text: &str) -> Result<serde_json::Value, String> {
+    let docs = MarkedYaml::load_from_str(text).map_err(|e| {
+        let m = e.marker();
+        format!("invalid YAML at line {} column {}: {}", m.line(), m.col() + 1, e.info())
+    })?;
+    Ok(docs.first().map_or(serde_json::Value::Null, to_json))
+}
+
 /// Converts a YAML node to JSON, for reading actions with the same rules as the API.
 fn to_json(node: &MarkedYaml<'_>) -> serde_json::Value {
     use serde_json::Value;

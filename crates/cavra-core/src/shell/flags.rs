@@ -1,9 +1,11 @@
 //! Flag normalisation: `-rf`, `-fr`, `-r -f` and `--recursive --force` are the same flags.
 //!
-//! Each program (and, for `git`, each subcommand) has a small table of short-flag aliases and of
-//! options that take a value, so that `kubectl --context prod delete` still sees `delete` as the
-//! first positional. Programs with single-dash long options (`terraform -auto-approve`, `find
-//! -delete`) are never split into letters.
+//! The tables come from the program model ([`super::model`]): each program and subcommand has
+//! its short-flag aliases and the options that take a value, so that `kubectl --context prod
+//! delete` still sees `delete` as the first positional. Programs with single-dash long options
+//! (`terraform -auto-approve`, `find -delete`) are never split into letters.
+
+use super::model::{Spec, model};
 
 /// One normalised flag.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -21,296 +23,70 @@ pub(crate) struct ParsedArgs {
     pub positionals: Vec<String>,
     /// Values of options (`--output=x`, `-f x`), which may be file paths too.
     pub values: Vec<String>,
+    /// The descriptions in force: the program's, then each subcommand's (empty when the
+    /// program is not described).
+    pub chain: Vec<&'static Spec>,
+    /// How many leading positionals are subcommand words.
+    pub subcommand_words: usize,
+    /// Where the command a wrapper runs begins, as an index into the arguments.
+    pub command_at: Option<usize>,
+    /// A second reading of where it begins, when an option the model does not know came just
+    /// before and may have taken the first word as its value (`sudo --odd x rm -rf /`).
+    pub command_alt: Option<usize>,
 }
 
-/// Programs whose single-dash options are whole words.
-fn single_dash_long(program: &str) -> bool {
-    matches!(
-        program,
-        "terraform" | "tofu" | "terragrunt" | "find" | "java" | "go" | "dd"
-    )
-}
-
-/// Short-flag aliases: letter → canonical names.
-fn short_alias(program: &str, sub: &str, letter: char) -> Option<&'static [&'static str]> {
-    let names: &'static [&'static str] = match (program, sub, letter) {
-        ("rm" | "cp" | "rsync" | "scp" | "grep" | "ls" | "chmod" | "chown" | "chgrp", _, 'R') => &["recursive"],
-        ("rm" | "cp" | "rsync" | "grep" | "zip", _, 'r') => &["recursive"],
-        ("rm" | "cp" | "mv" | "ln" | "shred", _, 'f') => &["force"],
-        ("rm", _, 'd') => &["dir"],
-        ("cp" | "rsync", _, 'a') => &["archive"],
-        ("ln", _, 's') => &["symbolic"],
-        ("sed", _, 'i') => &["in-place"],
-        ("shred", _, 'u') => &["remove"],
-        ("curl", _, 'o') => &["output"],
-        ("curl", _, 'k') => &["insecure"],
-        ("curl", _, 'X') => &["request"],
-        ("curl", _, 'd') => &["data"],
-        ("curl", _, 'T') => &["upload-file"],
-        ("wget", _, 'O') => &["output-document"],
-        ("kubectl" | "helm", _, 'n') => &["namespace"],
-        ("kubectl", _, 'A') => &["all-namespaces"],
-        ("kubectl", _, 'f') => &["filename"],
-        ("kubectl", _, 'l') => &["selector"],
-        ("kubectl" | "oc", _, 'o') => &["output"],
-        ("kubectl" | "oc", _, 'c') => &["container"],
-        ("gh", "api", 'X') => &["method"],
-        ("gh", "api", 'H') => &["header"],
-        ("gh", "api", 'f') => &["raw-field"],
-        ("gh", "api", 'F') => &["field"],
-        ("git", "push", 'f') => &["force"],
-        ("git", "push", 'd') => &["delete"],
-        ("git", "push", 'u') => &["set-upstream"],
-        ("git", "branch", 'd') => &["delete"],
-        ("git", "branch", 'D') => &["delete", "force"],
-        ("git", "branch", 'f') => &["force"],
-        ("git", "branch", 'm') => &["move"],
-        ("git", "branch", 'M') => &["move", "force"],
-        ("git", "clean", 'f') => &["force"],
-        ("git", "clean", 'd') => &["directories"],
-        ("git", "checkout" | "switch", 'f') => &["force"],
-        ("git", "tag", 'd') => &["delete"],
-        ("git", "tag", 'f') => &["force"],
-        ("docker" | "podman", _, 'f') => &["force"],
-        ("chmod", _, 'f') => &["silent"],
-        _ => return None,
-    };
-    Some(names)
-}
-
-/// Long options of the GNU tools that accept unambiguous abbreviations (`--rec` is
-/// `--recursive`), for the options rules care about.
-fn gnu_long_options(program: &str) -> &'static [&'static str] {
-    match program {
-        "rm" => &[
-            "recursive",
-            "force",
-            "no-preserve-root",
-            "interactive",
-            "dir",
-            "verbose",
-            "preserve-root",
-            "one-file-system",
-        ],
-        "cp" | "mv" => &[
-            "recursive",
-            "force",
-            "archive",
-            "interactive",
-            "verbose",
-            "no-clobber",
-            "target-directory",
-        ],
-        "chmod" | "chown" | "chgrp" => &["recursive", "reference", "verbose", "silent", "quiet", "changes"],
-        "shred" => &["remove", "zero", "force", "iterations", "verbose"],
-        _ => &[],
+impl ParsedArgs {
+    /// The innermost description: the subcommand's, else the program's.
+    pub fn spec(&self) -> Option<&'static Spec> {
+        self.chain.last().copied()
     }
 }
 
-/// Long-flag aliases: spelling → canonical name. GNU abbreviations are expanded when they name
-/// one option only.
-fn long_alias<'a>(program: &str, name: &'a str) -> &'a str {
-    let known = gnu_long_options(program);
-    if !known.contains(&name) && name.len() >= 2 {
-        let mut matches = known.iter().filter(|o| o.starts_with(name));
-        if let (Some(only), None) = (matches.next(), matches.next()) {
-            return only;
+/// The descriptions in force for a command: the program's, then each subcommand's.
+type Chain = Vec<&'static Spec>;
+
+/// The names `letter` stands for, innermost description first.
+fn short_names(chain: &[&Spec], letter: &str) -> Option<Vec<String>> {
+    chain.iter().rev().find_map(|s| s.short(letter)).map(<[String]>::to_vec)
+}
+
+/// A long option's canonical name: a GNU abbreviation expanded by the innermost description that
+/// knows it.
+fn long_name(chain: &[&Spec], name: &str) -> String {
+    for spec in chain.iter().rev() {
+        let expanded = spec.expand_long(name);
+        if expanded != name {
+            return expanded.to_owned();
         }
     }
-    name
+    name.to_owned()
 }
 
-/// Options that take a value, by canonical name.
-fn takes_value(program: &str, sub: &str, name: &str) -> bool {
-    match program {
-        "git" => match name {
-            "C" | "c" | "git-dir" | "work-tree" | "namespace" | "exec-path" => true,
-            _ => match sub {
-                "commit" => matches!(name, "m" | "F" | "file" | "author" | "date" | "message"),
-                "push" => matches!(name, "o" | "push-option" | "repo" | "receive-pack"),
-                "tag" => matches!(name, "m" | "F" | "message" | "u"),
-                "checkout" | "switch" => matches!(name, "b" | "B" | "c" | "C"),
-                "reset" | "clean" => matches!(name, "e" | "exclude"),
-                _ => false,
-            },
-        },
-        "kubectl" | "oc" => matches!(
-            name,
-            "namespace"
-                | "context"
-                | "kubeconfig"
-                | "cluster"
-                | "user"
-                | "s"
-                | "server"
-                | "filename"
-                | "selector"
-                | "o"
-                | "output"
-                | "c"
-                | "container"
-                | "token"
-                | "as"
-                | "field-selector"
-                | "timeout"
-                | "grace-period"
-        ),
-        "helm" => matches!(
-            name,
-            "namespace"
-                | "kube-context"
-                | "kubeconfig"
-                | "f"
-                | "values"
-                | "set"
-                | "set-string"
-                | "version"
-                | "repo"
-                | "timeout"
-        ),
-        "aws" => matches!(
-            name,
-            "profile"
-                | "region"
-                | "output"
-                | "endpoint-url"
-                | "query"
-                | "ca-bundle"
-                | "color"
-                | "cli-read-timeout"
-                | "cli-connect-timeout"
-        ),
-        "gcloud" => matches!(
-            name,
-            "project" | "account" | "configuration" | "format" | "member" | "role"
-        ),
-        "az" => matches!(name, "subscription" | "output" | "o" | "query"),
-        "gh" => matches!(
-            name,
-            "R" | "repo"
-                | "visibility"
-                | "b"
-                | "body"
-                | "t"
-                | "title"
-                | "base"
-                | "method"
-                | "header"
-                | "raw-field"
-                | "field"
-                | "input"
-                | "jq"
-                | "q"
-        ),
-        "terraform" | "tofu" | "terragrunt" => matches!(
-            name,
-            "var" | "var-file" | "target" | "out" | "state" | "backend-config" | "replace"
-        ),
-        "curl" => matches!(
-            name,
-            "output"
-                | "H"
-                | "header"
-                | "data"
-                | "request"
-                | "u"
-                | "user"
-                | "A"
-                | "user-agent"
-                | "e"
-                | "referer"
-                | "upload-file"
-                | "F"
-                | "form"
-                | "x"
-                | "proxy"
-                | "data-binary"
-                | "data-raw"
-                | "m"
-                | "max-time"
-        ),
-        "wget" => matches!(name, "output-document" | "P" | "directory-prefix" | "header" | "U"),
-        "tar" => matches!(name, "f" | "file" | "C" | "directory"),
-        "ssh" | "scp" | "sftp" => matches!(
-            name,
-            "b" | "c"
-                | "D"
-                | "E"
-                | "e"
-                | "F"
-                | "I"
-                | "i"
-                | "J"
-                | "L"
-                | "l"
-                | "m"
-                | "O"
-                | "o"
-                | "p"
-                | "P"
-                | "Q"
-                | "R"
-                | "S"
-                | "W"
-                | "w"
-        ),
-        "docker" | "podman" => matches!(
-            name,
-            "H" | "host"
-                | "context"
-                | "e"
-                | "env"
-                | "v"
-                | "volume"
-                | "p"
-                | "publish"
-                | "name"
-                | "u"
-                | "user"
-                | "w"
-                | "workdir"
-                | "entrypoint"
-                | "network"
-                | "mount"
-                | "t"
-                | "tag"
-                | "env-file"
-        ),
-        "grep" | "rg" => matches!(name, "e" | "regexp" | "m" | "max-count" | "A" | "B" | "C"),
-        "chown" | "chmod" => matches!(name, "reference"),
-        _ => false,
-    }
+fn takes_value(chain: &[&Spec], name: &str) -> bool {
+    chain.iter().any(|s| s.takes_value(name))
 }
 
-/// The subcommand used to pick alias tables: the first word that is not an option (or a value
-/// of a program-level option).
-fn subcommand<'a>(program: &str, args: &'a [String]) -> &'a str {
-    let mut skip_next = false;
-    for arg in args {
-        if skip_next {
-            skip_next = false;
-            continue;
-        }
-        if let Some(name) = arg.strip_prefix("--") {
-            if !name.contains('=') && takes_value(program, "", name) {
-                skip_next = true;
-            }
-        } else if let Some(name) = arg.strip_prefix('-').filter(|n| !n.is_empty()) {
-            skip_next = name.len() == 1 && takes_value(program, "", name);
-        } else {
-            return arg;
-        }
-    }
-    ""
+fn knows(chain: &[&Spec], name: &str) -> bool {
+    chain.iter().any(|s| s.knows(name))
+}
+
+/// Whether a word is an option (as opposed to an operand).
+fn is_option(arg: &str) -> bool {
+    arg.len() > 1 && arg.starts_with('-')
 }
 
 /// The canonical names a rule's flag spelling stands for, for `program` (and its subcommand).
 pub(crate) fn canonical(program: &str, sub: &str, spelling: &str) -> Vec<String> {
+    let mut chain: Chain = model().get(program).into_iter().collect();
+    if let Some(s) = chain.first().and_then(|p| p.subcommand(sub)) {
+        chain.push(s);
+    }
+    let whole_words = chain.iter().any(|s| s.single_dash_long);
     // A rule written `-rf` means the cluster, as the command line would: `r` and `f`.
     if let Some(cluster) = spelling
         .strip_prefix('-')
         .filter(|c| !c.starts_with('-') && c.len() > 1)
-        && !single_dash_long(program)
+        && !whole_words
         && cluster.chars().all(|c| c.is_ascii_alphabetic())
     {
         return cluster
@@ -320,25 +96,69 @@ pub(crate) fn canonical(program: &str, sub: &str, spelling: &str) -> Vec<String>
     }
     let bare = spelling.trim_start_matches('-');
     let mut chars = bare.chars();
-    if let (Some(letter), None) = (chars.next(), chars.next())
-        && let Some(names) = short_alias(program, sub, letter)
+    if let (Some(_), None) = (chars.next(), chars.next())
+        && let Some(names) = short_names(&chain, bare)
     {
-        return names.iter().map(|n| (*n).to_owned()).collect();
+        return names;
     }
-    vec![long_alias(program, bare).to_owned()]
+    vec![long_name(&chain, bare)]
 }
 
-/// Reads `args` of `program` into flags, positionals and option values.
+/// Reads `args` of `program` into flags, positionals and option values, following the program
+/// model: subcommands pick their own option tables, and a wrapper's parse stops where the command
+/// it runs begins.
 pub(crate) fn parse_args(program: &str, args: &[String]) -> ParsedArgs {
-    let sub = subcommand(program, args);
-    let whole_words = single_dash_long(program);
+    let mut chain: Chain = model().get(program).into_iter().collect();
     let mut out = ParsedArgs::default();
     let mut end_of_flags = false;
+    // Still looking for a subcommand at the current level.
+    let mut picking = chain.last().is_some_and(|s| s.has_subcommands());
+    // Operands seen after the subcommand words, for a wrapper's `skip`.
+    let mut operands = 0usize;
+    // The previous word was an option this model does not know, given without a value.
+    let mut unknown_before = false;
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
         i += 1;
-        if end_of_flags || arg.len() < 2 || !arg.starts_with('-') {
+        let inner = chain.last().copied();
+        if end_of_flags || !is_option(arg) {
+            if picking && let Some(spec) = inner {
+                if let Some(sub) = spec.subcommand(arg) {
+                    chain.push(sub);
+                    out.positionals.push(arg.clone());
+                    out.subcommand_words += 1;
+                    picking = sub.has_subcommands();
+                    unknown_before = false;
+                    continue;
+                }
+                // `kubectl -v 6 delete`: a word before a later subcommand, after an option this
+                // model does not know, is that option's value — it cannot shift the subcommand.
+                if unknown_before && args[i..].iter().any(|a| spec.subcommand(a).is_some()) {
+                    if let Some(flag) = out.flags.last_mut() {
+                        flag.value = Some(arg.clone());
+                    }
+                    out.values.push(arg.clone());
+                    unknown_before = false;
+                    continue;
+                }
+                picking = false;
+            }
+            if let Some(spec) = inner
+                && spec.runs.is_some()
+            {
+                if operands == spec.skip {
+                    out.command_at = Some(i - 1);
+                    // An unknown option right before may have taken this word as its value.
+                    if unknown_before && i < args.len() {
+                        out.command_alt = Some(i);
+                    }
+                    out.chain = chain;
+                    return out;
+                }
+                operands += 1;
+            }
+            unknown_before = false;
             out.positionals.push(arg.clone());
             continue;
         }
@@ -346,6 +166,7 @@ pub(crate) fn parse_args(program: &str, args: &[String]) -> ParsedArgs {
             end_of_flags = true;
             continue;
         }
+        let whole_words = chain.iter().any(|s| s.single_dash_long);
         let long = arg.strip_prefix("--");
         let body = long.unwrap_or(&arg[1..]);
         if long.is_some() || whole_words || body.starts_with(|c: char| c.is_ascii_digit()) {
@@ -353,15 +174,16 @@ pub(crate) fn parse_args(program: &str, args: &[String]) -> ParsedArgs {
                 Some((n, v)) => (n, Some(v.to_owned())),
                 None => (body, None),
             };
-            let name = long_alias(program, name).to_owned();
+            let name = long_name(&chain, name);
             let value = match inline {
                 Some(v) => Some(v),
-                None if takes_value(program, sub, &name) && i < args.len() => {
+                None if takes_value(&chain, &name) && i < args.len() => {
                     i += 1;
                     Some(args[i - 1].clone())
                 }
                 None => None,
             };
+            unknown_before = value.is_none() && !knows(&chain, &name);
             if let Some(v) = &value {
                 out.values.push(v.clone());
             }
@@ -369,13 +191,11 @@ pub(crate) fn parse_args(program: &str, args: &[String]) -> ParsedArgs {
             continue;
         }
         // A cluster of short flags: `-rf`, `-n prod`, `-nprod`.
+        unknown_before = false;
         for (at, letter) in body.char_indices() {
             let key = letter.to_string();
-            let names: Vec<String> = match short_alias(program, sub, letter) {
-                Some(names) => names.iter().map(|n| (*n).to_owned()).collect(),
-                None => vec![key.clone()],
-            };
-            let wants_value = names.iter().any(|n| takes_value(program, sub, n)) || takes_value(program, sub, &key);
+            let names = short_names(&chain, &key).unwrap_or_else(|| vec![key.clone()]);
+            let wants_value = names.iter().any(|n| takes_value(&chain, n)) || takes_value(&chain, &key);
             if wants_value {
                 let rest = &body[at + letter.len_utf8()..];
                 let value = if !rest.is_empty() {
@@ -397,17 +217,14 @@ pub(crate) fn parse_args(program: &str, args: &[String]) -> ParsedArgs {
                 }
                 break;
             }
+            unknown_before = !knows(&chain, &key) && names == [key.clone()];
             for name in names {
                 out.flags.push(Flag { name, value: None });
             }
         }
     }
+    out.chain = chain;
     out
-}
-
-/// The subcommand of a parsed command, for alias lookups from rules.
-pub(crate) fn first_positional(positionals: &[String]) -> &str {
-    positionals.first().map_or("", String::as_str)
 }
 
 #[cfg(test)]

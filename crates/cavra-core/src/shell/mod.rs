@@ -6,19 +6,32 @@
 //! recursively up to [`MAX_DEPTH`]; quotes are removed, program paths reduced to their name and
 //! flags normalised per program. `cd` is tracked so later file arguments resolve against it.
 //!
-//! The analyser never fails: a line the grammar rejects is still split on whitespace and
-//! operators (and flagged [`Construct::Unparseable`]) so that a broken quote cannot hide a command.
+//! What programs do with their arguments — which options take values, which arguments are
+//! files read or written, which are commands or code the program runs — is data, the program
+//! model in `crates/cavra-core/programs/*.yaml`, not match arms.
+//!
+//! The analyser never fails, and what it cannot read it says (fail closed): a line the grammar
+//! rejects is read line by line, each readable line with every check and the rest split on
+//! operators, and flagged [`Construct::Unparseable`]; a program computed at run time is
+//! [`Construct::DynamicProgram`]; a line over its work budget is [`Construct::TooComplex`].
 //!
 //! # Layout
-//! - `walk`: the AST walker, `cd` tracking, pipelines, fork-bomb detection.
-//! - `words`: quote removal and substitution extraction for one word.
-//! - `wrappers`: unwrapping `sudo`, `env`, `sh -c`, `find -exec`, ...
-//! - `flags`: per-program flag aliases and value-taking options.
+//! - `walk`: the AST walker, `cd`, variables and aliases the line sets, files it writes,
+//!   pipelines, fork-bomb detection, the work budget.
+//! - `words`: quote removal (ANSI-C `$'...'` decoded), brace expansion, substitutions in a word.
+//! - `wrappers`: running one command as the model describes it: wrappers, code, files.
+//! - `model`: the program model, loaded from the embedded YAML files.
+//! - `flags`: reading one command's options through the model.
+//! - `inline`: code for other interpreters (`python -c`, `node -e`, ...) read for what it runs.
 
 mod flags;
+mod inline;
+mod model;
 mod walk;
 mod words;
 mod wrappers;
+
+pub use model::check as check_program_model;
 
 use std::fmt::Write as _;
 
@@ -38,15 +51,28 @@ pub enum Construct {
     TooDeep,
     /// A command whose program name is computed at run time: `$(echo rm) -rf /`, `"$CMD" x`.
     DynamicProgram,
+    /// The line costs more analysis than its budget ([`walk::MAX_WORK`] units).
+    TooComplex,
+    /// A network socket wired to a shell or to a process's standard streams.
+    ReverseShell,
+    /// git configuration that makes git run a command or skip its checks.
+    GitConfigExec,
+    /// Interpreter code cavra could not fully read: it spawns or evaluates what only exists
+    /// when it runs.
+    InlineCode,
 }
 
 impl Construct {
     /// Every construct.
-    pub const ALL: [Construct; 4] = [
+    pub const ALL: [Construct; 8] = [
         Construct::ForkBomb,
         Construct::Unparseable,
         Construct::TooDeep,
         Construct::DynamicProgram,
+        Construct::TooComplex,
+        Construct::ReverseShell,
+        Construct::GitConfigExec,
+        Construct::InlineCode,
     ];
 
     /// The name used in packs, e.g. `fork_bomb`.
@@ -56,6 +82,10 @@ impl Construct {
             Construct::Unparseable => "unparseable",
             Construct::TooDeep => "too_deep",
             Construct::DynamicProgram => "dynamic_program",
+            Construct::TooComplex => "too_complex",
+            Construct::ReverseShell => "reverse_shell",
+            Construct::GitConfigExec => "git_config_exec",
+            Construct::InlineCode => "inline_code",
         }
     }
 }
@@ -80,7 +110,7 @@ impl Access {
 }
 
 /// One simple command after unwrapping, with quotes removed and flags normalised.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SimpleCommand {
     /// The program's name (`/usr/bin/rm` is `rm`).
     pub program: String,
@@ -96,6 +126,12 @@ pub struct SimpleCommand {
     pub cwd: Option<String>,
     /// Wrappers that were removed to reach this command, outermost first.
     pub via: Vec<String>,
+    /// `NAME=value` assignments in its environment (`HUSKY=0 git commit`, `env A=1 cmd`).
+    pub env: Vec<(String, String)>,
+    /// It runs its standard input as code (`sh`, `python3 -`, `bash /dev/stdin`).
+    pub runs_stdin: bool,
+    /// The program model says its subcommand changes state (`kubectl delete`, `npm publish`).
+    pub mutates: bool,
 }
 
 impl SimpleCommand {
@@ -117,6 +153,14 @@ impl SimpleCommand {
     pub fn has_flag(&self, name: &str) -> bool {
         self.flags.iter().any(|f| f.name == name)
     }
+
+    /// A hash of everything about the command, to drop repeats in constant time.
+    pub(crate) fn key(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.hash(&mut h);
+        h.finish()
+    }
 }
 
 /// One stage of a pipeline.
@@ -137,44 +181,6 @@ impl Stage {
             runs_input: false,
         }
     }
-}
-
-/// Whether `program` runs code it reads.
-pub(crate) fn is_interpreter(program: &str) -> bool {
-    matches!(
-        program,
-        "sh" | "bash"
-            | "zsh"
-            | "dash"
-            | "ksh"
-            | "ash"
-            | "mksh"
-            | "fish"
-            | "python"
-            | "python2"
-            | "python3"
-            | "perl"
-            | "ruby"
-            | "node"
-            | "php"
-            | "pwsh"
-            | "powershell"
-            | "osascript"
-            | "lua"
-            | "Rscript"
-            | "deno"
-            | "bun"
-    ) || program.starts_with("python3.")
-}
-
-/// Whether the command runs its standard input as code: an interpreter with no script, no
-/// `-c`/`-e`/`-m`, or with `-` / `-s` as its script.
-pub(crate) fn reads_code_from_stdin(cmd: &SimpleCommand) -> bool {
-    is_interpreter(&cmd.program)
-        && !["c", "e", "m", "E", "command", "eval", "version", "help", "V"]
-            .iter()
-            .any(|f| cmd.has_flag(f))
-        && (cmd.has_flag("s") || cmd.positionals.first().is_none_or(|p| p == "-"))
 }
 
 /// Everything found in one command line.

@@ -33,9 +33,9 @@ fn wrappers_unwrap() {
     assert_eq!(programs("eval 'rm -rf /'"), vec!["rm -rf /"]);
     assert_eq!(
         programs("find . -name x -exec rm -rf {} ;"),
-        vec!["find . -name x -exec rm -rf {}", "rm -rf {}"]
+        vec!["find . -name x -exec rm -rf {}", "rm -rf ./**/x"]
     );
-    assert_eq!(programs("bash <<EOF\nrm -rf /\nEOF\n"), vec!["bash", "rm -rf /"]);
+    assert_eq!(programs("bash <<EOF\nrm -rf /\nEOF\n"), vec!["rm -rf /", "bash"]);
 }
 
 /// Quotes are removed from program names.

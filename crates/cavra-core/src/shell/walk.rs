@@ -9,9 +9,25 @@ use brush_parser::ast::{
     self, Command, CommandPrefixOrSuffixItem, CompoundCommand, IoFileRedirectKind, IoFileRedirectTarget, IoRedirect,
 };
 
-use super::words::{expand, substitutions_in};
-use super::{Access, CommandLine, Construct, MAX_DEPTH, Stage, reads_code_from_stdin};
+use std::collections::{HashMap, HashSet};
+
+use super::words::{expand, expand_braces, substitutions_in};
+use super::{Access, CommandLine, Construct, MAX_DEPTH, Stage};
 use crate::path;
+
+/// Work units one command line may cost (a word, a command, 32 bytes of script are one each);
+/// past this the line is `too_complex` and analysis stops, so no input takes more than a few
+/// milliseconds (issue 14's budget, proven by the `evaluate_budget` fuzz target).
+pub(crate) const MAX_WORK: usize = 60_000;
+
+/// What a file written earlier in the same line holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// Text the line put there (`printf '...' > f`, `cat > f <<EOF`).
+    Text(String),
+    /// A download, by the program that fetched it (`curl -o f URL`).
+    Download(String),
+}
 
 /// Words a shell would not treat specially: no quotes, expansions, operators, globs or comments.
 fn is_plain_byte(b: u8) -> bool {
@@ -29,27 +45,29 @@ const RESERVED: [&str; 14] = [
 
 /// The fast path for the most common line, a single simple command of plain words: the grammar
 /// would yield exactly these words, so the parser is skipped. Leading `NAME=value` assignments
-/// are dropped as the grammar would treat them. `None` when the full parser is needed.
-pub(super) fn plain_words(text: &str) -> Option<Vec<String>> {
+/// come back apart, as the grammar would treat them. `None` when the full parser is needed.
+pub(super) fn plain_words(text: &str) -> Option<(Vec<(String, String)>, Vec<String>)> {
     if !text.bytes().all(is_plain_byte) {
         return None;
     }
     let mut words = text.split_ascii_whitespace().peekable();
+    let mut env = Vec::new();
     while let Some(w) = words.peek() {
-        let is_assignment = w.split_once('=').is_some_and(|(name, _)| {
+        let assignment = w.split_once('=').filter(|(name, _)| {
             !name.is_empty()
                 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 && !name.as_bytes()[0].is_ascii_digit()
         });
-        if !is_assignment {
+        let Some((name, value)) = assignment else {
             break;
-        }
+        };
+        env.push((name.to_owned(), value.to_owned()));
         words.next();
     }
     let argv: Vec<String> = words.map(str::to_owned).collect();
     match argv.first() {
         Some(first) if RESERVED.contains(&first.as_str()) => None,
-        _ => Some(argv),
+        _ => Some((env, argv)),
     }
 }
 
@@ -173,6 +191,20 @@ fn fit_for_grammar(text: &str) -> Result<(), Construct> {
     Ok(())
 }
 
+/// Whether `line` alone reads as shell, within the grammar's limits.
+fn lines_parse(line: &str, options: &ParserOptions) -> bool {
+    if fit_for_grammar(line).is_err() {
+        return false;
+    }
+    std::panic::catch_unwind(|| {
+        brush_parser::uncached_tokenize_str(line, &options.tokenizer_options())
+            .ok()
+            .and_then(|tokens| brush_parser::parse_tokens(&tokens, options).ok())
+            .is_some()
+    })
+    .unwrap_or(false)
+}
+
 /// Walks one command line; see the module docs.
 pub(crate) struct Walker {
     pub(super) options: ParserOptions,
@@ -185,14 +217,35 @@ pub(crate) struct Walker {
     spaced_parens: bool,
     /// Here-documents the grammar produced so far.
     heredocs_seen: usize,
+    /// Variables assigned literal text earlier in the line (`X=rm; $X -rf /`).
+    pub(super) vars: HashMap<String, String>,
+    /// Aliases defined earlier in the line.
+    pub(super) aliases: HashMap<String, String>,
+    /// Files written earlier in the line, by resolved path.
+    pub(super) written: HashMap<String, Written>,
+    /// Words that were unquoted globs, which a program word must not be taken literally from.
+    pub(super) glob_words: HashSet<String>,
+    /// Commands already recorded (by [`super::SimpleCommand::key`]), so repeats are dropped in
+    /// constant time.
+    pub(super) seen: HashSet<u64>,
+    /// `NAME=value` assignments given to the command being unwrapped (`env A=1 cmd`).
+    pub(super) env: Vec<(String, String)>,
+    /// The command being unwrapped runs its standard input as code.
+    pub(super) stdin_runs: bool,
+    /// Work units spent, against [`MAX_WORK`].
+    work: usize,
+    /// Functions defined so far, with what each calls and whether it calls it concurrently.
+    calls: HashMap<String, Vec<(String, bool)>>,
     /// Tests only: skip the plain-word fast path.
     #[cfg(test)]
     pub(super) force_grammar: bool,
 }
 
 /// What one simple command brings besides its words.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Extras {
+    /// `NAME=value` assignments before the program.
+    pub env: Vec<(String, String)>,
     /// Files named by redirections.
     pub files: Vec<(Access, String)>,
     /// A here-document or here-string: the command's standard input, as text.
@@ -210,6 +263,15 @@ impl Walker {
             functions: Vec::new(),
             spaced_parens: false,
             heredocs_seen: 0,
+            vars: HashMap::new(),
+            aliases: HashMap::new(),
+            written: HashMap::new(),
+            glob_words: HashSet::new(),
+            seen: HashSet::new(),
+            env: Vec::new(),
+            stdin_runs: false,
+            work: 0,
+            calls: HashMap::new(),
             #[cfg(test)]
             force_grammar: false,
         }
@@ -217,7 +279,46 @@ impl Walker {
 
     pub(crate) fn run(mut self, line: &str) -> CommandLine {
         self.script(line, 0, &[]);
+        if self.recursive_spawn() {
+            self.construct(Construct::ForkBomb);
+        }
         self.out
+    }
+
+    /// Spends `units` of the line's budget; `false` (and the `too_complex` construct) once it
+    /// is exhausted.
+    pub(super) fn spend(&mut self, units: usize) -> bool {
+        self.work = self.work.saturating_add(units);
+        if self.work > MAX_WORK {
+            self.construct(Construct::TooComplex);
+            return false;
+        }
+        true
+    }
+
+    /// Functions that call each other in a cycle with at least one concurrent call
+    /// (`a(){ b|b& }; b(){ a|a& }; a`): a fork bomb spread over several names.
+    fn recursive_spawn(&self) -> bool {
+        self.calls.keys().any(|start| {
+            // Depth-first over calls, remembering whether a concurrent edge was taken.
+            let mut stack = vec![(start.as_str(), false)];
+            let mut visited: HashSet<(&str, bool)> = HashSet::new();
+            while let Some((f, concurrent)) = stack.pop() {
+                if !visited.insert((f, concurrent)) {
+                    continue;
+                }
+                for (callee, c) in self.calls.get(f).into_iter().flatten() {
+                    let concurrent = concurrent || *c;
+                    if callee == start && concurrent {
+                        return true;
+                    }
+                    if self.calls.contains_key(callee) {
+                        stack.push((callee.as_str(), concurrent));
+                    }
+                }
+            }
+            false
+        })
     }
 
     pub(super) fn construct(&mut self, c: Construct) {
@@ -232,12 +333,28 @@ impl Walker {
             self.construct(Construct::TooDeep);
             return Vec::new();
         }
+        if !self.spend(text.len() / 32 + 1) {
+            return Vec::new();
+        }
         #[cfg(test)]
         let fast = !self.force_grammar;
         #[cfg(not(test))]
         let fast = true;
-        if let Some(argv) = plain_words(text).filter(|_| fast) {
-            return self.invoke(argv, Extras::default(), depth, via);
+        if let Some((env, argv)) = plain_words(text).filter(|_| fast) {
+            if argv.is_empty() {
+                for (name, value) in env {
+                    self.vars.insert(name, value);
+                }
+                return Vec::new();
+            }
+            for (name, _) in &env {
+                self.vars.remove(name);
+            }
+            let extras = Extras {
+                env,
+                ..Extras::default()
+            };
+            return self.invoke(argv, extras, depth, via);
         }
         if let Err(why) = fit_for_grammar(text) {
             self.construct(why);
@@ -277,16 +394,44 @@ impl Walker {
         }
     }
 
-    /// A line the grammar rejects is still split on operators and blanks, quotes dropped.
+    /// A text the grammar rejects as a whole is read line by line, the way bash runs it: every
+    /// line the grammar accepts is walked with every check (pipelines, functions, wrappers);
+    /// a line it rejects is split on operators and blanks, quotes dropped, its pipes kept as
+    /// pipelines. The caller has already flagged the text, so the line needs approval at least.
     fn fallback(&mut self, text: &str, depth: usize, via: &[String]) -> Vec<String> {
         let mut programs = Vec::new();
-        for segment in text.split([';', '&', '|', '\n', '(', ')', '`']) {
-            let argv: Vec<String> = segment
-                .split_whitespace()
-                .map(|w| w.chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect())
-                .filter(|w: &String| !w.is_empty())
-                .collect();
-            programs.extend(self.invoke(argv, Extras::default(), depth, via));
+        let lines: Vec<&str> = text.lines().collect();
+        for line in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            if lines_parse(line, &self.options) && line.len() < text.len() {
+                programs.extend(self.script(line, depth, via));
+                continue;
+            }
+            for segment in line.split([';', '&', '\n', '(', ')', '`', '{', '}']) {
+                let mut stages = Vec::new();
+                let mut fed_programs = Vec::new();
+                for stage in segment.split('|') {
+                    let argv: Vec<String> = stage
+                        .split_whitespace()
+                        .map(|w| w.chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect())
+                        .filter(|w: &String| !w.is_empty())
+                        .collect();
+                    let start = self.out.commands.len();
+                    let reached = self.invoke(argv, Extras::default(), depth, via);
+                    let runs_input = self.out.commands[start..].iter().any(|c| c.runs_stdin);
+                    fed_programs.extend(reached.iter().cloned());
+                    stages.push(Stage {
+                        programs: reached,
+                        runs_input,
+                    });
+                }
+                if stages.len() > 1 {
+                    self.out.pipelines.push(stages);
+                }
+                programs.extend(fed_programs);
+            }
         }
         programs
     }
@@ -313,7 +458,7 @@ impl Walker {
             let start = self.out.commands.len();
             let programs = self.command(cmd, concurrent, depth, via);
             let end = self.out.commands.len();
-            let runs_input = self.out.commands[start..end].iter().any(reads_code_from_stdin);
+            let runs_input = self.out.commands[start..end].iter().any(|c| c.runs_stdin);
             ranges.push(start..end);
             stages.push(Stage { programs, runs_input });
         }
@@ -390,6 +535,12 @@ impl Walker {
         if let Some((name, calls)) = self.functions.last_mut() {
             let n = programs.iter().filter(|p| *p == name).count();
             *calls += if concurrent { 2 * n } else { n };
+            let edges = self.calls.entry(name.clone()).or_default();
+            for p in programs {
+                if edges.len() < 64 && !edges.iter().any(|(q, c)| q == p && *c == concurrent) {
+                    edges.push((p.clone(), concurrent));
+                }
+            }
         }
     }
 
@@ -477,14 +628,70 @@ impl Walker {
         programs
     }
 
-    /// Expands one word: its text goes to `argv`, its substitutions are walked.
+    /// Expands one word: its text goes to `argv` (variables this line assigned substituted,
+    /// unquoted braces expanded), its substitutions are walked.
     fn word(&mut self, raw: &str, argv: &mut Vec<String>, extras: &mut Extras, depth: usize, via: &[String]) {
         let expanded = expand(raw, &self.options);
         for sub in &expanded.substitutions {
             let programs = self.script(sub, depth + 1, via);
             extras.fed.extend(programs);
         }
-        argv.push(expanded.text);
+        let text = self.substitute(&expanded.text);
+        if expanded.unquoted_glob {
+            self.glob_words.insert(text.clone());
+        }
+        if expanded.unquoted_braces
+            && let Some(words) = expand_braces(&text)
+        {
+            argv.extend(words);
+            return;
+        }
+        argv.push(text);
+    }
+
+    /// `$NAME` replaced by what this line assigned to NAME, when it assigned literal text.
+    fn substitute(&self, text: &str) -> String {
+        if self.vars.is_empty() || !text.contains('$') {
+            return text.to_owned();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            let len = after
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            match self.vars.get(&after[..len]).filter(|_| len > 0) {
+                Some(value) => out.push_str(value),
+                None => {
+                    out.push('$');
+                    out.push_str(&after[..len]);
+                }
+            }
+            rest = &after[len..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Records `NAME=value` as this line's value of NAME; literal text that holds a command
+    /// substitution is analysed as the command it may become (arithmetic and indirect
+    /// expansion, `eval`, `printf -v` all turn such data into code).
+    pub(super) fn assign(&mut self, name: &str, value: &str, depth: usize, via: &[String]) {
+        if value.contains("$(") || value.contains('`') {
+            let mut via = via.to_vec();
+            via.push(format!("value of {name}"));
+            for sub in substitutions_in(value, &self.options) {
+                self.script(&sub, depth + 1, &via);
+            }
+            if value.contains('`') && !value.contains("$(") {
+                let inner: String = value.split('`').skip(1).step_by(2).collect::<Vec<_>>().join(";");
+                self.script(&inner, depth + 1, &via);
+            }
+        }
+        self.vars.insert(name.to_owned(), value.to_owned());
     }
 
     fn redirect(&mut self, r: &IoRedirect, extras: &mut Extras, depth: usize, via: &[String]) -> Vec<String> {
@@ -563,6 +770,17 @@ impl Walker {
                     self.word(&w.value, &mut scratch, &mut extras, depth, via);
                     if !argv.is_empty() {
                         argv.extend(scratch);
+                    } else if let Some((name, value)) = scratch.concat().split_once('=') {
+                        let name = name.trim_end_matches('+').to_owned();
+                        let raw_value = w.value.split_once('=').map_or("", |(_, v)| v);
+                        // Single-quoted `$(...)` stays text in the expansion; look at the raw too.
+                        if raw_value.contains("$(") || raw_value.contains('`') {
+                            self.assign(&name, raw_value.trim_matches(['\'', '"']), depth, via);
+                            self.vars.insert(name.clone(), value.to_owned());
+                        } else {
+                            self.vars.insert(name.clone(), value.to_owned());
+                        }
+                        extras.env.push((name, value.to_owned()));
                     }
                 }
                 CommandPrefixOrSuffixItem::IoRedirect(r) => {
@@ -583,6 +801,11 @@ impl Walker {
                 return programs;
             }
             argv.push(":".to_owned());
+        } else {
+            // Assignments before a program are its environment, not this line's variables.
+            for (name, _) in &extras.env {
+                self.vars.remove(name);
+            }
         }
         programs.extend(self.invoke(argv, extras, depth, via));
         programs

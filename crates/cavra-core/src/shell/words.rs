@@ -13,6 +13,82 @@ pub(crate) struct Expanded {
     pub text: String,
     /// Command substitutions inside the word (`$(...)`, backticks), to analyse as commands.
     pub substitutions: Vec<String>,
+    /// Unquoted `*`, `?` or `[`: the shell would expand the word as a pattern.
+    pub unquoted_glob: bool,
+    /// Unquoted `{a,b}`: the shell would expand the word into several.
+    pub unquoted_braces: bool,
+}
+
+/// Whether unquoted text would be expanded as a pattern, or by braces.
+fn note_unquoted(t: &str, out: &mut Expanded) {
+    out.unquoted_glob |= t.contains(['*', '?', '[']);
+    out.unquoted_braces |= t.contains('{') && t.contains('}') && (t.contains(',') || t.contains(".."));
+}
+
+/// Most words one brace expansion may produce; a longer one is left as written.
+const MAX_BRACE_WORDS: usize = 64;
+
+/// Bash's brace expansion of one word (`{rm,-rf,~}` is three words, `a{b,c}d` two), or `None`
+/// when the word has no brace group or would expand past [`MAX_BRACE_WORDS`].
+pub(crate) fn expand_braces(word: &str) -> Option<Vec<String>> {
+    let mut done = Vec::new();
+    let mut todo = vec![word.to_owned()];
+    let mut expanded = false;
+    while let Some(w) = todo.pop() {
+        match first_brace_group(&w) {
+            Some((start, end, alternatives)) => {
+                expanded = true;
+                for alternative in alternatives.iter().rev() {
+                    todo.push(format!("{}{alternative}{}", &w[..start], &w[end..]));
+                }
+                if todo.len() + done.len() > MAX_BRACE_WORDS {
+                    return None;
+                }
+            }
+            None => done.push(w),
+        }
+    }
+    (expanded && !done.is_empty()).then_some(done)
+}
+
+/// The first `{a,b}` group (or `{1..3}` sequence) in `w`: its byte range and alternatives.
+fn first_brace_group(w: &str) -> Option<(usize, usize, Vec<String>)> {
+    let bytes = w.as_bytes();
+    for start in memchr::memchr_iter(b'{', bytes) {
+        let mut depth = 0usize;
+        let mut from = start + 1;
+        let mut alternatives = Vec::new();
+        for (i, &b) in bytes.iter().enumerate().skip(start + 1) {
+            match b {
+                b'{' => depth += 1,
+                b'}' if depth > 0 => depth -= 1,
+                b'}' => {
+                    alternatives.push(w[from..i].to_owned());
+                    if alternatives.len() > 1 {
+                        return Some((start, i + 1, alternatives));
+                    }
+                    if let Some((a, b)) = w[start + 1..i].split_once("..")
+                        && let (Ok(a), Ok(b)) = (a.parse::<i64>(), b.parse::<i64>())
+                        && (a - b).abs() < MAX_BRACE_WORDS as i64
+                    {
+                        let seq: Vec<String> = if a <= b {
+                            (a..=b).map(|n| n.to_string()).collect()
+                        } else {
+                            (b..=a).rev().map(|n| n.to_string()).collect()
+                        };
+                        return Some((start, i + 1, seq));
+                    }
+                    break;
+                }
+                b',' if depth == 0 => {
+                    alternatives.push(w[from..i].to_owned());
+                    from = i + 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// Characters after which a word needs the full word parser.
@@ -24,10 +100,12 @@ fn is_plain(raw: &str) -> bool {
 /// Removes quotes from `raw` and collects its command substitutions.
 pub(crate) fn expand(raw: &str, options: &ParserOptions) -> Expanded {
     if is_plain(raw) {
-        return Expanded {
+        let mut out = Expanded {
             text: raw.to_owned(),
-            substitutions: Vec::new(),
+            ..Expanded::default()
         };
+        note_unquoted(raw, &mut out);
+        return out;
     }
     let mut out = Expanded::default();
     // The word parser is a dependency: a panic inside it must not take evaluation down.
@@ -51,9 +129,12 @@ pub(crate) fn expand(raw: &str, options: &ParserOptions) -> Expanded {
 
 fn push_piece(raw: &str, piece: WordPiece, start: usize, end: usize, out: &mut Expanded) {
     match piece {
-        WordPiece::Text(t) | WordPiece::SingleQuotedText(t) | WordPiece::AnsiCQuotedText(t) => {
+        WordPiece::Text(t) => {
+            note_unquoted(&t, out);
             out.text.push_str(&t);
         }
+        WordPiece::SingleQuotedText(t) => out.text.push_str(&t),
+        WordPiece::AnsiCQuotedText(t) => out.text.push_str(&ansi_c(&t)),
         WordPiece::DoubleQuotedSequence(inner) | WordPiece::GettextDoubleQuotedSequence(inner) => {
             for p in inner {
                 push_piece(raw, p.piece, p.start_index, p.end_index, out);
@@ -92,6 +173,60 @@ fn push_piece(raw: &str, piece: WordPiece, start: usize, end: usize, out: &mut E
             inner_substitutions(slice, "$((", "))", out);
         }
     }
+}
+
+/// The text of `$'...'` quoting with its escapes decoded, the way bash decodes them (`\x72`,
+/// `\162`, `\u0072`, `\n`, ...), in case the grammar hands it over undecoded.
+fn ansi_c(t: &str) -> String {
+    if !t.contains('\\') {
+        return t.to_owned();
+    }
+    let mut out = String::with_capacity(t.len());
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(e) = chars.next() else {
+            out.push('\\');
+            break;
+        };
+        let mut number = |radix: u32, max: usize, first: Option<char>| {
+            let mut digits: String = first.into_iter().collect();
+            while digits.len() < max
+                && let Some(d) = chars.peek().filter(|d| d.is_digit(radix))
+            {
+                digits.push(*d);
+                chars.next();
+            }
+            u32::from_str_radix(&digits, radix).ok().and_then(char::from_u32)
+        };
+        let decoded = match e {
+            'n' => Some('\n'),
+            't' => Some('\t'),
+            'r' => Some('\r'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'e' | 'E' => Some('\u{1b}'),
+            'f' => Some('\u{c}'),
+            'v' => Some('\u{b}'),
+            '\\' | '\'' | '"' | '?' => Some(e),
+            'x' => number(16, 2, None),
+            'u' => number(16, 4, None),
+            'U' => number(16, 8, None),
+            '0'..='7' => number(8, 3, Some(e)),
+            _ => None,
+        };
+        match decoded {
+            Some(d) => out.push(d),
+            None => {
+                out.push('\\');
+                out.push(e);
+            }
+        }
+    }
+    out
 }
 
 /// Substitutions hidden inside `${x:-$(cmd)}` or `$(( $(cmd) ))`: the inside is read as a word.

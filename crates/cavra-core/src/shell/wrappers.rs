@@ -1,50 +1,32 @@
-//! Unwrapping: `sudo`, `env`, `nohup`, `time`, `command`, `exec`, `xargs`, `nice`, `timeout`,
-//! `sh -c '...'`, `eval`, `ssh host '...'`, `find -exec` and friends reach the command they run.
+//! Running one command: wrappers are unwrapped, code is analysed, files are found — all as the
+//! program model ([`super::model`]) describes the program.
 //!
-//! Script strings (`sh -c`, `eval`, `env -S`, `watch`, `ssh`) are analysed recursively as
-//! shell, one level deeper each time, so the depth bound in [`super::MAX_DEPTH`] applies.
+//! `sudo`, `strace`, `uv run`, `docker run IMAGE` and the rest reach the command they run; script
+//! strings (`sh -c`, `eval`, `ssh host '...'`, `trap '...' EXIT`) are analysed recursively as shell,
+//! one level deeper each time, so the depth bound in [`super::MAX_DEPTH`] applies; code for other
+//! interpreters (`python -c`, `node -e`) goes to [`super::inline`]. A wrapper given an option the
+//! model does not know is read both ways (the option with and without a value), and both readings
+//! are judged. The few programs whose grammar is not a table (`env`, `find -exec`, `tar`, `dd`,
+//! `git`'s global options) keep code of their own here.
 
-use super::flags::{self, parse_args};
-use super::walk::{Extras, Walker};
-use super::{Access, Construct, SimpleCommand, Stage, is_interpreter};
+use super::flags::{ParsedArgs, parse_args};
+use super::model::{FileRole, Operands, Runs, Spec, model};
+use super::walk::{Extras, Walker, Written};
+use super::{Access, Construct, MAX_DEPTH, SimpleCommand, Stage};
 use crate::path;
 
-/// The program's name: `/usr/bin/rm` and `./rm` are `rm`.
+/// The program's name: `/usr/bin/rm` and `./rm` are `rm`; `C:\Windows\cmd.exe` is `cmd.exe`.
 pub(crate) fn program_name(word: &str) -> &str {
-    word.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or(word)
-}
-
-fn is_shell(program: &str) -> bool {
-    matches!(
-        program,
-        "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" | "mksh" | "fish" | "busybox"
-    )
-}
-
-/// Skips leading options of a wrapper; `valued` lists the short options that take a value.
-/// Returns the index of the first word that is not an option.
-fn skip_options(args: &[String], valued: &[&str]) -> usize {
-    let mut i = 0;
-    while i < args.len() {
-        let arg = args[i].as_str();
-        if arg == "--" {
-            return i + 1;
-        }
-        if !arg.starts_with('-') || arg == "-" {
-            return i;
-        }
-        let bare = arg.trim_start_matches('-');
-        i += 1;
-        if !bare.contains('=') && valued.contains(&bare) && i < args.len() {
-            i += 1;
-        }
-    }
-    i
+    word.rsplit(['/', '\\'])
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(word)
 }
 
 /// find predicates that narrow what is matched, so `-delete`/`-exec` do not hit the whole tree.
-pub(crate) fn is_find_filter(arg: &str) -> bool {
-    matches!(
+/// A pattern that matches every name (`-name '*'`) narrows nothing.
+pub(crate) fn is_find_filter(arg: &str, value: Option<&str>) -> bool {
+    let narrows = matches!(
         arg,
         "-name"
             | "-iname"
@@ -71,46 +53,47 @@ pub(crate) fn is_find_filter(arg: &str) -> bool {
             | "-links"
             | "-lname"
             | "-ilname"
+    );
+    narrows && !value.is_some_and(|v| matches!(v, "*" | "**" | "*/*" | ".*" | "./*" | "*.*" | "/*"))
+}
+
+/// Words that stand for the script's standard input when given as a file to run.
+fn is_stdin_path(word: &str) -> bool {
+    matches!(
+        word,
+        "-" | "/dev/stdin" | "/proc/self/fd/0" | "/dev/fd/0" | "/proc/$$/fd/0"
     )
 }
 
-/// Programs whose arguments are text, not files.
-fn arguments_are_text(program: &str) -> bool {
-    matches!(
-        program,
-        "echo"
-            | "printf"
-            | "true"
-            | "false"
-            | "test"
-            | "["
-            | "expr"
-            | "seq"
-            | "sleep"
-            | "kill"
-            | "exit"
-            | "return"
-            | "export"
-            | "set"
-            | "unset"
-            | "alias"
-            | "read"
-            | "let"
-            | "declare"
-            | "local"
-            | "typeset"
-            | "which"
-            | "type"
-            | "hash"
-            | "whoami"
-            | "date"
-            | "yes"
-    )
+/// Whether a word reads as a path rather than a name (`./x`, `src/y`, `.env`, `~/z`, `$HOME/w`).
+fn looks_like_path(word: &str) -> bool {
+    word.contains('/') || word.contains('\\') || word.starts_with(['.', '~', '$'])
+}
+
+/// The file a data argument names: `@file`, `name=@file`, `name=<file` (curl, httpie, gh).
+fn data_file(value: &str) -> Option<&str> {
+    value
+        .strip_prefix('@')
+        .or_else(|| value.split_once("=@").map(|(_, f)| f))
+        .or_else(|| value.split_once("=<").map(|(_, f)| f))
+        .or_else(|| value.split_once(":@").map(|(_, f)| f))
+        .filter(|f| !f.is_empty() && !f.starts_with('-'))
+}
+
+/// How many candidate programs a globbed program word (`/bin/r?`) is tried as.
+const MAX_GLOB_PROGRAMS: usize = 16;
+
+/// Whether `name` matches the shell pattern `pattern` (`*`, `?`, `[...]`).
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .is_ok_and(|g| g.compile_matcher().is_match(name))
 }
 
 impl Walker {
-    /// Runs `argv` as a command: unwraps wrappers, recurses into script strings, and records
-    /// the final simple command. Returns the programs reached.
+    /// Runs `argv` as a command: unwraps wrappers, recurses into script strings and code, and
+    /// records the final simple command. Returns the programs reached.
     pub(super) fn invoke(
         &mut self,
         mut argv: Vec<String>,
@@ -119,6 +102,9 @@ impl Walker {
         via: &[String],
     ) -> Vec<String> {
         let mut via = via.to_vec();
+        if !self.spend(argv.len() + 1) {
+            return Vec::new();
+        }
         loop {
             let Some(first) = argv.first() else {
                 return Vec::new();
@@ -126,150 +112,318 @@ impl Walker {
             if first.contains('$') || first.contains('`') {
                 self.construct(Construct::DynamicProgram);
             }
-            let program = program_name(first).to_owned();
-            let args = &argv[1..];
-            if is_interpreter(&program) && !is_shell(&program) && args.iter().any(|a| a == "/dev/fd/63") {
-                self.record_fed(&extras, &program);
+            if first.is_empty() {
+                // `"" rm -rf /` runs nothing (bash: command not found), `$X rm` does: the rest runs.
+                argv.remove(0);
+                continue;
             }
-            let rest_at = match program.as_str() {
-                "sudo" => Some(skip_options(
-                    args,
-                    &["u", "g", "h", "p", "C", "D", "r", "t", "U", "T", "user", "group"],
-                )),
-                "doas" => Some(skip_options(args, &["u", "C"])),
-                "nohup" | "setsid" | "builtin" | "unbuffer" | "caffeinate" | "time" | "busybox" | "toybox" => {
-                    Some(skip_options(args, &[]))
-                }
-                "exec" => Some(skip_options(args, &["a"])),
-                "nice" => Some(skip_options(args, &["n", "adjustment"])),
-                "ionice" => Some(skip_options(args, &["c", "n", "class", "classdata"])),
-                "stdbuf" => Some(skip_options(args, &["i", "o", "e"])),
-                "chrt" | "taskset" => Some(skip_options(args, &[]).saturating_add(1)),
-                "command" if !args.iter().any(|a| a == "-v" || a == "-V") => Some(skip_options(args, &[])),
-                "timeout" => Some(skip_options(args, &["s", "k", "signal", "kill-after"]).saturating_add(1)),
-                "xargs" => Some(skip_options(
-                    args,
-                    &[
-                        "I",
-                        "L",
-                        "l",
-                        "n",
-                        "P",
-                        "d",
-                        "E",
-                        "e",
-                        "s",
-                        "a",
-                        "max-args",
-                        "max-procs",
-                        "delimiter",
-                        "arg-file",
-                        "replace",
-                        "max-lines",
-                    ],
-                )),
-                "flock" => {
-                    if let Some(at) = args.iter().position(|a| a == "-c" || a == "--command")
-                        && let Some(script) = args.get(at + 1)
-                    {
-                        via.push("flock -c".to_owned());
-                        return self.script(script, depth + 1, &via);
-                    }
-                    Some(skip_options(args, &["w", "E", "timeout", "conflict-exit-code"]).saturating_add(1))
-                }
+            if self.take_glob_program(&argv) {
+                return self.glob_program(argv, &extras, depth, &via);
+            }
+            let program = program_name(first).to_owned();
+            if let Some(value) = self.aliases.get(&program).cloned() {
+                self.aliases.remove(&program);
+                let rest: Vec<String> = argv[1..].iter().map(|a| quote(a)).collect();
+                let script = format!("{value} {}", rest.join(" "));
+                via.push(format!("alias {program}"));
+                let programs = self.script(&script, depth + 1, &via);
+                self.aliases.insert(program, value);
+                return programs;
+            }
+            if let Some(written) = self.run_file(first) {
+                let mut programs = self.emit(&argv, &extras, &via);
+                programs.extend(self.run_written(&written, "shell", &first.clone(), depth, &via));
+                return programs;
+            }
+            let spec = model().get(&program);
+            if let Some(spec) = spec
+                && !spec.acts_as.is_empty()
+                && !spec.acts_as.iter().any(|a| a == &program)
+            {
+                let mut next = spec.acts_as.clone();
+                next.extend(argv.drain(1..));
+                via.push(program);
+                argv = next;
+                continue;
+            }
+            let args = argv[1..].to_vec();
+            match program.as_str() {
                 "env" => return self.env(argv, extras, depth, via),
-                "eval" => {
-                    let script = args.join(" ");
-                    self.record_fed(&extras, &program);
-                    via.push("eval".to_owned());
-                    return self.script(&script, depth + 1, &via);
-                }
-                "watch" => {
-                    let at = skip_options(args, &["n", "interval", "d", "differences"]);
-                    let script = args[at.min(args.len())..].join(" ");
-                    via.push("watch".to_owned());
-                    return self.script(&script, depth + 1, &via);
-                }
-                "su" => {
-                    let script = args.iter().enumerate().find_map(|(i, a)| {
-                        if a == "-c" || a == "--command" {
-                            args.get(i + 1).cloned()
-                        } else {
-                            a.strip_prefix("--command=").map(str::to_owned)
-                        }
-                    });
-                    match script {
-                        Some(script) => {
-                            via.push("su -c".to_owned());
-                            return self.script(&script, depth + 1, &via);
-                        }
-                        None => None,
-                    }
-                }
-                "ssh" => {
-                    let mut programs = self.emit(&argv, &extras, &via);
-                    let valued = [
-                        "b", "c", "D", "E", "e", "F", "I", "i", "J", "L", "l", "m", "O", "o", "p", "Q", "R", "S", "W",
-                        "w",
-                    ];
-                    let at = skip_options(args, &valued);
-                    if args.len() > at + 1 {
-                        let script = args[at + 1..].join(" ");
-                        via.push(format!("ssh {}", args[at]));
-                        programs.extend(self.script(&script, depth + 1, &via));
-                    }
-                    return programs;
-                }
-                "find" => {
-                    let mut programs = self.emit(&argv, &extras, &via);
-                    let mut i = 0;
-                    while i < args.len() {
-                        if matches!(args[i].as_str(), "-exec" | "-execdir" | "-ok" | "-okdir") {
-                            let end = args[i + 1..]
-                                .iter()
-                                .position(|a| a == ";" || a == "+")
-                                .map_or(args.len(), |p| i + 1 + p);
-                            // Without a filter, `{}` is everything under the starting point.
-                            let filtered = args[..i].iter().any(|a| is_find_filter(a));
-                            let root = match args.first() {
-                                Some(r) if !filtered && !r.starts_with('-') && r != "(" && r != "!" => r.as_str(),
-                                _ if !filtered => ".",
-                                _ => "{}",
-                            };
-                            let inner: Vec<String> = args[i + 1..end].iter().map(|a| a.replace("{}", root)).collect();
-                            let mut inner_via = via.clone();
-                            inner_via.push(format!("find {}", args[i]));
-                            if depth + 1 > super::MAX_DEPTH {
-                                self.construct(Construct::TooDeep);
-                            } else {
-                                programs.extend(self.invoke(inner, Extras::default(), depth + 1, &inner_via));
-                            }
-                            i = end;
-                        }
-                        i += 1;
-                    }
-                    return programs;
-                }
-                p if is_shell(p) => return self.shell(argv, extras, depth, via),
-                "source" | "." => {
-                    self.record_fed(&extras, &program);
-                    None
-                }
-                _ => None,
+                "find" => return self.find(argv, extras, depth, via),
+                "git" => return self.git(argv, extras, depth, via),
+                "xargs" | "parallel" => self.record_fed(&extras, &program),
+                "eval" | "source" | "." => self.record_fed(&extras, &program),
+                _ => {}
+            }
+            let parsed = parse_args(&program, &args);
+            let mut programs = Vec::new();
+            let ran_shell = self.runs_shell_text(&parsed);
+            programs.extend(self.code_of(&program, &parsed, &args, &extras, depth, &via));
+            if ran_shell {
+                // `sh -c '...'` is the script it runs; the shell itself adds nothing to judge.
+                return programs;
+            }
+            let Some(inner) = parsed.spec() else {
+                programs.extend(self.emit(&argv, &extras, &via));
+                return programs;
             };
-            match rest_at {
-                Some(at) if at < args.len() => {
-                    via.push(program);
-                    argv = argv.split_off(at + 1);
+            let Some(runs) = inner.runs else {
+                programs.extend(self.emit(&argv, &extras, &via));
+                return programs;
+            };
+            let Some(at) = parsed.command_at else {
+                // A wrapper with nothing to run (`sudo -l`, `trap - EXIT`) is a command of its own.
+                programs.extend(self.emit(&argv, &extras, &via));
+                return programs;
+            };
+            let container = inner.container;
+            if parsed.chain.len() > 1 {
+                // `kubectl exec`, `docker run`, `uv run`: the program's own subcommand is judged
+                // too, with its options up to the command it runs.
+                let own: Vec<String> = argv[..=at].to_vec();
+                programs.extend(self.emit(&own, &Extras::default(), &via));
+            }
+            if let Some(alt) = parsed.command_alt {
+                // The other reading: the unknown option took `args[at]` as its value.
+                let mut alt_via = via.clone();
+                alt_via.push(program.clone());
+                programs.extend(self.run_rest(runs, &args[alt..], extras.clone(), depth, &alt_via, container, &args));
+            }
+            if parsed.chain.len() == 1
+                && parsed
+                    .flags
+                    .iter()
+                    .any(|f| f.value.is_some() && option_role(&parsed, &f.name).is_some())
+            {
+                // The wrapper's own output files (`strace -o f`, `time -o f`) are judged too.
+                let own: Vec<String> = argv[..=at].to_vec();
+                programs.extend(self.emit(&own, &Extras::default(), &via));
+            }
+            via.push(program.clone());
+            match runs {
+                Runs::Command if !container => {
+                    argv = args[at..].to_vec();
+                    continue;
                 }
-                _ => return self.emit(&argv, &extras, &via),
+                _ => {
+                    programs.extend(self.run_rest(runs, &args[at..], extras, depth, &via, container, &args));
+                    return programs;
+                }
             }
         }
     }
 
+    /// Runs what a wrapper was given from `rest` on: a command, shell text, or a remote script.
+    #[allow(clippy::too_many_arguments)]
+    fn run_rest(
+        &mut self,
+        runs: Runs,
+        rest: &[String],
+        extras: Extras,
+        depth: usize,
+        via: &[String],
+        container: bool,
+        all: &[String],
+    ) -> Vec<String> {
+        match runs {
+            Runs::Command => {
+                if container {
+                    // `docker run -v /:/host img rm -rf /host`: paths inside the container that
+                    // are host mounts are judged as the host paths they are.
+                    let mounts = mounts(all);
+                    let argv: Vec<String> = rest.iter().map(|a| host_path(a, &mounts)).collect();
+                    self.invoke(argv, extras, depth, via)
+                } else {
+                    self.invoke(rest.to_vec(), extras, depth, via)
+                }
+            }
+            Runs::Script => self.script(&rest.join(" "), depth + 1, via),
+            Runs::Remote => {
+                let Some((host, script)) = rest.split_first() else {
+                    return Vec::new();
+                };
+                let mut via = via.to_vec();
+                via.push(format!("on {host}"));
+                if script.is_empty() {
+                    return Vec::new();
+                }
+                self.script(&script.join(" "), depth + 1, &via)
+            }
+        }
+    }
+
+    /// Whether the command is a shell given its script as text (`sh -c '...'`).
+    fn runs_shell_text(&self, parsed: &ParsedArgs) -> bool {
+        parsed
+            .chain
+            .iter()
+            .rev()
+            .find_map(|s| s.code.as_ref())
+            .is_some_and(|code| {
+                code.language == "shell"
+                    && parsed.flags.iter().any(|f| code.options.iter().any(|o| *o == f.name))
+                    && (parsed
+                        .flags
+                        .iter()
+                        .any(|f| f.value.is_some() && code.options.iter().any(|o| *o == f.name))
+                        || !parsed.positionals.is_empty())
+            })
+    }
+
+    /// The code a program runs: option values (`-c`, `-e`), a code operand (`awk PROGRAM`), a
+    /// script file operand, or its standard input. Shell code is walked; other languages go to
+    /// the inline-code reader.
+    fn code_of(
+        &mut self,
+        program: &str,
+        parsed: &ParsedArgs,
+        args: &[String],
+        extras: &Extras,
+        depth: usize,
+        via: &[String],
+    ) -> Vec<String> {
+        let Some(code) = parsed.chain.iter().rev().find_map(|s| s.code.as_ref()) else {
+            return Vec::new();
+        };
+        let language = code.language.as_str();
+        // `bash -c "$(curl ...)"`, `python3 <(curl ...)`: what a substitution printed is run.
+        self.record_fed(extras, program);
+        let mut programs = Vec::new();
+        let mut via = via.to_vec();
+        via.push(format!("{program} code"));
+        // Operands after the subcommand words: the code operand or the script file.
+        let operands = &parsed.positionals[parsed.subcommand_words.min(parsed.positionals.len())..];
+        let option_code: Vec<String> = parsed
+            .flags
+            .iter()
+            .filter(|f| code.options.iter().any(|o| *o == f.name))
+            .filter_map(|f| f.value.clone().or_else(|| operands.first().cloned()))
+            .collect();
+        let given_option = parsed.flags.iter().any(|f| code.options.iter().any(|o| *o == f.name));
+        for text in &option_code {
+            programs.extend(self.code(language, text, depth, &via));
+        }
+        if given_option {
+            // `xargs bash -c` (no script), `xargs -I{} sh -c '{}'`: the code arrives as the
+            // arguments xargs appends, from standard input.
+            let fed_by_xargs = via.iter().any(|v| v == "xargs" || v == "parallel");
+            if option_code.is_empty()
+                || (fed_by_xargs
+                    && option_code
+                        .iter()
+                        .any(|c| c.contains("{}") || c.contains("$@") || c.contains("$1") || c.contains("$*")))
+            {
+                self.stdin_runs = true;
+            }
+            return programs;
+        }
+        if code.operand {
+            if let Some(text) = operands.first() {
+                programs.extend(self.code(language, text, depth, &via));
+            }
+            return programs;
+        }
+        if parsed.flags.iter().any(|f| code.stops.iter().any(|s| *s == f.name)) {
+            return programs;
+        }
+        let first = operands.first().map(String::as_str);
+        // `sh -s -- args`: the shell reads its script from standard input whatever follows.
+        let stdin_flag = language == "shell" && parsed.flags.iter().any(|f| f.name == "s");
+        let runs_stdin =
+            stdin_flag || code.stdin && first.is_none_or(is_stdin_path) || first.is_some_and(is_stdin_path);
+        if runs_stdin && (code.stdin || code.script) {
+            if let Some(stdin) = &extras.stdin {
+                programs.extend(self.code(language, stdin, depth, &via));
+            }
+            self.stdin_runs = true;
+            return programs;
+        }
+        if code.script
+            && let Some(file) = first
+        {
+            let _ = args;
+            if let Some(written) = self.run_file(file) {
+                programs.extend(self.run_written(&written, language, file, depth, &via));
+            }
+        }
+        programs
+    }
+
+    /// Analyses `text` as code in `language`.
+    pub(super) fn code(&mut self, language: &str, text: &str, depth: usize, via: &[String]) -> Vec<String> {
+        if !self.spend(text.len() / 16 + 1) {
+            return Vec::new();
+        }
+        if language == "shell" {
+            return self.script(text, depth + 1, via);
+        }
+        super::inline::scan(self, language, text, depth + 1, via)
+    }
+
+    /// What a file run as a program or script holds, when this line wrote or downloaded it.
+    pub(super) fn run_file(&self, word: &str) -> Option<Written> {
+        if self.written.is_empty() {
+            return None;
+        }
+        let key = path::join(self.cwd.as_deref(), word);
+        self.written.get(&key).cloned()
+    }
+
+    /// Runs a file written earlier in the line: its text is analysed, and a download run is a
+    /// download piped into an interpreter.
+    fn run_written(
+        &mut self,
+        written: &Written,
+        language: &str,
+        file: &str,
+        depth: usize,
+        via: &[String],
+    ) -> Vec<String> {
+        let mut via = via.to_vec();
+        via.push(format!("runs {file}"));
+        match written {
+            Written::Text(text) => self.code(language, text, depth, &via),
+            Written::Download(by) => {
+                let runner = if language == "shell" { "sh" } else { language };
+                self.out.pipelines.push(vec![
+                    Stage::data(vec![by.clone()]),
+                    Stage {
+                        programs: vec![runner.to_owned()],
+                        runs_input: true,
+                    },
+                ]);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Whether the program word is an unquoted glob this walker should resolve.
+    fn take_glob_program(&self, argv: &[String]) -> bool {
+        argv.first()
+            .is_some_and(|w| w.contains(['*', '?', '[']) && self.glob_words.contains(w))
+    }
+
+    /// `/bin/r? -rf ~`: a globbed program word runs whichever program it matches; every described
+    /// program it could match is judged, and the line needs approval either way.
+    fn glob_program(&mut self, argv: Vec<String>, extras: &Extras, depth: usize, via: &[String]) -> Vec<String> {
+        self.construct(Construct::DynamicProgram);
+        let pattern = program_name(&argv[0]).to_owned();
+        let mut candidates: Vec<&str> = model().names().filter(|n| glob_matches(&pattern, n)).collect();
+        candidates.sort_unstable();
+        candidates.truncate(MAX_GLOB_PROGRAMS);
+        let mut programs = Vec::new();
+        for name in candidates {
+            let mut next = argv.clone();
+            next[0] = name.to_owned();
+            self.glob_words.remove(&argv[0]);
+            programs.extend(self.invoke(next, extras.clone(), depth, via));
+        }
+        programs
+    }
+
     /// Records `fed programs → program` as a pipeline: text produced by a substitution is being
     /// run (`bash -c "$(curl ...)"`, `source <(curl ...)`).
-    fn record_fed(&mut self, extras: &Extras, program: &str) {
+    pub(super) fn record_fed(&mut self, extras: &Extras, program: &str) {
         if !extras.fed.is_empty() {
             let consumer = Stage {
                 programs: vec![program.to_owned()],
@@ -288,14 +442,21 @@ impl Walker {
                 via.push("env -S".to_owned());
                 return self.script(script, depth + 1, &via);
             }
+            if let Some(script) = arg.strip_prefix("-S").filter(|s| !s.is_empty()) {
+                via.push("env -S".to_owned());
+                return self.script(script, depth + 1, &via);
+            }
             if arg == "-S" || arg == "--split-string" {
                 let script = args[i + 1..].join(" ");
                 via.push("env -S".to_owned());
                 return self.script(&script, depth + 1, &via);
             }
-            if matches!(arg, "-u" | "-C" | "--unset" | "--chdir") {
+            if matches!(arg, "-u" | "-C" | "-P" | "--unset" | "--chdir" | "--path") {
                 i += 2;
-            } else if arg.starts_with('-') || arg.contains('=') {
+            } else if arg.starts_with('-') {
+                i += 1;
+            } else if let Some((name, value)) = arg.split_once('=') {
+                self.env.push((name.to_owned(), value.to_owned()));
                 i += 1;
             } else {
                 break;
@@ -309,49 +470,109 @@ impl Walker {
         self.invoke(rest, extras, depth, &via)
     }
 
-    fn shell(&mut self, argv: Vec<String>, extras: Extras, depth: usize, mut via: Vec<String>) -> Vec<String> {
-        let program = program_name(&argv[0]).to_owned();
+    fn find(&mut self, argv: Vec<String>, extras: Extras, depth: usize, via: Vec<String>) -> Vec<String> {
         let args = &argv[1..];
-        let mut command_string = false;
+        // Filters that narrow what `-exec`/`-delete` touch; `-name '*'` narrows nothing.
+        let filtered_at = |end: usize| (0..end).any(|k| is_find_filter(&args[k], args.get(k + 1).map(String::as_str)));
+        let mut kept: Vec<String> = vec![argv[0].clone()];
+        let mut k = 0;
+        while k < args.len() {
+            let a = &args[k];
+            if a.starts_with('-') && a.len() > 1 && !is_find_filter(a, args.get(k + 1).map(String::as_str)) {
+                if matches!(
+                    a.as_str(),
+                    "-name" | "-iname" | "-path" | "-ipath" | "-wholename" | "-iwholename"
+                ) {
+                    // A filter that matches everything is dropped, so rules see no filter.
+                    k += 2;
+                    continue;
+                }
+            }
+            kept.push(a.clone());
+            k += 1;
+        }
+        let mut programs = self.emit(&kept, &extras, &via);
+        let roots: Vec<&str> = args
+            .iter()
+            .take_while(|a| !a.starts_with('-') && *a != "(" && *a != "!")
+            .map(String::as_str)
+            .collect();
         let mut i = 0;
         while i < args.len() {
-            let arg = args[i].as_str();
-            if arg == "--" {
-                i += 1;
-                break;
-            }
-            if arg == "-o" || arg == "+o" {
-                i += 2;
-                continue;
-            }
-            if (arg.starts_with('-') || arg.starts_with('+')) && arg.len() > 1 {
-                if !arg.starts_with("--") && arg[1..].contains('c') {
-                    command_string = true;
+            if matches!(args[i].as_str(), "-exec" | "-execdir" | "-ok" | "-okdir") {
+                let end = args[i + 1..]
+                    .iter()
+                    .position(|a| a == ";" || a == "+" || a == "\\;")
+                    .map_or(args.len(), |p| i + 1 + p);
+                let names: Vec<&str> = (0..i)
+                    .filter(|&k| matches!(args[k].as_str(), "-name" | "-iname"))
+                    .filter_map(|k| args.get(k + 1).map(String::as_str))
+                    .collect();
+                let root = roots.first().copied().unwrap_or(".");
+                // What `{}` stands for: everything under the starting point, or — with one
+                // plain `-name` filter — the entries of that name anywhere under it.
+                let stand_in = if !filtered_at(i) {
+                    root.to_owned()
+                } else if let [name] = names.as_slice()
+                    && !name.contains(['*', '?', '[', '/'])
+                {
+                    format!("{}/**/{name}", root.trim_end_matches('/'))
+                } else {
+                    "{}".to_owned()
+                };
+                let inner: Vec<String> = args[i + 1..end].iter().map(|a| a.replace("{}", &stand_in)).collect();
+                let mut inner_via = via.clone();
+                inner_via.push(format!("find {}", args[i]));
+                if depth + 1 > MAX_DEPTH {
+                    self.construct(Construct::TooDeep);
+                } else {
+                    programs.extend(self.invoke(inner, Extras::default(), depth + 1, &inner_via));
                 }
-                i += 1;
-                continue;
+                i = end;
             }
-            break;
+            i += 1;
         }
-        self.record_fed(&extras, &program);
-        if command_string {
-            if let Some(script) = args.get(i) {
-                via.push(format!("{program} -c"));
-                return self.script(script, depth + 1, &via);
-            }
-        } else if i >= args.len()
-            && let Some(stdin) = &extras.stdin
-        {
-            via.push(format!("{program} <<"));
-            let stdin = stdin.clone();
-            let mut programs = self.emit(&argv, &extras, &via[..via.len() - 1]);
-            programs.extend(self.script(&stdin, depth + 1, &via));
-            return programs;
-        }
-        self.emit(&argv, &extras, &via)
+        programs
     }
 
-    /// Records the final simple command; tracks `cd`.
+    /// git, read the way git reads it: global options and `-c` configuration, aliases expanded.
+    fn git(&mut self, argv: Vec<String>, extras: Extras, depth: usize, mut via: Vec<String>) -> Vec<String> {
+        let read = crate::git::read_git_argv(&argv[1..]);
+        let mut programs = Vec::new();
+        if read.config.iter().any(|(k, v)| crate::git::config_runs_command(k, v)) {
+            self.construct(Construct::GitConfigExec);
+            for (key, value) in &read.config {
+                if crate::git::config_runs_command(key, value) {
+                    let mut v = via.clone();
+                    v.push(format!("git -c {key}"));
+                    programs.extend(self.script(value.trim_start_matches('!'), depth + 1, &v));
+                }
+            }
+        }
+        if let Some(script) = &read.alias_script {
+            self.construct(Construct::GitConfigExec);
+            via.push("git alias".to_owned());
+            programs.extend(self.script(script, depth + 1, &via));
+            return programs;
+        }
+        let mut normal = vec![argv[0].clone()];
+        normal.extend(read.args);
+        let parsed = parse_args("git", &normal[1..]);
+        programs.extend(self.code_of("git", &parsed, &normal[1..], &extras, depth, &via));
+        // `git submodule foreach CMD`, `git bisect run CMD`.
+        if let Some(runs) = parsed.spec().and_then(|s| s.runs)
+            && let Some(at) = parsed.command_at
+        {
+            let mut inner_via = via.clone();
+            inner_via.push("git".to_owned());
+            let rest = normal[1..][at..].to_vec();
+            programs.extend(self.run_rest(runs, &rest, Extras::default(), depth, &inner_via, false, &[]));
+        }
+        programs.extend(self.emit(&normal, &extras, &via));
+        programs
+    }
+
+    /// Records the final simple command; tracks `cd`, written files and aliases.
     pub(super) fn emit(&mut self, argv: &[String], extras: &Extras, via: &[String]) -> Vec<String> {
         let Some(first) = argv.first() else {
             return Vec::new();
@@ -360,18 +581,29 @@ impl Walker {
         let args = argv[1..].to_vec();
         let parsed = parse_args(&program, &args);
         let mut files = extras.files.clone();
-        if !arguments_are_text(&program) {
-            files.extend(file_arguments(&program, &parsed.positionals, &parsed.flags));
-        }
+        files.extend(file_arguments(&program, &args, &parsed));
         files.retain(|(_, f)| !f.is_empty() && !f.contains("://"));
         let cwd = self.cwd.clone();
-        if program == "cd" {
-            let target = parsed.positionals.first().map_or("~", String::as_str);
-            if target != "-" {
-                self.cwd = Some(path::join(self.cwd.as_deref(), target));
+        match program.as_str() {
+            "cd" | "pushd" => {
+                let target = parsed.positionals.first().map_or("~", String::as_str);
+                if target != "-" {
+                    self.cwd = Some(path::join(self.cwd.as_deref(), target));
+                }
             }
+            "alias" => {
+                for a in &parsed.positionals {
+                    if let Some((name, value)) = a.split_once('=') {
+                        self.aliases.insert(name.to_owned(), value.to_owned());
+                    }
+                }
+            }
+            _ => {}
         }
-        let command = SimpleCommand {
+        self.note_written(&program, &parsed, &files, extras);
+        let runs_stdin = std::mem::take(&mut self.stdin_runs);
+        let mutates = parsed.chain.iter().any(|s| s.mutates);
+        let mut command = SimpleCommand {
             program: program.clone(),
             args,
             flags: parsed.flags,
@@ -379,90 +611,156 @@ impl Walker {
             files,
             cwd,
             via: via.to_vec(),
+            env: std::mem::take(&mut self.env),
+            runs_stdin,
+            mutates,
         };
-        if !self.out.commands.contains(&command) {
+        command.env.extend(extras.env.iter().cloned());
+        if self.seen.insert(command.key()) {
             self.out.commands.push(command);
         }
         vec![program]
     }
-}
 
-/// How many leading positionals of a file-handling program are not files (a pattern, a script),
-/// or `None` when the program's arguments are not files whose contents it reads or writes.
-fn file_positionals_from(program: &str, flags: &[flags::Flag]) -> Option<usize> {
-    let pattern_given = flags
-        .iter()
-        .any(|f| matches!(f.name.as_str(), "e" | "regexp" | "f" | "file"));
-    match program {
-        "grep" | "egrep" | "fgrep" | "rg" | "ag" | "ack" if !pattern_given => Some(1),
-        "sed" if !pattern_given => Some(1),
-        "awk" | "gawk" | "mawk" | "jq" | "yq" => Some(1),
-        "cat" | "tac" | "less" | "more" | "head" | "tail" | "nl" | "od" | "xxd" | "hexdump" | "strings" | "base64"
-        | "base32" | "md5sum" | "sha1sum" | "sha256sum" | "sha512sum" | "wc" | "file" | "cp" | "mv" | "rm"
-        | "rmdir" | "shred" | "truncate" | "touch" | "tee" | "ln" | "install" | "rsync" | "scp" | "tar" | "zip"
-        | "unzip" | "gzip" | "gunzip" | "zcat" | "bzip2" | "xz" | "7z" | "vim" | "vi" | "nvim" | "nano" | "emacs"
-        | "code" | "open" | "source" | "." | "diff" | "cmp" | "sort" | "uniq" | "cut" | "paste" | "column" | "grep"
-        | "egrep" | "fgrep" | "rg" | "ag" | "ack" | "sed" | "gpg" | "sqlite3" | "split" | "iconv" | "dos2unix"
-        | "find" | "unlink" | "wipefs" | "bat" | "view" | "pr" | "fold" | "fmt" | "xargs" | "openssl"
-        | "ssh-keygen" | "ssh-add" => Some(0),
-        p if p.starts_with("mkfs") => Some(0),
-        _ => None,
-    }
-}
-
-/// Programs that only look at or change metadata (names, modes, owners), never contents.
-fn touches_metadata_only(program: &str) -> bool {
-    matches!(
-        program,
-        "ls" | "stat"
-            | "chmod"
-            | "chown"
-            | "chgrp"
-            | "du"
-            | "df"
-            | "readlink"
-            | "realpath"
-            | "basename"
-            | "dirname"
-            | "cd"
-            | "pushd"
-            | "mkdir"
-            | "test"
-            | "["
-            | "tree"
-            | "exa"
-            | "eza"
-    )
-}
-
-/// Whether a word reads as a path rather than a name (`./x`, `src/y`, `.env`, `~/z`, `$HOME/w`).
-fn looks_like_path(word: &str) -> bool {
-    word.contains('/') || word.starts_with(['.', '~', '$'])
-}
-
-/// The file a data argument names: `@file`, `name=@file`, `name=<file` (curl, httpie, gh).
-fn data_file(value: &str) -> Option<&str> {
-    value
-        .strip_prefix('@')
-        .or_else(|| value.split_once("=@").map(|(_, f)| f))
-        .or_else(|| value.split_once("=<").map(|(_, f)| f))
-        .filter(|f| !f.is_empty())
-}
-
-/// Files a command reads or writes: its file arguments, output options, `@file` data and
-/// path-like arguments of other programs. Branch names, patterns and messages are not files.
-fn file_arguments(program: &str, positionals: &[String], flags: &[flags::Flag]) -> Vec<(Access, String)> {
-    let mut files = Vec::new();
-    for f in flags {
-        let Some(value) = &f.value else { continue };
-        if matches!(f.name.as_str(), "output" | "output-document" | "o" | "out" | "log-file") {
-            files.push((Access::Write, value.clone()));
-        } else if let Some(file) = data_file(value) {
-            files.push((Access::Read, file.to_owned()));
+    /// Remembers files this command writes with known contents (`printf '...' > f`, `cat > f
+    /// <<EOF`) or downloads (`curl -o f URL`), so that running them later is judged by content.
+    fn note_written(&mut self, program: &str, parsed: &ParsedArgs, files: &[(Access, String)], extras: &Extras) {
+        let written: Vec<&String> = files
+            .iter()
+            .filter(|(a, _)| *a == Access::Write)
+            .map(|(_, f)| f)
+            .collect();
+        if written.is_empty() {
+            return;
+        }
+        let content = match program {
+            "echo" => Some(Written::Text(parsed.positionals.join(" "))),
+            "printf" => Some(Written::Text(
+                parsed.positionals.join(" ").replace("\\n", "\n").replace("\\t", "\t"),
+            )),
+            "cat" | "tee" | "dd" | "sponge" => extras.stdin.clone().map(Written::Text),
+            "curl" | "wget" | "aria2c" | "fetch" | "http" | "https" | "xh" => {
+                Some(Written::Download(program.to_owned()))
+            }
+            _ => None,
+        };
+        if let Some(content) = content {
+            for f in written {
+                let key = path::join(self.cwd.as_deref(), f);
+                self.written.insert(key, content.clone());
+            }
         }
     }
+}
+
+/// The role of option `name` in the descriptions in force.
+fn option_role(parsed: &ParsedArgs, name: &str) -> Option<FileRole> {
+    parsed
+        .chain
+        .iter()
+        .rev()
+        .find_map(|s| s.option_files.get(name).copied())
+}
+
+/// `-v SRC:DST` / `--volume SRC:DST` / `--mount type=bind,source=S,target=T` of a container run.
+fn mounts(args: &[String]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let value = if matches!(a, "-v" | "--volume" | "--mount") {
+            i += 1;
+            args.get(i).map(String::as_str)
+        } else {
+            a.strip_prefix("--volume=")
+                .or_else(|| a.strip_prefix("--mount="))
+                .or_else(|| a.strip_prefix("-v"))
+                .filter(|v| !v.is_empty())
+        };
+        if let Some(v) = value {
+            if v.contains("target=") || v.contains("dst=") || v.contains("destination=") {
+                let field = |keys: &[&str]| {
+                    v.split(',').find_map(|kv| {
+                        kv.split_once('=')
+                            .filter(|(k, _)| keys.contains(k))
+                            .map(|(_, x)| x.to_owned())
+                    })
+                };
+                if let (Some(src), Some(dst)) = (field(&["source", "src"]), field(&["target", "dst", "destination"])) {
+                    out.push((src, dst));
+                }
+            } else {
+                let mut parts = v.split(':');
+                if let (Some(src), Some(dst)) = (parts.next(), parts.next())
+                    && !src.is_empty()
+                    && dst.starts_with('/')
+                {
+                    out.push((src.to_owned(), dst.to_owned()));
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A container path as the host path it is mounted from, when it lies under a mount.
+fn host_path(arg: &str, mounts: &[(String, String)]) -> String {
+    for (src, dst) in mounts {
+        let dst = dst.trim_end_matches('/');
+        if arg == dst || dst.is_empty() {
+            return if dst.is_empty() {
+                format!("{src}{arg}")
+            } else {
+                src.clone()
+            };
+        }
+        if let Some(rest) = arg.strip_prefix(dst).filter(|r| r.starts_with('/')) {
+            return format!("{}{rest}", src.trim_end_matches('/'));
+        }
+    }
+    arg.to_owned()
+}
+
+/// Quotes a word for re-reading as shell text.
+pub(super) fn quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,~".contains(&b))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// Files a command reads or writes, as the model describes its operands and options. Branch
+/// names, patterns and messages are not files.
+fn file_arguments(program: &str, args: &[String], parsed: &ParsedArgs) -> Vec<(Access, String)> {
+    let mut files = Vec::new();
+    let spec: Option<&Spec> = parsed.spec();
+    for f in &parsed.flags {
+        let Some(value) = &f.value else { continue };
+        match option_role(parsed, &f.name) {
+            Some(FileRole::Read) => files.push((Access::Read, value.clone())),
+            Some(FileRole::Write) => files.push((Access::Write, value.clone())),
+            Some(FileRole::DirWrite) => files.push((Access::Write, format!("{}/*", value.trim_end_matches('/')))),
+            None if spec.is_none()
+                && matches!(f.name.as_str(), "output" | "output-document" | "o" | "out" | "log-file") =>
+            {
+                files.push((Access::Write, value.clone()));
+            }
+            None => {
+                if let Some(file) = data_file(value) {
+                    files.push((Access::Read, file.to_owned()));
+                }
+            }
+        }
+    }
+    let operands: &[String] = &parsed.positionals[parsed.subcommand_words.min(parsed.positionals.len())..];
     if program == "dd" {
-        for p in positionals {
+        for p in operands {
             if let Some(f) = p.strip_prefix("of=") {
                 files.push((Access::Write, f.to_owned()));
             } else if let Some(f) = p.strip_prefix("if=") {
@@ -472,50 +770,122 @@ fn file_arguments(program: &str, positionals: &[String], flags: &[flags::Flag]) 
         return files;
     }
     if program == "git" {
-        let sub = flags::first_positional(positionals);
-        let cached = flags.iter().any(|f| f.name == "cached");
-        let access = match sub {
-            "rm" | "mv" if !cached => Access::Write,
-            "add" | "restore" | "blame" | "diff" | "show" | "cat-file" | "checkout" | "apply" | "am" => Access::Read,
-            _ => return files,
-        };
-        for p in positionals.iter().skip(1) {
-            let path = if matches!(sub, "show" | "cat-file") {
-                p.split_once(':').map_or(p.as_str(), |(_, f)| f)
-            } else {
-                p
-            };
-            files.push((access, path.to_owned()));
-        }
+        git_files(args, parsed, operands, &mut files);
         return files;
     }
-    if touches_metadata_only(program) {
-        return files;
-    }
-    if let Some(p) = positionals.iter().find_map(|p| data_file(p)) {
-        files.push((Access::Read, p.to_owned()));
-    }
-    let in_place = flags.iter().any(|f| f.name == "in-place" || f.name == "i");
-    let Some(skip) = file_positionals_from(program, flags) else {
+    let Some(spec) = spec else {
         files.extend(
-            positionals
+            operands
                 .iter()
-                .filter(|p| looks_like_path(p))
-                .map(|p| (Access::Read, p.clone())),
+                .filter(|p| looks_like_path(p) || data_file(p).is_some())
+                .map(|p| (Access::Read, data_file(p).unwrap_or(p).to_owned())),
         );
         return files;
     };
-    let count = positionals.len();
-    for (i, p) in positionals.iter().enumerate().skip(skip) {
-        let last = i + 1 == count && i > skip;
-        let access = match program {
-            "tee" | "touch" | "rm" | "rmdir" | "truncate" | "shred" | "unlink" | "wipefs" => Access::Write,
-            m if m.starts_with("mkfs") => Access::Write,
-            "cp" | "mv" | "install" | "ln" | "rsync" | "scp" if last => Access::Write,
-            "sed" | "perl" if in_place => Access::Write,
-            _ => Access::Read,
+    if let Some(p) = operands.iter().find_map(|p| data_file(p)) {
+        files.push((Access::Read, p.to_owned()));
+    }
+    let pattern_given = parsed.flags.iter().any(|f| {
+        matches!(
+            f.name.as_str(),
+            "e" | "regexp" | "f" | "file" | "expression" | "from-file"
+        )
+    });
+    let skip = usize::from(spec.pattern_first && !pattern_given);
+    let operands = &operands[skip.min(operands.len())..];
+    let in_place = spec.in_place_writes && parsed.flags.iter().any(|f| f.name == "in-place" || f.name == "i");
+    let target_dir = parsed.flags.iter().any(|f| f.name == "target-directory");
+    let count = operands.len();
+    for (i, p) in operands.iter().enumerate() {
+        let last = i + 1 == count && i > 0 && !target_dir;
+        let access: &[Access] = match spec.operands {
+            Operands::Read if in_place => &[Access::Write],
+            Operands::Read => &[Access::Read],
+            Operands::Write => &[Access::Write],
+            Operands::Copy if last => &[Access::Write],
+            Operands::Copy => &[Access::Read],
+            Operands::Move if last => &[Access::Write],
+            Operands::Move => &[Access::Read, Access::Write],
+            Operands::ArchiveFirst if i == 0 => &[Access::Write],
+            Operands::ArchiveFirst => &[Access::Read],
+            Operands::Archive => {
+                tar_files(parsed, p, &mut files);
+                &[]
+            }
+            Operands::Paths if looks_like_path(p) => &[Access::Read],
+            Operands::Paths | Operands::Text | Operands::Metadata | Operands::Data | Operands::Checkout => &[],
         };
-        files.push((access, p.clone()));
+        for a in access {
+            files.push((*a, p.clone()));
+        }
+    }
+    if spec.operands == Operands::Archive {
+        tar_archive(parsed, &mut files);
     }
     files
+}
+
+/// `tar`: in create mode operands are read, in extract mode the directory (`-C`, else the
+/// working directory) is written.
+fn tar_files(parsed: &ParsedArgs, operand: &str, files: &mut Vec<(Access, String)>) {
+    let extract = parsed
+        .flags
+        .iter()
+        .any(|f| matches!(f.name.as_str(), "extract" | "get"));
+    if !extract {
+        files.push((Access::Read, operand.to_owned()));
+    }
+}
+
+fn tar_archive(parsed: &ParsedArgs, files: &mut Vec<(Access, String)>) {
+    let has = |n: &str| parsed.flags.iter().any(|f| f.name == n);
+    let extract = has("extract") || has("get");
+    let create = has("create") || has("append") || has("update");
+    let value = |n: &str| parsed.flags.iter().find(|f| f.name == n).and_then(|f| f.value.clone());
+    if let Some(archive) = value("file").filter(|a| a != "-") {
+        files.push((if create { Access::Write } else { Access::Read }, archive));
+    }
+    if extract {
+        let dir = value("directory").unwrap_or_else(|| ".".to_owned());
+        files.push((Access::Write, format!("{}/*", dir.trim_end_matches('/'))));
+    }
+}
+
+/// Files of a git subcommand: paths it reads, writes or restores.
+fn git_files(args: &[String], parsed: &ParsedArgs, operands: &[String], files: &mut Vec<(Access, String)>) {
+    let sub = parsed.positionals.first().map_or("", String::as_str);
+    let cached = parsed.flags.iter().any(|f| f.name == "cached");
+    match sub {
+        "rm" | "mv" if !cached => files.extend(operands.iter().map(|p| (Access::Write, p.clone()))),
+        "restore" => files.extend(operands.iter().map(|p| (Access::Write, p.clone()))),
+        "checkout" => {
+            // `git checkout REF -- PATH` overwrites PATH with REF's copy.
+            if let Some(at) = args.iter().position(|a| a == "--") {
+                files.extend(args[at + 1..].iter().map(|p| (Access::Write, p.clone())));
+            }
+        }
+        "show" | "cat-file" => files.extend(
+            operands
+                .iter()
+                .filter_map(|p| p.split_once(':').map(|(_, f)| f))
+                .filter(|f| !f.is_empty())
+                .map(|f| (Access::Read, f.to_owned())),
+        ),
+        "add" | "blame" | "diff" | "apply" | "am" | "hash-object" => {
+            files.extend(operands.iter().map(|p| (Access::Read, p.clone())));
+        }
+        "grep" => {
+            // `git grep PATTERN -- PATHS`, or with `--no-index` over any file.
+            let skip = usize::from(
+                !parsed
+                    .flags
+                    .iter()
+                    .any(|f| matches!(f.name.as_str(), "e" | "regexp" | "f" | "file")),
+            );
+            files.extend(operands.iter().skip(skip).map(|p| (Access::Read, p.clone())));
+        }
+        _ => {}
+    }
+    // Options with files (`git commit -F msg`, `git config -f file`) come from the model.
+    let _ = args;
 }

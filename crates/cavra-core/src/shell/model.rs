@@ -1,0 +1,282 @@
+//! The program model (issue 14): what programs do with their arguments, as data.
+//!
+//! The descriptions live in `crates/cavra-core/programs/*.yaml` (embedded; `programs/README.md`
+//! documents the fields) so that a pack author can read what cavra knows about `sudo`, `curl` or
+//! `kubectl` without reading Rust. This module loads them once and answers the questions the
+//! analyser asks: which options take values, which flag a letter stands for, which subcommand a
+//! word is, where a wrapper's command starts, which arguments are files or code.
+//!
+//! A program that is not described is still analysed: its options are flags without values and
+//! its path-like arguments files it reads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+/// The embedded model files, by name (for messages).
+const FILES: [(&str, &str); 8] = [
+    ("wrappers.yaml", include_str!("../../programs/wrappers.yaml")),
+    ("interpreters.yaml", include_str!("../../programs/interpreters.yaml")),
+    ("files.yaml", include_str!("../../programs/files.yaml")),
+    ("network.yaml", include_str!("../../programs/network.yaml")),
+    ("vcs.yaml", include_str!("../../programs/vcs.yaml")),
+    ("packages.yaml", include_str!("../../programs/packages.yaml")),
+    (
+        "infrastructure.yaml",
+        include_str!("../../programs/infrastructure.yaml"),
+    ),
+    ("systems.yaml", include_str!("../../programs/systems.yaml")),
+];
+
+/// One or several canonical names for a short option letter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Names {
+    /// `r: recursive`.
+    One(String),
+    /// `D: [delete, force]`.
+    Many(Vec<String>),
+}
+
+impl Names {
+    fn as_slice(&self) -> &[String] {
+        match self {
+            Names::One(n) => std::slice::from_ref(n),
+            Names::Many(n) => n,
+        }
+    }
+}
+
+/// What a program's positional arguments are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Operands {
+    /// Path-like arguments are files it reads (the default for undescribed programs).
+    #[default]
+    Paths,
+    /// Files it reads.
+    Read,
+    /// Files it writes, creates or deletes.
+    Write,
+    /// Sources read, the last one written.
+    Copy,
+    /// Sources read and removed, the last one written.
+    Move,
+    /// Not files at all.
+    Text,
+    /// Names whose metadata it reads or changes, never their contents.
+    Metadata,
+    /// Request items: only `@file` data names files.
+    Data,
+    /// `tar`: read or written depending on the mode.
+    Archive,
+    /// The first is an archive written, the rest files read (`zip out.zip a b`).
+    ArchiveFirst,
+    /// `git checkout`: paths after `--` are overwritten.
+    Checkout,
+}
+
+/// How an option value or operand touches a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum FileRole {
+    /// Read.
+    Read,
+    /// Written.
+    Write,
+    /// A directory written into.
+    DirWrite,
+}
+
+/// How a wrapper runs what follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Runs {
+    /// The rest of the arguments is a command.
+    Command,
+    /// The rest of the arguments, joined, is shell text (`eval`, `watch`).
+    Script,
+    /// The rest, joined, is shell text run on another machine (`ssh host cmd`).
+    Remote,
+}
+
+/// Code a program runs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Code {
+    /// `shell`, `python`, `javascript`, `perl`, `ruby`, `php`, `powershell`, ...
+    pub language: String,
+    /// Options whose value is code (`-c`, `-e`).
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// Runs its standard input when given no code and no script.
+    #[serde(default)]
+    pub stdin: bool,
+    /// Its first operand is a script file it runs.
+    #[serde(default)]
+    pub script: bool,
+    /// Its first operand is code (`deno eval CODE`, `awk PROGRAM`).
+    #[serde(default)]
+    pub operand: bool,
+    /// Options after which it runs no code of its own (`python3 -m json.tool`, `node --version`).
+    #[serde(default)]
+    pub stops: Vec<String>,
+}
+
+/// One program (or subcommand) as the model describes it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Spec {
+    #[serde(default)]
+    also: Vec<String>,
+    #[serde(default)]
+    short: BTreeMap<String, Names>,
+    #[serde(default)]
+    long: Vec<String>,
+    #[serde(default)]
+    values: Vec<String>,
+    #[serde(default)]
+    pub single_dash_long: bool,
+    #[serde(default)]
+    pub operands: Operands,
+    #[serde(default)]
+    pub pattern_first: bool,
+    #[serde(default)]
+    pub option_files: BTreeMap<String, FileRole>,
+    #[serde(default)]
+    subcommands: BTreeMap<String, Spec>,
+    #[serde(default)]
+    pub mutates: bool,
+    #[serde(default)]
+    pub runs: Option<Runs>,
+    #[serde(default)]
+    pub skip: usize,
+    #[serde(default)]
+    pub code: Option<Code>,
+    #[serde(default)]
+    pub acts_as: Vec<String>,
+    #[serde(default)]
+    pub in_place_writes: bool,
+    #[serde(default)]
+    pub container: bool,
+}
+
+impl Spec {
+    /// The nested description of subcommand `word`.
+    pub fn subcommand(&self, word: &str) -> Option<&Spec> {
+        self.subcommands.get(word)
+    }
+
+    /// Whether the program has subcommands.
+    pub fn has_subcommands(&self) -> bool {
+        !self.subcommands.is_empty()
+    }
+
+    /// The canonical names of short option `letter`, if described.
+    pub fn short(&self, letter: &str) -> Option<&[String]> {
+        self.short.get(letter).map(Names::as_slice)
+    }
+
+    /// Whether option `name` (canonical, or a letter) takes a value.
+    pub fn takes_value(&self, name: &str) -> bool {
+        self.values.iter().any(|v| v == name)
+    }
+
+    /// Whether `name` is an option this spec knows at all.
+    pub fn knows(&self, name: &str) -> bool {
+        self.takes_value(name)
+            || self.long.iter().any(|l| l == name)
+            || self.short.contains_key(name)
+            || self.short.values().any(|n| n.as_slice().iter().any(|c| c == name))
+            || self.option_files.contains_key(name)
+            || self.code.as_ref().is_some_and(|c| c.options.iter().any(|o| o == name))
+    }
+
+    /// The GNU long option `name` abbreviates, when it abbreviates exactly one.
+    pub fn expand_long<'a>(&'a self, name: &'a str) -> &'a str {
+        if self.long.is_empty() || self.long.iter().any(|l| l == name) || name.len() < 2 {
+            return name;
+        }
+        let mut matches = self.long.iter().filter(|o| o.starts_with(name));
+        match (matches.next(), matches.next()) {
+            (Some(only), None) => only,
+            _ => name,
+        }
+    }
+}
+
+/// Every described program, by each of its names.
+pub(crate) struct Model {
+    programs: HashMap<String, Spec>,
+}
+
+impl Model {
+    /// Reads the embedded files. An entry that does not read is reported, never dropped silently.
+    fn load() -> Result<Model, String> {
+        let mut programs = HashMap::new();
+        for (file, text) in FILES {
+            let entries: BTreeMap<String, Spec> = crate::pack::yaml_value(text)
+                .map_err(|e| format!("{file}: {e}"))
+                .and_then(|v| serde_path_to_error::deserialize(v).map_err(|e| format!("{file}: {e}")))?;
+            for (name, spec) in entries {
+                for alias in &spec.also {
+                    programs.insert(alias.clone(), spec.clone());
+                }
+                if programs.insert(name.clone(), spec).is_some() {
+                    return Err(format!("{file}: `{name}` is described twice"));
+                }
+            }
+        }
+        Ok(Model { programs })
+    }
+
+    /// The description of `program`.
+    pub fn get(&self, program: &str) -> Option<&Spec> {
+        self.programs.get(program)
+    }
+
+    /// How many program names the model describes.
+    pub fn len(&self) -> usize {
+        self.programs.len()
+    }
+
+    /// Every described program name.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.programs.keys().map(String::as_str)
+    }
+}
+
+static MODEL: LazyLock<Result<Model, String>> = LazyLock::new(Model::load);
+
+/// The model, or an empty one if the embedded files do not read (a unit test proves they do).
+pub(crate) fn model() -> &'static Model {
+    static EMPTY: LazyLock<Model> = LazyLock::new(|| Model {
+        programs: HashMap::new(),
+    });
+    match &*MODEL {
+        Ok(m) => m,
+        Err(_) => &EMPTY,
+    }
+}
+
+/// Whether the embedded model reads, with the error when it does not.
+pub fn check() -> Result<usize, String> {
+    MODEL.as_ref().map(Model::len).map_err(Clone::clone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded files read, and describe the 150+ programs agents run.
+    #[test]
+    fn the_model_loads() {
+        let n = check().unwrap();
+        assert!(n >= 250, "only {n} program names described");
+        let m = model();
+        assert!(m.get("sudo").unwrap().runs.is_some());
+        assert!(m.get("python3").unwrap().code.is_some());
+        assert!(m.get("kubectl").unwrap().subcommand("delete").unwrap().mutates);
+    }
+}
