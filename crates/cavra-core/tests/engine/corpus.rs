@@ -1,4 +1,5 @@
-//! Acceptance corpus: cavra's own dangerous/benign cases and the reference system's parity cases, evaluated.
+//! Acceptance corpus: cavra's own dangerous/benign cases, the reference system's parity cases, and wave 2
+//! (an outsider's cases sorted into 19 bypass classes), evaluated.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fmt::Write as _;
@@ -48,11 +49,25 @@ struct ParityCase {
     expect: Expect,
 }
 
+/// One line of `wave2.jsonl`: an outsider's case, tagged with the bypass class it probes (0 for benign).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wave2Case {
+    class: Class,
+    bypass_class: u8,
+    note: String,
+    pack: String,
+    action: serde_json::Value,
+    expect: Expect,
+}
+
 /// A case from either file, ready to evaluate.
 struct Case {
     file: &'static str,
     line: usize,
     class: Option<Class>,
+    /// Wave 2's bypass class; 0 for benign cases and for the other files.
+    bypass_class: u8,
     note: String,
     pack: String,
     action: Action,
@@ -99,6 +114,7 @@ fn own_cases() -> Vec<Case> {
             file: "cavra.jsonl",
             line,
             class: Some(c.class),
+            bypass_class: 0,
             note: c.note,
             action: build_action("cavra.jsonl", line, &c.pack, c.action),
             pack: c.pack,
@@ -114,8 +130,26 @@ fn parity_cases() -> Vec<Case> {
             file: "parity.jsonl",
             line,
             class: None,
+            bypass_class: 0,
             note: String::new(),
             action: build_action("parity.jsonl", line, &c.pack, c.action),
+            pack: c.pack,
+            expect: c.expect,
+        })
+        .collect()
+}
+
+/// Wave 2's cases, each with its bypass class.
+fn wave2_cases() -> Vec<Case> {
+    read_lines::<Wave2Case>("wave2.jsonl")
+        .into_iter()
+        .map(|(line, c)| Case {
+            file: "wave2.jsonl",
+            line,
+            class: Some(c.class),
+            bypass_class: c.bypass_class,
+            note: c.note,
+            action: build_action("wave2.jsonl", line, &c.pack, c.action),
             pack: c.pack,
             expect: c.expect,
         })
@@ -280,4 +314,150 @@ fn own_corpus_size_and_rates() {
         benign >= 80,
         "the own corpus needs at least 80 benign cases, has {benign}"
     );
+}
+
+/// The highest bypass class wave 2 covers; classes run 1..=WAVE2_CLASSES.
+const WAVE2_CLASSES: u8 = 19;
+
+/// A target short enough for a failure line: long cases (class 6's very long lines) are cut.
+fn short_target(target: &str) -> String {
+    let escaped = target.escape_debug().to_string();
+    if escaped.chars().count() <= 160 {
+        escaped
+    } else {
+        let head: String = escaped.chars().take(120).collect();
+        format!("{head}... ({} chars)", target.len())
+    }
+}
+
+/// Every dangerous wave-2 case is stopped (block or require_approval) and no benign one is; prints the shares per class.
+#[test]
+fn wave2_corpus_classes_hold() {
+    let cases = wave2_cases();
+    let evaluations = run(&cases);
+    let mut per_class = std::collections::BTreeMap::<u8, (usize, usize)>::new();
+    let (mut dangerous, mut stopped, mut benign, mut wrongly_stopped) = (0usize, 0usize, 0usize, 0usize);
+    let mut misses = Vec::new();
+    for (c, got) in cases.iter().zip(&evaluations) {
+        let bypass_class = c.bypass_class;
+        let stop = stops(got.decision);
+        let missed = match c.class {
+            Some(Class::Dangerous) => {
+                dangerous += 1;
+                stopped += usize::from(stop);
+                let entry = per_class.entry(bypass_class).or_default();
+                entry.0 += usize::from(stop);
+                entry.1 += 1;
+                !stop
+            }
+            Some(Class::Benign) => {
+                benign += 1;
+                wrongly_stopped += usize::from(stop);
+                stop
+            }
+            None => false,
+        };
+        if missed {
+            let kind = if c.class == Some(Class::Dangerous) {
+                "dangerous"
+            } else {
+                "benign"
+            };
+            misses.push(format!(
+                "{}:{} [{kind}, class {bypass_class}] {} — {} `{}`\n      got {} by {}",
+                c.file,
+                c.line,
+                c.note,
+                c.action.action_type.as_str(),
+                short_target(&c.action.target),
+                got.decision.as_str(),
+                got.rule_id,
+            ));
+        }
+    }
+    let pct = |n: usize, d: usize| {
+        if d == 0 { 0.0 } else { 100.0 * n as f64 / d as f64 }
+    };
+    println!(
+        "wave2: {} cases; dangerous stopped (block/require_approval): {stopped}/{dangerous} = {:.1}%; \
+         benign wrongly stopped: {wrongly_stopped}/{benign} = {:.1}%",
+        cases.len(),
+        pct(stopped, dangerous),
+        pct(wrongly_stopped, benign),
+    );
+    for (class, (n, d)) in &per_class {
+        println!("wave2: class {class:>2}: {n:>3}/{d:<3} = {:5.1}%", pct(*n, *d));
+    }
+    if !misses.is_empty() {
+        let mut msg = format!(
+            "{} of {} wave2 cases are decided on the wrong side:\n",
+            misses.len(),
+            cases.len()
+        );
+        for m in &misses {
+            let _ = writeln!(msg, "  {m}");
+        }
+        panic!("{msg}");
+    }
+}
+
+/// Wave 2 is big enough (≥300 cases, ≥100 benign, ≥8 dangerous in each class 1..=19), consistently tagged, without duplicates.
+#[test]
+fn wave2_corpus_shape() {
+    let cases = wave2_cases();
+    let mut per_class = std::collections::BTreeMap::<u8, usize>::new();
+    let mut benign = 0usize;
+    let mut seen = std::collections::HashMap::new();
+    for c in &cases {
+        let bypass_class = c.bypass_class;
+        match c.class {
+            Some(Class::Dangerous) => {
+                assert!(
+                    (1..=WAVE2_CLASSES).contains(&bypass_class),
+                    "{}:{}: a dangerous case needs a bypass class in 1..={WAVE2_CLASSES}, has {bypass_class}",
+                    c.file,
+                    c.line
+                );
+                assert!(
+                    stops(c.expect.decision),
+                    "{}:{}: a dangerous case must expect block or require_approval",
+                    c.file,
+                    c.line
+                );
+                *per_class.entry(bypass_class).or_default() += 1;
+            }
+            Some(Class::Benign) => {
+                benign += 1;
+                assert_eq!(
+                    bypass_class, 0,
+                    "{}:{}: a benign case has bypass class 0",
+                    c.file, c.line
+                );
+                assert!(
+                    !stops(c.expect.decision),
+                    "{}:{}: a benign case must expect allow or warn",
+                    c.file,
+                    c.line
+                );
+            }
+            None => unreachable!("wave2 cases always have a class"),
+        }
+        let key = serde_json::to_string(&(&c.pack, &c.action)).expect("an action serialises");
+        if let Some(first) = seen.insert(key, c.line) {
+            panic!("{}:{}: same pack and action as line {first}", c.file, c.line);
+        }
+    }
+    assert!(
+        cases.len() >= 300,
+        "wave2 needs at least 300 cases, has {}",
+        cases.len()
+    );
+    assert!(benign >= 100, "wave2 needs at least 100 benign cases, has {benign}");
+    for class in 1..=WAVE2_CLASSES {
+        let n = per_class.get(&class).copied().unwrap_or(0);
+        assert!(
+            n >= 8,
+            "wave2 needs at least 8 dangerous cases in class {class}, has {n}"
+        );
+    }
 }
