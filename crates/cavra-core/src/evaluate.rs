@@ -104,7 +104,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
         }),
         _ => CommandLine::default(),
     };
-    let parts = parts(action, &line);
+    let parts = parts(action, &line, pack);
     let mut reports = Vec::new();
     let mut matched = Vec::new();
     // (outcome, severity, rule index) of the most restrictive part so far.
@@ -255,7 +255,7 @@ fn apply_mode(action: &Action, mode: Mode, e: &mut Evaluation) {
 }
 
 /// Breaks an action into the parts rules see.
-fn parts<'a>(action: &'a Action, line: &'a CommandLine) -> Vec<Part<'a>> {
+fn parts<'a>(action: &'a Action, line: &'a CommandLine, pack: &CompiledPack) -> Vec<Part<'a>> {
     let root = action.cwd.as_deref();
     let mut parts = Vec::new();
     match action.action_type {
@@ -265,7 +265,7 @@ fn parts<'a>(action: &'a Action, line: &'a CommandLine) -> Vec<Part<'a>> {
             } else {
                 Access::Write
             };
-            file_parts(access, &action.target, root, root, &mut parts);
+            file_parts(access, &action.target, root, root, pack, &mut parts);
         }
         ActionType::GitOperation => parts.push(Part::Git(git::from_action(&action.target, action.git_operation()))),
         ActionType::McpToolCall => {
@@ -277,23 +277,26 @@ fn parts<'a>(action: &'a Action, line: &'a CommandLine) -> Vec<Part<'a>> {
             // What the tool is asked to touch is checked like the agent's own file access.
             let access = mcp_access(action.mcp_tool());
             for file in mcp_paths(action) {
-                file_parts(access, file, root, root, &mut parts);
+                file_parts(access, file, root, root, pack, &mut parts);
             }
-            command_line_parts(line, root, &mut parts);
+            if let Some(intent) = mcp_git(action) {
+                parts.push(Part::Git(intent));
+            }
+            command_line_parts(line, root, pack, &mut parts);
         }
-        ActionType::ExecuteCommand => command_line_parts(line, root, &mut parts),
+        ActionType::ExecuteCommand => command_line_parts(line, root, pack, &mut parts),
     }
     parts
 }
 
-fn command_line_parts<'a>(line: &'a CommandLine, root: Option<&str>, parts: &mut Vec<Part<'a>>) {
+fn command_line_parts<'a>(line: &'a CommandLine, root: Option<&str>, pack: &CompiledPack, parts: &mut Vec<Part<'a>>) {
     for cmd in &line.commands {
         parts.push(Part::Command(cmd));
         if let Some(intent) = git::from_command(cmd) {
             parts.push(Part::Git(intent));
         }
         for (access, file) in &cmd.files {
-            file_parts(*access, file, cmd.cwd.as_deref(), root, parts);
+            file_parts(*access, file, cmd.cwd.as_deref(), root, pack, parts);
         }
     }
     parts.extend(line.pipelines.iter().map(|p| Part::Pipeline(p)));
@@ -304,7 +307,14 @@ fn command_line_parts<'a>(line: &'a CommandLine, root: Option<&str>, parts: &mut
 /// stands for `.env` and `.env.local` alike); braces and bracket classes are expanded first
 /// (`{.env,a}`, `*.p[e]m`, `id_[!x]sa`), since rules match names, not patterns — a pattern that
 /// spells more than [`MAX_SPELLINGS`] names is the `too_deep` construct instead.
-fn file_parts(access: Access, raw: &str, cwd: Option<&str>, root: Option<&str>, parts: &mut Vec<Part<'_>>) {
+fn file_parts(
+    access: Access,
+    raw: &str,
+    cwd: Option<&str>,
+    root: Option<&str>,
+    pack: &CompiledPack,
+    parts: &mut Vec<Part<'_>>,
+) {
     if !raw.contains(['*', '?', '[', '{']) {
         let resolved = path::resolve(raw, cwd, root);
         let shown = resolved.relative.clone().unwrap_or_else(|| resolved.full.clone());
@@ -314,6 +324,21 @@ fn file_parts(access: Access, raw: &str, cwd: Option<&str>, root: Option<&str>, 
             shown,
         });
         return;
+    }
+    // Bracket and brace groups beyond a few dozen are not worth spelling out: fail closed in
+    // linear time instead of expanding (or scanning) them.
+    if raw.bytes().filter(|b| matches!(b, b'[' | b'{')).count() > MAX_GROUPS {
+        parts.push(Part::Construct(Construct::TooDeep));
+        return;
+    }
+    // `cat .e*v`: a pattern is also tried as every name the pack's own file rules protect that
+    // it matches, so a star cannot stand for the letters a rule names.
+    for witness in witnesses(raw, pack) {
+        parts.push(Part::File {
+            access,
+            path: path::resolve(&witness, cwd, root),
+            shown: raw.to_owned(),
+        });
     }
     let Some(spellings) = spellings(raw) else {
         parts.push(Part::Construct(Construct::TooDeep));
@@ -328,6 +353,95 @@ fn file_parts(access: Access, raw: &str, cwd: Option<&str>, root: Option<&str>, 
             });
         }
     }
+}
+
+/// Bracket or brace groups a pattern may have before it is not analysed at all.
+const MAX_GROUPS: usize = 32;
+
+/// Most names one pattern is tried as, from the pack's protected names.
+const MAX_WITNESSES: usize = 32;
+
+/// Names the pack's file rules protect, as sample paths: `.env.*` gives `.env.x`, `*.pem` gives
+/// `x.pem`, `~/.ssh/**` gives `~/.ssh/x`, `id_rsa*` gives `id_rsa` and `id_rsax`.
+fn protected_samples(pack: &CompiledPack) -> Vec<String> {
+    let mut out = Vec::new();
+    for &i in &pack.file_rules {
+        if let crate::pack::Matcher::File(m) = &pack.rules[i].rule.matcher {
+            for p in &m.paths {
+                if p.contains(['[', '{']) {
+                    continue;
+                }
+                let p = p.replace("**/", "").replace("/**", "/x");
+                for star in ["", "x"] {
+                    let sample = p.replace(['*', '?'], star);
+                    if !sample.is_empty() && !out.contains(&sample) {
+                        out.push(sample);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The protected names (see [`protected_samples`]) that the pattern `raw` could stand for,
+/// component by component: `.e*v` → `.env`, `~/.s?h/` → `~/.ssh`.
+fn witnesses(raw: &str, pack: &CompiledPack) -> Vec<String> {
+    let samples = protected_samples(pack);
+    let components: Vec<&str> = samples
+        .iter()
+        .flat_map(|s| s.split('/'))
+        .filter(|c| !c.is_empty())
+        .collect();
+    let mut out: Vec<String> = vec![String::new()];
+    let absolute = raw.starts_with('/');
+    for (k, part) in raw.split('/').enumerate() {
+        let choices: Vec<String> = if part.contains(['*', '?', '[']) {
+            match globset::GlobBuilder::new(part).literal_separator(true).build() {
+                Ok(g) => {
+                    let m = g.compile_matcher();
+                    let mut hits: Vec<String> = Vec::new();
+                    for c in &components {
+                        if m.is_match(c) && !hits.iter().any(|h| h == c) {
+                            hits.push((*c).to_owned());
+                        }
+                        if hits.len() >= 8 {
+                            break;
+                        }
+                    }
+                    hits
+                }
+                Err(_) => Vec::new(),
+            }
+        } else {
+            vec![part.to_owned()]
+        };
+        if choices.is_empty() {
+            return Vec::new();
+        }
+        let mut next = Vec::new();
+        for prefix in &out {
+            for c in &choices {
+                let joined = if k == 0 { c.clone() } else { format!("{prefix}/{c}") };
+                next.push(joined);
+                if next.len() >= MAX_WITNESSES {
+                    break;
+                }
+            }
+        }
+        out = next;
+    }
+    if out.len() == 1 && out[0] == raw {
+        return Vec::new();
+    }
+    if absolute {
+        out.iter_mut().for_each(|w| {
+            if !w.starts_with('/') {
+                w.insert(0, '/');
+            }
+        });
+    }
+    out
 }
 
 /// Names a pattern may spell that rules must see; past this, the pattern is not analysed.
@@ -442,42 +556,190 @@ fn braces(pattern: &str, start: usize) -> Option<(usize, Vec<String>)> {
     None
 }
 
-/// MCP argument keys that name files.
-const MCP_PATH_KEYS: [&str; 12] = [
+/// MCP argument keys that name files, compared lower-cased without `_` and `-` (`filePath`,
+/// `file_path` and `FilePath` are one key).
+const MCP_PATH_KEYS: [&str; 30] = [
     "path",
     "paths",
     "file",
     "files",
-    "file_path",
     "filepath",
+    "filepaths",
     "filename",
     "source",
+    "sourcepath",
     "destination",
+    "destinationpath",
+    "dest",
+    "src",
     "target",
+    "targetpath",
     "dir",
     "directory",
+    "uri",
+    "uris",
+    "newpath",
+    "oldpath",
+    "root",
+    "cwd",
+    "workdir",
+    "workingdirectory",
+    "location",
+    "output",
+    "outputpath",
+    "inputpath",
+    "notebookpath",
 ];
 
 /// MCP argument keys that hold shell commands.
-const MCP_COMMAND_KEYS: [&str; 5] = ["command", "cmd", "script", "shell_command", "commandLine"];
+const MCP_COMMAND_KEYS: [&str; 6] = ["command", "cmd", "script", "shellcommand", "commandline", "bash"];
 
-fn mcp_paths(action: &Action) -> Vec<&str> {
+/// MCP argument keys that hold SQL.
+const MCP_SQL_KEYS: [&str; 5] = ["sql", "query", "statement", "querytext", "statements"];
+
+/// Most argument values looked at in one call (nesting and arrays included).
+const MCP_MAX_VALUES: usize = 512;
+
+fn normal_key(key: &str) -> String {
+    key.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Every string argument under `value`, with the normalised key it sits under, depth first.
+fn mcp_strings<'a>(key: &str, value: &'a serde_json::Value, depth: usize, out: &mut Vec<(String, &'a str)>) {
+    if depth > 8 || out.len() >= MCP_MAX_VALUES {
+        return;
+    }
+    match value {
+        serde_json::Value::String(s) => out.push((key.to_owned(), s)),
+        serde_json::Value::Array(items) => {
+            for item in items {
+                mcp_strings(key, item, depth + 1, out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                mcp_strings(&normal_key(k), v, depth + 1, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn mcp_arguments(action: &Action) -> Vec<(String, &str)> {
     let mut out = Vec::new();
-    let Some(args) = &action.arguments else { return out };
-    for key in MCP_PATH_KEYS {
-        match args.get(key) {
-            Some(serde_json::Value::String(s)) => out.push(s.strip_prefix("file://").unwrap_or(s)),
-            Some(serde_json::Value::Array(items)) => out.extend(items.iter().filter_map(|i| i.as_str())),
-            _ => {}
+    if let Some(args) = &action.arguments {
+        for (k, v) in args {
+            mcp_strings(&normal_key(k), v, 0, &mut out);
         }
     }
     out
 }
 
+/// Files an MCP call names: values under path-like keys at any depth, and `file://` URIs
+/// anywhere.
+fn mcp_paths(action: &Action) -> Vec<&str> {
+    mcp_arguments(action)
+        .into_iter()
+        .filter_map(|(key, value)| match value.strip_prefix("file://") {
+            Some(path) => Some(path),
+            None if MCP_PATH_KEYS.contains(&key.as_str()) && !value.contains("://") => Some(value),
+            None => None,
+        })
+        .collect()
+}
+
+/// The shell an MCP call carries: command strings (with an `args` list when given), and SQL
+/// sent to a database tool, read as the `psql -c` it amounts to.
 fn mcp_script(action: &Action) -> Option<String> {
-    let args = action.arguments.as_ref()?;
-    let scripts: Vec<&str> = MCP_COMMAND_KEYS.iter().filter_map(|k| args.get(*k)?.as_str()).collect();
+    let args = mcp_arguments(action);
+    let mut scripts: Vec<String> = Vec::new();
+    let argv: Vec<&str> = args
+        .iter()
+        .filter(|(k, _)| k == "args" || k == "argv")
+        .map(|(_, v)| *v)
+        .collect();
+    for (key, value) in &args {
+        if MCP_COMMAND_KEYS.contains(&key.as_str()) {
+            let mut script = (*value).to_owned();
+            for a in &argv {
+                script.push(' ');
+                script.push_str(&crate::shell::quote_word(a));
+            }
+            scripts.push(script);
+        } else if MCP_SQL_KEYS.contains(&key.as_str()) {
+            scripts.push(format!("psql -c {}", crate::shell::quote_word(value)));
+        }
+    }
     (!scripts.is_empty()).then(|| scripts.join("\n"))
+}
+
+/// What a code-hosting tool does to branches: `push_files`/`create_or_update_file` push to
+/// their `branch`, `update_ref` moves a ref (force when asked), `delete_branch` deletes one,
+/// `merge_pull_request` merges into a base it may not name (taken as protected), and deleting
+/// a repository deletes every branch.
+fn mcp_git(action: &Action) -> Option<GitIntent> {
+    let tool = normal_key(action.mcp_tool());
+    let args = action.arguments.as_ref();
+    let arg = |names: &[&str]| -> Option<String> {
+        args?.iter().find_map(|(k, v)| {
+            let k = normal_key(k);
+            names
+                .contains(&k.as_str())
+                .then(|| v.as_str().map(str::to_owned))
+                .flatten()
+        })
+    };
+    let force = args.is_some_and(|a| {
+        a.iter()
+            .any(|(k, v)| normal_key(k) == "force" && v.as_bool() == Some(true))
+    });
+    let branch =
+        arg(&["branch", "ref", "base", "targetbranch", "basebranch", "branchname"]).map(|b| git::branch_name(&b));
+    let has = |w: &str| tool.contains(w);
+    let (operation, branches, all) = if has("delete") && (has("repo") || has("project")) {
+        ("branch_delete", Vec::new(), true)
+    } else if has("merge") && (has("pull") || has("pr") || has("request") || has("mr")) {
+        let base = arg(&["base", "targetbranch", "basebranch", "into"]).map(|b| git::branch_name(&b));
+        ("merge", base.clone().into_iter().collect(), base.is_none())
+    } else if has("delete") && (has("branch") || has("ref")) {
+        ("branch_delete", branch.clone().into_iter().collect(), branch.is_none())
+    } else if has("push")
+        || has("ref")
+        || has("commit")
+        || ((has("create") || has("update") || has("delete") || has("write") || has("put"))
+            && (has("file") || has("content") || has("blob") || has("tree")))
+    {
+        // Writing through the API without a branch writes the default branch.
+        ("push", branch.clone().into_iter().collect(), branch.is_none())
+    } else {
+        return None;
+    };
+    let server = normal_key(action.mcp_server());
+    let hosting = [
+        "github",
+        "gitlab",
+        "gitea",
+        "bitbucket",
+        "forgejo",
+        "git",
+        "azuredevops",
+        "codecommit",
+    ]
+    .iter()
+    .any(|h| server.contains(h));
+    if !hosting {
+        return None;
+    }
+    Some(GitIntent {
+        operation: operation.to_owned(),
+        remote: None,
+        branches,
+        force,
+        all_branches: all,
+    })
 }
 
 /// Whether an MCP tool, by its name, writes what it is given.
@@ -569,8 +831,12 @@ fn matching_rules(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all:
     hits
 }
 
-fn arg_matches(set: &globset::GlobSet, arg: &str, cwd: Option<&str>, root: Option<&str>) -> bool {
-    if set.is_match(arg) {
+/// Whether `arg`, as written or as the path it resolves to, matches. `raw_ok` is false for
+/// allow-lists (`all_args`): there only the resolved path counts, so `target/../src` is `src`,
+/// never the `target/**` it starts with.
+fn arg_matches(set: &globset::GlobSet, arg: &str, cwd: Option<&str>, root: Option<&str>, raw_ok: bool) -> bool {
+    let climbs = arg.split('/').any(|c| c == "..");
+    if (raw_ok || !climbs) && set.is_match(arg) {
         return true;
     }
     let p = path::resolve(arg, cwd, root);
@@ -607,12 +873,12 @@ fn command_matches(m: &CommandMatcher, c: &SimpleCommand, root: Option<&str>) ->
     let rest = &c.positionals[m.args.len()..];
     let cwd = c.cwd.as_deref();
     if let Some(set) = &m.any_arg
-        && !rest.iter().any(|a| arg_matches(set, a, cwd, root))
+        && !rest.iter().any(|a| arg_matches(set, a, cwd, root, true))
     {
         return false;
     }
     if let Some(set) = &m.all_args
-        && (rest.is_empty() || !rest.iter().all(|a| arg_matches(set, a, cwd, root)))
+        && (rest.is_empty() || !rest.iter().all(|a| arg_matches(set, a, cwd, root, false)))
     {
         return false;
     }

@@ -76,7 +76,7 @@ static SPAWN: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
 
 static RMTREE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\bshutil\s*\.\s*rmtree|\brmtree|\bremove_tree|\bFileUtils\s*\.\s*(?:rm_rf|rm_r|remove_dir|remove_entry_secure|rmtree)|\bfs\s*\.\s*(?:promises\s*\.\s*)?(?:rmSync|rm|rmdirSync|rmdir)|\brimraf(?:\s*\.\s*sync)?|\bDeno\s*\.\s*remove|\bfs_extra\s*\.\s*remove|\bfse?\s*\.\s*remove(?:Sync)?|\bdir\s*\.\s*delete)\s*\(",
+        r"(?:\bshutil\s*\.\s*rmtree|\brmtree|\bremove_tree|\bFileUtils\s*\.\s*(?:rm_rf|rm_r|remove_dir|remove_entry_secure|rmtree)|(?:\bfs|\))\s*\.\s*(?:promises\s*\.\s*)?(?:rmSync|rm|rmdirSync|rmdir)|\brimraf(?:\s*\.\s*sync)?|\bDeno\s*\.\s*remove|\bfs_extra\s*\.\s*remove|\bfse?\s*\.\s*remove(?:Sync)?|\bdir\s*\.\s*delete)\s*\(",
     )
 });
 
@@ -86,11 +86,8 @@ static UNLINK: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-static PS_REMOVE: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)\b(?:remove-item|ri|rm|rmdir|rd|del|erase)\s+(?:-(?:path|literalpath)\s+)?([^\s;|]+)[^;|\n]*-r(?:ecurse|ec)?\b",
-    )
-});
+static PS_REMOVE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)(?:^|[;|&({\s])(?:remove-item|ri|rm|rmdir|rd|del|erase)\s+([^;|\n]*)"));
 
 static FETCH: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -100,7 +97,7 @@ static FETCH: LazyLock<Regex> = LazyLock::new(|| {
 
 static EXECUTE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\bexec\s*\(|\beval\s*\(|\bcompile\s*\(|\bnew\s+Function\s*\(|\bFunction\s*\(|\bvm\s*\.\s*run|\binvoke-expression|\biex\b|\|\s*(?:ba|z|da)?sh\b|\binstance_eval|\bclass_eval|\bmodule_eval",
+        r"(?i)\bexec\s*\(|\beval\b|\bcompile\s*\(|\bnew\s+Function\s*\(|\bFunction\s*\(|\bvm\s*\.\s*run|\binvoke-expression|\biex\b|\|\s*(?:ba|z|da)?sh\b|\binstance_eval|\bclass_eval|\bmodule_eval",
     )
 });
 
@@ -185,7 +182,7 @@ pub(super) fn scan(w: &mut Walker, language: &str, code: &str, depth: usize, via
         w.out.pipelines.push(vec![
             Stage::data(vec!["curl".to_owned()]),
             Stage {
-                programs: vec![language.to_owned()],
+                programs: vec![interpreter(language).to_owned()],
                 runs_input: true,
             },
         ]);
@@ -314,16 +311,27 @@ fn argument(rest: &str, family: &str) -> Arg {
 
 /// `Path.home()`, `os.homedir()`, `expanduser('~')`, `Dir.home`, `$HOME`, `ENV['HOME']`.
 fn home_call(rest: &str) -> Option<String> {
-    const HOME: [&str; 9] = [
+    const HOME: [&str; 20] = [
         "os.path.expanduser('~')",
         "os.path.expanduser(\"~\")",
         "Path.home()",
         "pathlib.Path.home()",
         "os.homedir()",
         "require('os').homedir()",
+        "require(\"os\").homedir()",
         "Dir.home",
         "$ENV{HOME}",
+        "$ENV{'HOME'}",
         "ENV['HOME']",
+        "ENV[\"HOME\"]",
+        "process.env.HOME",
+        "process.env['HOME']",
+        "os.environ['HOME']",
+        "os.environ[\"HOME\"]",
+        "os.getenv('HOME')",
+        "os.getenv(\"HOME\")",
+        "getenv('HOME')",
+        "Deno.env.get(\"HOME\")",
     ];
     HOME.iter().find(|h| rest.starts_with(*h)).map(|_| "~".to_owned())
 }
@@ -434,26 +442,53 @@ fn literal_at(code: &str, at: usize) -> Arg {
     }
 }
 
-/// PowerShell: recursive removal, download-and-run, and `cmd /c` text.
+/// PowerShell: recursive removal, wherever its flags stand (`Remove-Item -Recurse -Force X`).
 fn powershell(w: &mut Walker, code: &str, depth: usize, via: &[String]) -> Vec<String> {
     let mut programs = Vec::new();
     for c in PS_REMOVE.captures_iter(code) {
-        if let Some(target) = c.get(1) {
-            let target = target.as_str().trim_matches(['\'', '"']).replace('\\', "/");
-            let target = target
-                .strip_prefix("$HOME")
-                .or_else(|| target.strip_prefix("$env:USERPROFILE"))
-                .or_else(|| target.strip_prefix("~"))
-                .map_or(target.clone(), |rest| format!("~{rest}"));
-            programs.extend(w.invoke(
-                vec!["rm".to_owned(), "-rf".to_owned(), target],
-                Extras::default(),
-                depth,
-                via,
-            ));
+        let Some(rest) = c.get(1) else { continue };
+        let mut recursive = false;
+        let mut target = None;
+        let mut words = rest.as_str().split_whitespace();
+        while let Some(word) = words.next() {
+            let lower = word.to_ascii_lowercase();
+            if let Some(flag) = lower.strip_prefix('-') {
+                if !flag.is_empty() && ("recurse".starts_with(flag) || flag == "r") {
+                    recursive = true;
+                } else if matches!(flag, "path" | "literalpath" | "lp") {
+                    target = words.next().map(str::to_owned);
+                }
+                continue;
+            }
+            if target.is_none() {
+                target = Some(word.to_owned());
+            }
         }
+        let Some(target) = target else { continue };
+        let target = target.trim_matches(['\'', '"']).replace('\\', "/");
+        let target = ["$HOME", "$env:USERPROFILE", "$env:HOME", "~"]
+            .iter()
+            .find_map(|h| target.strip_prefix(h))
+            .map_or(target.clone(), |rest| format!("~{rest}"));
+        let mut argv = vec!["rm".to_owned()];
+        if recursive {
+            argv.push("-rf".to_owned());
+        }
+        argv.push(target);
+        programs.extend(w.invoke(argv, Extras::default(), depth, via));
     }
     programs
+}
+
+/// The program that runs `language`, as rules name it.
+fn interpreter(language: &str) -> &str {
+    match language {
+        "javascript" => "node",
+        "powershell" => "pwsh",
+        "applescript" => "osascript",
+        "r" => "Rscript",
+        other => other,
+    }
 }
 
 /// String literals that look like paths are files the code touches.
@@ -479,12 +514,7 @@ fn paths(w: &mut Walker, language: &str, code: &str, via: &[String]) -> Vec<Stri
     if extras.files.is_empty() {
         return Vec::new();
     }
-    let program = match language {
-        "javascript" => "node",
-        "powershell" => "pwsh",
-        other => other,
-    };
-    w.emit(&[program.to_owned()], &extras, via)
+    w.emit(&[interpreter(language).to_owned()], &extras, via)
 }
 
 #[cfg(test)]

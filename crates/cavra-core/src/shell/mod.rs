@@ -33,6 +33,11 @@ mod wrappers;
 
 pub use model::check as check_program_model;
 
+/// Quotes a word so that shell analysis reads it back as that one word.
+pub fn quote_word(word: &str) -> String {
+    wrappers::quote(word)
+}
+
 use std::fmt::Write as _;
 
 pub use flags::Flag;

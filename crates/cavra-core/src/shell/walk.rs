@@ -413,11 +413,17 @@ impl Walker {
                 let mut stages = Vec::new();
                 let mut fed_programs = Vec::new();
                 for stage in segment.split('|') {
-                    let argv: Vec<String> = stage
+                    let mut argv: Vec<String> = stage
                         .split_whitespace()
                         .map(|w| w.chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect())
                         .filter(|w: &String| !w.is_empty())
                         .collect();
+                    // `do rm -rf ~`, `then curl ... `: reserved words lead into the command.
+                    let lead = argv
+                        .iter()
+                        .take_while(|w| RESERVED.contains(&w.as_str()) || matches!(w.as_str(), "!" | "{" | "}"))
+                        .count();
+                    argv.drain(..lead);
                     let start = self.out.commands.len();
                     let reached = self.invoke(argv, Extras::default(), depth, via);
                     let runs_input = self.out.commands[start..].iter().any(|c| c.runs_stdin);

