@@ -99,6 +99,8 @@ pub(crate) enum Runs {
     Script,
     /// The rest, joined, is shell text run on another machine (`ssh host cmd`).
     Remote,
+    /// Only the first operand is shell text (`trap 'cmd' EXIT`).
+    FirstScript,
 }
 
 /// Code a program runs.

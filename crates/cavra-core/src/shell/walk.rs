@@ -706,12 +706,18 @@ impl Walker {
                 IoFileRedirectTarget::Filename(w) => {
                     let mut argv = Vec::new();
                     self.word(&w.value, &mut argv, extras, depth, via);
+                    // `>& file` (not a descriptor number) sends both outputs to the file.
+                    let names_file = argv
+                        .last()
+                        .is_some_and(|w| !w.is_empty() && w != "-" && !w.bytes().all(|b| b.is_ascii_digit()));
                     let access = match kind {
                         IoFileRedirectKind::Read => Some(Access::Read),
                         IoFileRedirectKind::Write
                         | IoFileRedirectKind::Append
                         | IoFileRedirectKind::Clobber
                         | IoFileRedirectKind::ReadAndWrite => Some(Access::Write),
+                        IoFileRedirectKind::DuplicateOutput if names_file => Some(Access::Write),
+                        IoFileRedirectKind::DuplicateInput if names_file => Some(Access::Read),
                         IoFileRedirectKind::DuplicateInput | IoFileRedirectKind::DuplicateOutput => None,
                     };
                     if let (Some(access), Some(file)) = (access, argv.pop()) {
@@ -724,7 +730,25 @@ impl Walker {
                     extras.fed.extend(programs.iter().cloned());
                     programs
                 }
-                IoFileRedirectTarget::Fd(_) | IoFileRedirectTarget::Duplicate(_) => Vec::new(),
+                IoFileRedirectTarget::Duplicate(w) => {
+                    // `>& /dev/tcp/h/p`: a word that is not a descriptor is a file for both
+                    // outputs (or the input, for `<&`).
+                    let mut argv = Vec::new();
+                    self.word(&w.value, &mut argv, extras, depth, via);
+                    if let Some(file) = argv
+                        .pop()
+                        .filter(|f| !f.is_empty() && f != "-" && !f.bytes().all(|b| b.is_ascii_digit()))
+                    {
+                        let access = if matches!(kind, IoFileRedirectKind::DuplicateInput) {
+                            Access::Read
+                        } else {
+                            Access::Write
+                        };
+                        extras.files.push((access, file));
+                    }
+                    Vec::new()
+                }
+                IoFileRedirectTarget::Fd(_) => Vec::new(),
             },
             IoRedirect::HereDocument(_, doc) => {
                 self.heredocs_seen += 1;

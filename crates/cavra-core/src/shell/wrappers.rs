@@ -177,7 +177,7 @@ impl Walker {
                 return programs;
             };
             let container = inner.container;
-            if parsed.chain.len() > 1 {
+            if parsed.chain.len() > 1 || runs == Runs::Remote {
                 // `kubectl exec`, `docker run`, `uv run`: the program's own subcommand is judged
                 // too, with its options up to the command it runs.
                 let own: Vec<String> = argv[..=at].to_vec();
@@ -204,6 +204,11 @@ impl Walker {
                 Runs::Command if !container => {
                     argv = args[at..].to_vec();
                     continue;
+                }
+                Runs::Remote => {
+                    let before: Vec<String> = args[..at].to_vec();
+                    programs.extend(self.run_rest(runs, &args[at..], extras, depth, &via, container, &before));
+                    return programs;
                 }
                 _ => {
                     programs.extend(self.run_rest(runs, &args[at..], extras, depth, &via, container, &args));
@@ -238,16 +243,20 @@ impl Walker {
                 }
             }
             Runs::Script => self.script(&rest.join(" "), depth + 1, via),
+            Runs::FirstScript => rest
+                .first()
+                .map(|text| self.script(text, depth + 1, via))
+                .unwrap_or_default(),
             Runs::Remote => {
-                let Some((host, script)) = rest.split_first() else {
-                    return Vec::new();
-                };
+                // `skip` operands (the host) were passed over; the rest is run there.
+                let host = all
+                    .iter()
+                    .rev()
+                    .find(|a| !a.starts_with('-'))
+                    .map_or("", String::as_str);
                 let mut via = via.to_vec();
                 via.push(format!("on {host}"));
-                if script.is_empty() {
-                    return Vec::new();
-                }
-                self.script(&script.join(" "), depth + 1, &via)
+                self.script(&rest.join(" "), depth + 1, &via)
             }
         }
     }
@@ -764,22 +773,35 @@ fn mounts(args: &[String]) -> Vec<(String, String)> {
     out
 }
 
-/// A container path as the host path it is mounted from, when it lies under a mount.
-fn host_path(arg: &str, mounts: &[(String, String)]) -> String {
+/// A word with every container path under a host mount replaced by the host path it is
+/// mounted from: `/host/etc` → `/etc`, and inside script text too (`sh -c 'rm -rf /h'`).
+fn host_path(word: &str, mounts: &[(String, String)]) -> String {
+    let mut out = word.to_owned();
     for (src, dst) in mounts {
         let dst = dst.trim_end_matches('/');
-        if arg == dst || dst.is_empty() {
-            return if dst.is_empty() {
-                format!("{src}{arg}")
+        let src = src.trim_end_matches('/');
+        if dst.is_empty() {
+            continue;
+        }
+        let mut result = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(dst) {
+            let before = rest[..at].chars().last();
+            let after = rest[at + dst.len()..].chars().next();
+            let starts = before.is_none_or(|c| c.is_whitespace() || matches!(c, '\'' | '"' | '=' | ':'));
+            let ends = after.is_none_or(|c| c == '/' || c.is_whitespace() || matches!(c, '\'' | '"' | ';'));
+            result.push_str(&rest[..at]);
+            if starts && ends {
+                result.push_str(if src.is_empty() { "/" } else { src });
             } else {
-                src.clone()
-            };
+                result.push_str(dst);
+            }
+            rest = &rest[at + dst.len()..];
         }
-        if let Some(rest) = arg.strip_prefix(dst).filter(|r| r.starts_with('/')) {
-            return format!("{}{rest}", src.trim_end_matches('/'));
-        }
+        result.push_str(rest);
+        out = result.replace("//", "/");
     }
-    arg.to_owned()
+    out
 }
 
 /// Quotes a word for re-reading as shell text.
