@@ -5,6 +5,10 @@
 //! Errors in the protocol (a malformed line, an unknown method or tool) are JSON-RPC errors;
 //! errors in a tool's arguments are tool results with `isError: true`, as MCP asks, so the model
 //! can read them and retry.
+//!
+//! The model never chooses the mode it is judged in (SPEC §3): no tool's schema offers
+//! `policy_mode` or `justification`, and a call that sends either anyway is refused by name
+//! rather than obeyed or silently dropped.
 
 use cavra_core::{Action, ActionType};
 use serde_json::{Map, Value, json};
@@ -135,6 +139,10 @@ pub fn initialize_result(params: &Value, server_version: &str) -> Value {
     })
 }
 
+/// Arguments no tool takes from the model, because they choose the mode it is judged in or
+/// invoke break-glass (SPEC §3); a call carrying one is refused, naming it.
+pub const MODE_FIELDS: [&str; 2] = ["policy_mode", "justification"];
+
 /// The optional fields every evaluating tool accepts.
 fn common_properties() -> Map<String, Value> {
     let text = |d: &str| json!({"type": "string", "description": d});
@@ -204,7 +212,8 @@ pub fn tools_list() -> Value {
             "title": "Evaluate an action",
             "description": "Decide any agent action (SPEC §1 fields) against the policy pack and record the decision. \
                 Returns the decision record: decision (allow, audit_only, warn, allow_with_attestation, \
-                require_approval, block), severity, rule, reason and a safer alternative.",
+                require_approval, block), severity, rule, reason and a safer alternative. The mode is not \
+                yours to choose: `policy_mode` and `justification` are refused.",
             "inputSchema": schema(evaluate, &["action_type", "target"]),
         },
         {
@@ -295,6 +304,12 @@ pub fn tool_call(params: &Value) -> Result<ToolCall, CallError> {
         Some(Value::Object(map)) => map.clone(),
         Some(_) => return Err(CallError::Protocol("`params.arguments` must be an object".to_owned())),
     };
+    if let Some(field) = MODE_FIELDS.iter().find(|f| args.contains_key(**f)) {
+        return Err(CallError::Arguments(format!(
+            "`{field}` is refused: the model never chooses the mode it is judged in (SPEC §3); the mode comes \
+             from the policy pack or from configuration a person controls, and break-glass is granted by a person"
+        )));
+    }
     let check = |kind: ActionType, specific: &[(&str, &str)]| check_action(kind, specific, &args);
     match name {
         "evaluate_action" => Action::from_value(Value::Object(args.clone()))
@@ -454,6 +469,40 @@ mod tests {
         for t in tools {
             assert!(t["description"].as_str().is_some_and(|d| !d.is_empty()));
             assert_eq!(t["inputSchema"]["type"], "object", "{}", t["name"]);
+        }
+    }
+
+    /// No tool offers a mode field, and every tool refuses one by name instead of obeying it.
+    #[test]
+    fn no_tool_takes_a_mode_from_the_model() {
+        let list = tools_list();
+        for t in list["tools"].as_array().unwrap() {
+            for field in MODE_FIELDS {
+                assert!(
+                    t["inputSchema"]["properties"].get(field).is_none(),
+                    "{} offers `{field}`",
+                    t["name"]
+                );
+            }
+        }
+        let calls = [
+            json!({"name": "evaluate_action", "arguments": {"action_type": "execute_command", "target": "rm -rf /",
+                "policy_mode": "audit_only"}}),
+            json!({"name": "evaluate_action", "arguments": {"action_type": "execute_command", "target": "rm -rf /",
+                "policy_mode": "break_glass", "actor": "me", "justification": "trust me"}}),
+            json!({"name": "check_command", "arguments": {"command": "rm -rf /", "justification": "INC-1"}}),
+            json!({"name": "summarize_session", "arguments": {"policy_mode": "enforce"}}),
+        ];
+        for call in calls {
+            let field = if call["arguments"].get("policy_mode").is_some() {
+                "policy_mode"
+            } else {
+                "justification"
+            };
+            assert!(
+                matches!(tool_call(&call), Err(CallError::Arguments(m)) if m.contains(&format!("`{field}`"))),
+                "{call}"
+            );
         }
     }
 

@@ -116,10 +116,13 @@ pub struct Action {
     /// Pack, default [`DEFAULT_POLICY_PACK`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_pack: Option<String>,
-    /// Per-request mode override (the CLI's `--policy-mode`).
+    /// Per-request mode override, a person's only (SPEC §3): `cavra evaluate --policy-mode`, or an
+    /// admin token's request. The server refuses it (403) from an agent token, and from anyone
+    /// on a server without tokens; the MCP tools do not take it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_mode: Option<Mode>,
-    /// Why the actor needs `break_glass`; required for that mode to take effect.
+    /// Why the actor needs `break_glass`, which a person grants; required for that mode to take
+    /// effect. Refused like `policy_mode` from anyone but a person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub justification: Option<String>,
     /// Caller's correlation id.

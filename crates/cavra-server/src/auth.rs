@@ -8,9 +8,10 @@
 //! of one matched.
 //!
 //! Roles: `agent` posts decisions and evaluations and creates or changes its own sessions (an
-//! agent token is bound to one `agent_id`); `reviewer` reads everything; `admin` does all.
-//! With no tokens configured the server binds to loopback only and every local caller is
-//! treated as admin.
+//! agent token is bound to one `agent_id`, and may carry a mode an admin bound to it); `reviewer`
+//! reads everything; `admin` does all. With no tokens configured the server binds to loopback
+//! only and every local caller is treated as admin — except that it may not choose a mode
+//! ([`Principal::may_choose_mode`]): such a server cannot tell a person from the agent's hook.
 
 use std::fmt;
 use std::io::Write;
@@ -25,6 +26,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
+
+use cavra_core::Mode;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -119,6 +122,10 @@ pub struct TokenEntry {
     /// A label for people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// For `agent` tokens: the mode an admin bound to it, applied to every decision the token
+    /// asks for (SPEC §3). Never `break_glass`, which a person grants per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_mode: Option<Mode>,
     /// When it was made, RFC 3339.
     pub created_at: String,
     /// SHA-256 of the token, hex.
@@ -249,12 +256,14 @@ impl TokenFile {
         Ok(result)
     }
 
-    /// Adds a new token and returns its entry and the secret, which is not kept.
+    /// Adds a new token and returns its entry and the secret, which is not kept. `policy_mode`
+    /// binds a mode to an agent token.
     pub fn create(
         &mut self,
         role: Role,
         agent_id: Option<String>,
         name: Option<String>,
+        policy_mode: Option<Mode>,
         now: &str,
     ) -> Result<(TokenEntry, String), TokenError> {
         if role == Role::Agent && agent_id.is_none() {
@@ -274,12 +283,28 @@ impl TokenFile {
                 "--agent-id only applies to agent tokens, not {role}"
             )));
         }
+        match policy_mode {
+            Some(_) if role != Role::Agent => {
+                return Err(TokenError::Request(format!(
+                    "--policy-mode binds a mode to an agent token, not to a {role} token"
+                )));
+            }
+            Some(Mode::BreakGlass) => {
+                return Err(TokenError::Request(
+                    "break_glass cannot be bound to a token: a person grants it per request, with an actor \
+                     and a justification"
+                        .to_owned(),
+                ));
+            }
+            _ => {}
+        }
         let secret = format!("cavra_{}", random_hex(32)?);
         let entry = TokenEntry {
             id: format!("tok_{}", random_hex(6)?),
             role,
             agent_id,
             name,
+            policy_mode,
             created_at: now.to_owned(),
             sha256: sha256_hex(&secret),
         };
@@ -311,10 +336,22 @@ pub enum Principal {
         role: Role,
         /// For agent tokens, the agent.
         agent_id: Option<String>,
+        /// For agent tokens, the mode an admin bound to it.
+        policy_mode: Option<Mode>,
     },
 }
 
 impl Principal {
+    /// The caller a stored token stands for.
+    fn of(entry: &TokenEntry) -> Principal {
+        Principal::Token {
+            id: entry.id.clone(),
+            role: entry.role,
+            agent_id: entry.agent_id.clone(),
+            policy_mode: entry.policy_mode,
+        }
+    }
+
     /// The role in force.
     pub fn role(&self) -> Role {
         match self {
@@ -333,6 +370,25 @@ impl Principal {
             } => agent_id.as_deref(),
             _ => None,
         }
+    }
+
+    /// The mode an admin bound to this caller's agent token, if any.
+    pub fn bound_mode(&self) -> Option<Mode> {
+        match self {
+            Principal::Token {
+                role: Role::Agent,
+                policy_mode,
+                ..
+            } => *policy_mode,
+            _ => None,
+        }
+    }
+
+    /// Whether this caller may choose a request's mode or invoke break-glass (SPEC §3): only a
+    /// person's admin token. Not an agent token, and not a tokenless server's caller either —
+    /// such a server cannot tell a person from the agent's hook, so it fails closed.
+    pub fn may_choose_mode(&self) -> bool {
+        matches!(self, Principal::Token { role: Role::Admin, .. })
     }
 
     /// `Ok` when this caller may do `permission`, else 403 naming what is needed.
@@ -451,11 +507,7 @@ impl Authenticator {
         self.entries()
             .iter()
             .find(|(entry, _)| entry.id == id)
-            .map(|(entry, _)| Principal::Token {
-                id: entry.id.clone(),
-                role: entry.role,
-                agent_id: entry.agent_id.clone(),
-            })
+            .map(|(entry, _)| Principal::of(entry))
     }
 
     /// Who presents this `Authorization` header value (or none).
@@ -491,11 +543,7 @@ impl Authenticator {
             }
         }
         let entry = found.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
-        Ok(Principal::Token {
-            id: entry.id.clone(),
-            role: entry.role,
-            agent_id: entry.agent_id.clone(),
-        })
+        Ok(Principal::of(entry))
     }
 }
 
@@ -584,7 +632,13 @@ mod tests {
     fn file_with(role: Role, agent: Option<&str>) -> (TokenFile, String) {
         let mut file = TokenFile::default();
         let (_, secret) = file
-            .create(role, agent.map(str::to_owned), None, "2026-11-25T00:00:00.000000Z")
+            .create(
+                role,
+                agent.map(str::to_owned),
+                None,
+                None,
+                "2026-11-25T00:00:00.000000Z",
+            )
             .unwrap();
         (file, secret)
     }
@@ -662,17 +716,48 @@ mod tests {
     #[test]
     fn agent_tokens_are_bound() {
         let mut file = TokenFile::default();
-        assert!(file.create(Role::Agent, None, None, "t").is_err());
+        assert!(file.create(Role::Agent, None, None, None, "t").is_err());
         for empty in ["", "  ", "a\0b"] {
             assert!(
-                file.create(Role::Agent, Some(empty.into()), None, "t").is_err(),
+                file.create(Role::Agent, Some(empty.into()), None, None, "t").is_err(),
                 "{empty:?}"
             );
         }
-        assert!(file.create(Role::Admin, Some("a".into()), None, "t").is_err());
-        let (entry, _) = file.create(Role::Agent, Some("claude".into()), None, "t").unwrap();
+        assert!(file.create(Role::Admin, Some("a".into()), None, None, "t").is_err());
+        let (entry, _) = file
+            .create(Role::Agent, Some("claude".into()), None, None, "t")
+            .unwrap();
         assert_eq!(file.revoke(&entry.id).unwrap().agent_id.as_deref(), Some("claude"));
         assert!(file.revoke(&entry.id).is_err());
+    }
+
+    /// A mode binds to agent tokens only, never `break_glass`, and reaches the caller; only an
+    /// admin token may choose a mode itself — not an agent, not a tokenless server's caller.
+    #[test]
+    fn modes_bind_to_agent_tokens_and_only_admins_choose() {
+        let mut file = TokenFile::default();
+        assert!(
+            file.create(Role::Admin, None, None, Some(Mode::AuditOnly), "t")
+                .is_err()
+        );
+        assert!(
+            file.create(Role::Agent, Some("a".into()), None, Some(Mode::BreakGlass), "t")
+                .is_err()
+        );
+        let (_, secret) = file
+            .create(Role::Agent, Some("a".into()), None, Some(Mode::AuditOnly), "t")
+            .unwrap();
+        let (_, admin) = file.create(Role::Admin, None, None, None, "t").unwrap();
+        let auth = Authenticator::new(file, true);
+        let agent = auth.authenticate(Some(&format!("Bearer {secret}"))).unwrap();
+        assert_eq!(agent.bound_mode(), Some(Mode::AuditOnly));
+        assert!(!agent.may_choose_mode());
+        assert!(
+            auth.authenticate(Some(&format!("Bearer {admin}")))
+                .unwrap()
+                .may_choose_mode()
+        );
+        assert!(!Principal::Local.may_choose_mode());
     }
 
     /// Concurrent updates under the lock lose nothing.
@@ -684,7 +769,7 @@ mod tests {
             .map(|_| {
                 let path = path.clone();
                 std::thread::spawn(move || {
-                    TokenFile::update(&path, |f| f.create(Role::Reviewer, None, None, "t")).unwrap();
+                    TokenFile::update(&path, |f| f.create(Role::Reviewer, None, None, None, "t")).unwrap();
                 })
             })
             .collect();

@@ -33,9 +33,9 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable code: `invalid_body`, `invalid_query`, `invalid_request`, `unauthorized`, `forbidden`, `not_found`,
-    /// `unknown_policy_pack`, `method_not_allowed`, `conflict`, `payload_too_large`,
-    /// `unsupported_media_type`, `unavailable`, `internal`.
+    /// Stable code: `invalid_body`, `invalid_query`, `invalid_request`, `unauthorized`, `forbidden`,
+    /// `forbidden_field`, `not_found`, `unknown_policy_pack`, `method_not_allowed`, `conflict`,
+    /// `payload_too_large`, `unsupported_media_type`, `unavailable`, `internal`.
     #[schema(example = "invalid_body")]
     pub code: String,
     /// What is wrong and where.
@@ -75,6 +75,12 @@ impl ApiError {
     /// 403 `forbidden`: a known token whose role may not do this.
     pub fn forbidden(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 403 `forbidden_field`: the body carries a field this caller may not set (an agent's
+    /// `policy_mode` or `justification`, SPEC §3); the message names it.
+    pub fn forbidden_field(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden_field", message)
     }
 
     /// 404 `not_found`.

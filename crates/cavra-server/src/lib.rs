@@ -5,7 +5,7 @@
 //! is lost on SIGTERM.
 //!
 //! # Layout
-//! - [`state`]: [`AppState`] — store, compiled packs, stamper, tokens, metrics.
+//! - [`state`]: [`AppState`] — store, compiled packs, the server's mode, stamper, tokens, metrics.
 //! - [`error`]: [`ApiError`], the one error type, and its JSON envelope.
 //! - [`auth`]: tokens, roles, the [`Principal`](auth::Principal) extractor.
 //! - [`input`]: JSON bodies (64 KiB, media type, field-naming errors) and typed query strings.
@@ -46,6 +46,9 @@ pub enum StartError {
     /// The metrics registry refused a definition.
     #[error("metrics: {0}")]
     Metrics(String),
+    /// The configured mode cannot be a server's.
+    #[error("{0}")]
+    PolicyMode(String),
 }
 
 /// Limits that keep slow, idle or numerous clients from holding the server's connections.

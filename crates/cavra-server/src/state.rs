@@ -1,9 +1,9 @@
-//! [`AppState`]: what every handler shares — the store, the compiled packs, the id stamper, the
-//! token checker and the metrics. Cheap to clone (one `Arc`).
+//! [`AppState`]: what every handler shares — the store, the compiled packs, the server's mode,
+//! the id stamper, the token checker and the metrics. Cheap to clone (one `Arc`).
 
 use std::sync::{Arc, Mutex};
 
-use cavra_core::{CompiledPack, PackSet, RecordStamp};
+use cavra_core::{CompiledPack, Mode, PackSet, RecordStamp};
 use cavra_store::{ActivityStore, Stamper};
 
 use crate::StartError;
@@ -21,6 +21,7 @@ pub struct AppState {
 struct Inner {
     store: Arc<dyn ActivityStore>,
     packs: Arc<PackSet>,
+    policy_mode: Option<Mode>,
     auth: Authenticator,
     metrics: Arc<Metrics>,
     stamper: Mutex<Stamper>,
@@ -28,15 +29,36 @@ struct Inner {
 }
 
 impl AppState {
-    /// State over `store` with `packs` compiled once, checking callers with `auth`. Installs the
-    /// metrics' observer on the store.
+    /// State over `store` with `packs` compiled once, checking callers with `auth`; each pack's
+    /// own mode applies. Installs the metrics' observer on the store.
     pub fn new(store: Arc<dyn ActivityStore>, packs: PackSet, auth: Authenticator) -> Result<AppState, StartError> {
+        AppState::with_policy_mode(store, packs, auth, None)
+    }
+
+    /// Like [`AppState::new`], with `policy_mode` (`cavra serve --policy-mode`) in force for
+    /// every decision instead of the packs' own modes, unless an agent token carries a mode of
+    /// its own or an admin names one in the request (SPEC §3). `break_glass` is refused: a
+    /// person grants it per request, with an actor and a justification, never server-wide.
+    pub fn with_policy_mode(
+        store: Arc<dyn ActivityStore>,
+        packs: PackSet,
+        auth: Authenticator,
+        policy_mode: Option<Mode>,
+    ) -> Result<AppState, StartError> {
+        if policy_mode == Some(Mode::BreakGlass) {
+            return Err(StartError::PolicyMode(
+                "break_glass cannot be a server's mode: a person grants it per request, with an actor and a \
+                 justification (an admin token's `policy_mode`)"
+                    .to_owned(),
+            ));
+        }
         let metrics = Arc::new(Metrics::new(store.backend()).map_err(|e| StartError::Metrics(e.to_string()))?);
         store.observe(metrics.store_observer());
         Ok(AppState {
             inner: Arc::new(Inner {
                 store,
                 packs: Arc::new(packs),
+                policy_mode,
                 auth,
                 metrics,
                 stamper: Mutex::new(Stamper::new()),
@@ -67,6 +89,11 @@ impl AppState {
                 ),
             )
         })
+    }
+
+    /// The server's mode (`--policy-mode`), when one is configured.
+    pub fn policy_mode(&self) -> Option<Mode> {
+        self.inner.policy_mode
     }
 
     /// The token checker.

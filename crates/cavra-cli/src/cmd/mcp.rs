@@ -22,7 +22,8 @@ use crate::error::CliError;
 /// An MCP server on stdio (JSON-RPC 2.0, one message per line) whose tools evaluate agent
 /// actions: `evaluate_action`, `check_command`, `check_file_read`, `check_file_write`,
 /// `check_git_operation`, `check_mcp_call`, `explain_decision`, `summarize_session`. Every
-/// evaluation is persisted to the configured store.
+/// evaluation is persisted to the configured store, in the policy pack's own mode: the model
+/// chooses no mode, and a call carrying `policy_mode` or `justification` is refused.
 ///
 /// Claude Code: `claude mcp add cavra -- cavra mcp`.
 #[derive(Debug, clap::Args)]

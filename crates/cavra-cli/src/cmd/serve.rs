@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use cavra_core::Mode;
 use cavra_server::AppState;
 use cavra_server::auth::{Authenticator, DEFAULT_TOKENS_FILE, TokenFile};
 
@@ -50,6 +51,11 @@ pub struct Args {
     /// Read extra packs from this directory.
     #[arg(long, env = "CAVRA_POLICY_DIR", value_name = "DIR")]
     policy_dir: Option<PathBuf>,
+    /// Decide every request in this mode instead of its pack's own: enforce, audit_only or
+    /// strict (SPEC §3). An agent token's bound mode, or an admin's `policy_mode` in a request,
+    /// still comes first. Not break_glass: a person grants that per request.
+    #[arg(long, env = "CAVRA_POLICY_MODE", value_name = "MODE")]
+    policy_mode: Option<Mode>,
     /// The API token file (`cavra token create` writes it).
     #[arg(long, env = "CAVRA_TOKENS_FILE", default_value = DEFAULT_TOKENS_FILE, value_name = "FILE")]
     tokens_file: PathBuf,
@@ -147,6 +153,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     listener
         .set_nonblocking(true)
         .map_err(CliError::io("cannot configure the listener"))?;
+    if args.policy_mode == Some(Mode::BreakGlass) {
+        return Err(CliError::Invalid(
+            "--policy-mode break_glass: break-glass is granted by a person per request (an admin token's \
+             `policy_mode` with an actor and a justification), never for a whole server"
+                .to_owned(),
+        ));
+    }
     let set = packs::load(args.policy_dir.as_deref())?;
     let pack_count = set.ids().count();
     let checkpoint_key = match &args.checkpoint_key {
@@ -191,7 +204,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             None
         }
     };
-    let state = AppState::new(store.clone(), set, auth.clone()).map_err(|e| CliError::Failed(e.to_string()))?;
+    let state = AppState::with_policy_mode(store.clone(), set, auth.clone(), args.policy_mode)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener).map_err(CliError::io("cannot use the listener"))?;
         let _watch = auth.watch(args.tokens_file.clone(), std::time::Duration::from_secs(2));
@@ -202,6 +216,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 "no API tokens configured (`{}`): serving without authentication, loopback only",
                 args.tokens_file.display()
             );
+        }
+        match args.policy_mode {
+            Some(mode) => tracing::info!(%mode, "every decision in mode `{mode}` (--policy-mode), not the packs' own"),
+            None => tracing::info!("each pack's own mode applies (no --policy-mode)"),
         }
         tracing::info!(%addr, store = %args.store.config(), packs = pack_count, "cavra serve listening");
         say!("cavra listening on http://{addr}");

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Client, Server, StoreSpec};
+use crate::helpers::{Backend, Client, Home, Server, StoreSpec};
 use crate::{schema, table};
 
 /// The seeded sessions: id, agent, repository.
@@ -30,7 +30,8 @@ const SESSIONS: [(&str, &str, &str); 5] = [
 const ROUNDS: usize = 4;
 
 /// The actions of the seed (without session, agent and repository): every action type, every
-/// outcome, several packs (`strict`, `terraform-prod` among them) and modes.
+/// outcome, several packs (`strict`, `terraform-prod` among them) and modes. The two that name a
+/// mode need an admin token (SPEC §3); [`agent_templates`] leaves them out.
 pub fn templates() -> Vec<Value> {
     vec![
         json!({"action_type": "read_file", "target": ".env"}),
@@ -52,6 +53,15 @@ pub fn templates() -> Vec<Value> {
                "actor": "oncall@acme.example", "justification": "incident INC-7"}),
         json!({"action_type": "git_operation", "target": "feature-x", "operation": "push", "policy_pack": "strict"}),
     ]
+}
+
+/// [`templates`] without those that name a mode: what an agent (or anyone on a server without
+/// tokens) may post.
+pub fn agent_templates() -> Vec<Value> {
+    templates()
+        .into_iter()
+        .filter(|t| t.get("policy_mode").is_none() && t.get("justification").is_none())
+        .collect()
 }
 
 /// What the seed stored, as `POST /decisions` answered it, in posting order.
@@ -743,8 +753,11 @@ fn suite(backend: Backend) {
     let Some(store) = StoreSpec::fresh(backend, &format!("api_on_{}", backend.name())) else {
         return;
     };
-    let server = Server::start(store);
-    let api = server.client();
+    // As an admin: the seed's modes are a person's to choose, refused from anyone else (SPEC §3).
+    let home = Home::new();
+    let admin = home.create_token("admin", None);
+    let server = Server::start_in(home, store, "127.0.0.1:0");
+    let api = server.client_as(&admin);
     let seed = seed(&api);
     check_records(&api, &seed);
     check_filters(&api, &seed);

@@ -36,6 +36,7 @@ const CAVRA_VARIABLES: &[&str] = &[
     "CAVRA_POLICY_DIR",
     "CAVRA_LOG_FORMAT",
     "CAVRA_URL",
+    "CAVRA_POLICY_MODE",
 ];
 
 /// One of the three store backends.
@@ -152,7 +153,8 @@ impl Home {
         self.path().join("tokens.json")
     }
 
-    fn cavra(&self, args: &[&str]) -> std::process::Output {
+    /// Runs the real `cavra ARGS...` in this home, without the variables of [`CAVRA_VARIABLES`].
+    pub fn cavra(&self, args: &[&str]) -> std::process::Output {
         let mut cmd = Command::new(BIN);
         cmd.args(args).current_dir(self.path());
         for v in CAVRA_VARIABLES {
@@ -163,6 +165,11 @@ impl Home {
 
     /// Runs the real `cavra token create --role ROLE [--agent-id A] --tokens-file F --json`.
     pub fn create_token(&self, role: &str, agent_id: Option<&str>) -> Token {
+        self.create_token_with(role, agent_id, &[])
+    }
+
+    /// Like [`Home::create_token`], with `extra` arguments (e.g. `--policy-mode audit_only`).
+    pub fn create_token_with(&self, role: &str, agent_id: Option<&str>, extra: &[&str]) -> Token {
         let file = self.tokens_file();
         let mut args = vec![
             "token",
@@ -176,6 +183,7 @@ impl Home {
         if let Some(agent) = agent_id {
             args.extend(["--agent-id", agent]);
         }
+        args.extend(extra);
         let out = self.cavra(&args);
         assert!(
             out.status.success(),
@@ -322,8 +330,24 @@ impl Server {
         }
     }
 
+    /// Starts a server over `store` in `home` on loopback, with `extra` arguments to `cavra serve`.
+    pub fn start_with(home: Home, store: StoreSpec, extra: &[&str]) -> Server {
+        match Server::try_start_with(home, store, "127.0.0.1:0", extra) {
+            Ok(server) => server,
+            Err(f) => panic!(
+                "cavra serve did not start (exit {:?}); its stderr:\n{}",
+                f.code, f.stderr
+            ),
+        }
+    }
+
     /// Starts a server, or says why it exited instead.
     pub fn try_start(home: Home, store: StoreSpec, listen: &str) -> Result<Server, StartFailure> {
+        Server::try_start_with(home, store, listen, &[])
+    }
+
+    /// Starts a server with `extra` arguments to `cavra serve`, or says why it exited instead.
+    pub fn try_start_with(home: Home, store: StoreSpec, listen: &str, extra: &[&str]) -> Result<Server, StartFailure> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let log = home
             .path()
@@ -334,6 +358,7 @@ impl Server {
             .args(store.args(&home))
             .arg("--tokens-file")
             .arg(home.tokens_file())
+            .args(extra)
             .current_dir(home.path())
             .env("CAVRA_LOG", "info")
             .stdin(Stdio::null())

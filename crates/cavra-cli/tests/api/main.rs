@@ -12,6 +12,8 @@
 //! - `scale`: two servers on one PostgreSQL database under concurrent writers.
 //! - `secrets`: redaction before persistence.
 //! - `edges`: NUL characters and huge offsets answer alike on every backend.
+//! - `modes`: modes are not the agent's (SPEC §3) — refused fields, admin choice, the server's
+//!   and a token's bound mode.
 //! - `openapi`: the document itself covers SPEC §6.
 
 mod activity;
@@ -20,6 +22,7 @@ mod browser;
 mod console;
 mod edges;
 mod helpers;
+mod modes;
 mod openapi;
 mod scale;
 mod schema;

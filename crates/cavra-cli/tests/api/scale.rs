@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::activity::templates;
+use crate::activity::agent_templates;
 use crate::helpers::{Backend, Home, Server, StoreSpec};
 use crate::schema;
 
@@ -50,7 +50,8 @@ fn two_servers_share_one_postgres_database() {
         Server::start_in(Home::new(), StoreSpec::Postgres(Arc::clone(&db)), "127.0.0.1:0"),
         Server::start_in(Home::new(), StoreSpec::Postgres(Arc::clone(&db)), "127.0.0.1:0"),
     ];
-    let templates = templates();
+    // Without tokens: the templates that name a mode would be refused (SPEC §3).
+    let templates = agent_templates();
     let acknowledged: Vec<Value> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..THREADS)
             .map(|t| {

@@ -636,3 +636,33 @@ fn policy_directory_packs_decide() {
         stderr(&o)
     );
 }
+
+/// Issue 14, item 7: the in-process hook takes no mode from the payload — `policy_mode`,
+/// `justification` and `actor` at the top level or in `tool_input`, or a `CAVRA_POLICY_MODE`
+/// in its environment — so a force push is still denied and recorded in `enforce`.
+#[test]
+fn the_payload_chooses_no_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut payload: Value = serde_json::from_str(&fixture("pre-bash-force-push.json")).unwrap();
+    for pointer in ["", "/tool_input"] {
+        let place = payload.pointer_mut(pointer).unwrap();
+        place["policy_mode"] = "break_glass".into();
+        place["justification"] = "INC-1: trust me".into();
+        place["actor"] = "oncall@acme.example".into();
+    }
+    let o = hook(dir.path(), &payload.to_string(), &[("CAVRA_POLICY_MODE", "audit_only")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let answer: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
+    let stored = store(dir.path()).session_decisions(SESSION).unwrap();
+    let record = serde_json::to_value(&stored[0]).unwrap();
+    assert_eq!(
+        (
+            &record["decision"],
+            &record["mode"],
+            &record["actor"],
+            record.get("justification")
+        ),
+        (&"block".into(), &"enforce".into(), &"ai-agent".into(), None)
+    );
+}

@@ -115,6 +115,35 @@ fn json_rpc_edges_never_crash() {
     assert_eq!(stored[0].agent_id, "raw", "the client's name is the agent");
 }
 
+/// Issue 14, item 7: the model chooses no mode — `evaluate_action` with `policy_mode` (or
+/// break-glass's `justification`) is a tool error naming the field, and nothing is recorded.
+#[test]
+fn tools_refuse_a_mode_from_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let answers = serve_lines(
+        dir.path(),
+        &[
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"evaluate_action","arguments":{"action_type":"execute_command","target":"rm -rf ~","policy_mode":"audit_only"}}}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"evaluate_action","arguments":{"action_type":"execute_command","target":"rm -rf ~","actor":"me","justification":"INC-1"}}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"check_command","arguments":{"command":"rm -rf ~","policy_mode":"break_glass"}}}"#,
+        ],
+    );
+    for (answer, field) in answers.iter().zip(["policy_mode", "justification", "policy_mode"]) {
+        let result = &answer["result"];
+        assert_eq!(result["isError"], true, "{answer}");
+        assert!(
+            result["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{field}`")),
+            "{answer}"
+        );
+    }
+    assert_eq!(answers.len(), 3);
+    let stored = store_in(dir.path()).session_decisions("mcp-raw").unwrap();
+    assert!(stored.is_empty(), "a refused call recorded {stored:?}");
+}
+
 /// The virtualenv with the pinned SDK, created on first use.
 fn python_with_sdk() -> PathBuf {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/fixtures/mcp");

@@ -42,6 +42,43 @@ pub fn read_action(body: &JsonBody) -> Result<Action, ApiError> {
     })
 }
 
+/// The action fields that choose a mode or invoke break-glass (SPEC §3): a person sets them,
+/// never an agent. `actor` is not among them: it says whom the agent acts for (the hook's
+/// `CAVRA_ACTOR`) and changes no verdict unless a person grants `break_glass`.
+pub const MODE_FIELDS: [&str; 2] = ["policy_mode", "justification"];
+
+/// Settles the mode `action` is decided in (SPEC §3). Only an admin token may name one in the
+/// body (or invoke break-glass with a `justification`); from anyone else such a field is a 403
+/// `forbidden_field` naming it, so an agent cannot switch enforcement off for its own request.
+/// Without one in the body, the mode an admin bound to the caller's token applies, else the
+/// server's `--policy-mode`, else the pack's own.
+pub fn settle_mode(state: &AppState, caller: &Principal, action: &mut Action) -> Result<(), ApiError> {
+    if !caller.may_choose_mode() {
+        let given = [action.policy_mode.is_some(), action.justification.is_some()];
+        if let Some((field, _)) = MODE_FIELDS.iter().zip(given).find(|(_, set)| *set) {
+            let who = match caller {
+                Principal::Local => {
+                    "this server has no API tokens, so it cannot tell a person from an agent's hook and takes \
+                     no mode from a request; set one with `cavra serve --policy-mode`, or create an admin token \
+                     to grant one per request"
+                }
+                Principal::Token { .. } => {
+                    "an agent never chooses its own mode: it comes from the pack, the server's `--policy-mode` \
+                     or a mode an admin binds to the token, and break-glass is granted by a person with an \
+                     admin token"
+                }
+            };
+            return Err(ApiError::forbidden_field(format!(
+                "`{field}` may not be set by this caller: {who} (SPEC §3)"
+            )));
+        }
+    }
+    if action.policy_mode.is_none() {
+        action.policy_mode = caller.bound_mode().or(state.policy_mode());
+    }
+    Ok(())
+}
+
 /// Applies an agent token's binding: the action acts for the token's agent, or is refused.
 pub fn bind_agent(caller: &Principal, action: &mut Action) -> Result<(), ApiError> {
     if let Some(bound) = caller.bound_agent() {
@@ -66,7 +103,9 @@ pub fn bind_agent(caller: &Principal, action: &mut Action) -> Result<(), ApiErro
         (status = 201, description = "Evaluated and durably recorded", body = DecisionRecord),
         (status = 400, description = "Malformed action; the message names the field", body = ErrorBody),
         (status = 401, description = "Missing or unknown token", body = ErrorBody),
-        (status = 403, description = "The token's role or agent may not post this", body = ErrorBody),
+        (status = 403, description = "The token's role or agent may not post this (`forbidden`), or the body sets \
+            `policy_mode` or `justification` without an admin token (`forbidden_field`, naming the field; nothing \
+            is stored)", body = ErrorBody),
         (status = 404, description = "Unknown policy pack", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 408, description = "Body not received within the body deadline (30 s by default)", body = ErrorBody),
@@ -78,6 +117,7 @@ pub fn bind_agent(caller: &Principal, action: &mut Action) -> Result<(), ApiErro
 pub async fn create(State(state): State<AppState>, caller: Principal, body: JsonBody) -> Result<Response, ApiError> {
     caller.allow(Permission::Decide)?;
     let mut action = read_action(&body)?;
+    settle_mode(&state, &caller, &mut action)?;
     bind_agent(&caller, &mut action)?;
     let pack = state.pack(action.policy_pack())?;
     if let Some(agent) = caller.bound_agent() {

@@ -8,7 +8,7 @@ use cavra_core::{Action, DecisionRecord, evaluate as decide};
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ErrorBody};
 use crate::input::JsonBody;
-use crate::routes::decisions::{bind_agent, read_action};
+use crate::routes::decisions::{bind_agent, read_action, settle_mode};
 use crate::state::AppState;
 
 /// Evaluates an action without recording it.
@@ -19,7 +19,8 @@ use crate::state::AppState;
         (status = 200, description = "The decision, not stored (no sequence, no hashes)", body = DecisionRecord),
         (status = 400, description = "Malformed action; the message names the field", body = ErrorBody),
         (status = 401, description = "Missing or unknown token", body = ErrorBody),
-        (status = 403, description = "The token's role may not evaluate", body = ErrorBody),
+        (status = 403, description = "The token's role may not evaluate (`forbidden`), or the body sets `policy_mode` \
+            or `justification` without an admin token (`forbidden_field`, naming the field)", body = ErrorBody),
         (status = 404, description = "Unknown policy pack", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 408, description = "Body not received within the body deadline (30 s by default)", body = ErrorBody),
@@ -34,6 +35,7 @@ pub async fn evaluate(
 ) -> Result<Json<DecisionRecord>, ApiError> {
     caller.allow(Permission::Decide)?;
     let mut action = read_action(&body)?;
+    settle_mode(&state, &caller, &mut action)?;
     bind_agent(&caller, &mut action)?;
     let pack = state.pack(action.policy_pack())?;
     Ok(Json(DecisionRecord::new(

@@ -9,7 +9,7 @@ use crate::cmd::print_json;
 use crate::error::CliError;
 use crate::output::say;
 
-/// List API tokens: ids, roles, agents, names, creation times — never secrets or hashes.
+/// List API tokens: ids, roles, agents, bound modes, names, creation times — never secrets or hashes.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -27,7 +27,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             .tokens
             .iter()
             .map(|t| {
-                serde_json::json!({"id": t.id, "role": t.role, "agent_id": t.agent_id, "name": t.name, "created_at": t.created_at})
+                serde_json::json!({"id": t.id, "role": t.role, "agent_id": t.agent_id, "policy_mode": t.policy_mode,
+                    "name": t.name, "created_at": t.created_at})
             })
             .collect();
         print_json(&rows)?;
@@ -43,12 +44,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let mut table = Table::new();
     table
         .load_preset(UTF8_BORDERS_ONLY)
-        .set_header(["id", "role", "agent", "name", "created"]);
+        .set_header(["id", "role", "agent", "mode", "name", "created"]);
     for t in &file.tokens {
         table.add_row([
             t.id.clone(),
             t.role.to_string(),
             t.agent_id.clone().unwrap_or_default(),
+            t.policy_mode.map(|m| m.to_string()).unwrap_or_default(),
             t.name.clone().unwrap_or_default(),
             t.created_at.clone(),
         ]);
