@@ -315,6 +315,12 @@ fn file_parts(
     pack: &CompiledPack,
     parts: &mut Vec<Part<'_>>,
 ) {
+    // No file system takes a path this long (Linux's PATH_MAX); matching it against every rule
+    // would cost more than the budget, so it is judged unreadable instead.
+    if raw.len() > MAX_PATH_BYTES {
+        parts.push(Part::Construct(Construct::TooComplex));
+        return;
+    }
     if !raw.contains(['*', '?', '[', '{']) {
         let resolved = path::resolve(raw, cwd, root);
         let shown = resolved.relative.clone().unwrap_or_else(|| resolved.full.clone());
@@ -354,6 +360,9 @@ fn file_parts(
         }
     }
 }
+
+/// The longest path analysed (Linux's `PATH_MAX`).
+const MAX_PATH_BYTES: usize = 4096;
 
 /// Bracket or brace groups a pattern may have before it is not analysed at all.
 const MAX_GROUPS: usize = 32;
@@ -445,7 +454,7 @@ fn witnesses(raw: &str, pack: &CompiledPack) -> Vec<String> {
 }
 
 /// Names a pattern may spell that rules must see; past this, the pattern is not analysed.
-const MAX_SPELLINGS: usize = 256;
+const MAX_SPELLINGS: usize = 64;
 
 /// What a negated bracket class (`[!x]`) is tried with: the characters of file names.
 const NAME_CHARS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-~";

@@ -310,6 +310,8 @@ fn issue_14_program_words() {
     assert!(reaches("f=.env; cat $f", "cat .env"));
     assert!(reaches("cat $'\\x2e'env", "cat .env"));
     assert!(constructs("\"$CMD\" -rf /").contains(&Construct::DynamicProgram));
+    assert!(constructs("ev=$(echo LmVudg== | base64 -d); cat $ev").contains(&Construct::DynamicProgram));
+    assert!(constructs("d=$(git rev-parse --show-toplevel); cat $d/README.md").is_empty());
     // Plain variables that are not programs stay as they are.
     assert!(constructs("echo $HOME").is_empty());
 }

@@ -20,6 +20,13 @@ use crate::path;
 /// milliseconds (issue 14's budget, proven by the `evaluate_budget` fuzz target).
 pub(crate) const MAX_WORK: usize = 60_000;
 
+/// Programs that turn unreadable text into readable text: a name or command they produce was
+/// hidden from whoever reads the line.
+const DECODERS: [&str; 14] = [
+    "base64", "base32", "basenc", "xxd", "openssl", "rev", "tr", "gunzip", "zcat", "uudecode", "od", "printf",
+    "python3", "perl",
+];
+
 /// What a file written earlier in the same line holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Written {
@@ -234,6 +241,9 @@ pub(crate) struct Walker {
     pub(super) stdin_runs: bool,
     /// Work units spent, against [`MAX_WORK`].
     work: usize,
+    /// Variables whose value a decoder produced (`x=$(echo ... | base64 -d)`): any word that uses
+    /// one names something nobody can read beforehand.
+    pub(super) hidden_vars: HashSet<String>,
     /// Functions defined so far, with what each calls and whether it calls it concurrently.
     calls: HashMap<String, Vec<(String, bool)>>,
     /// Tests only: skip the plain-word fast path.
@@ -272,6 +282,7 @@ impl Walker {
             stdin_runs: false,
             work: 0,
             calls: HashMap::new(),
+            hidden_vars: HashSet::new(),
             #[cfg(test)]
             force_grammar: false,
         }
@@ -655,6 +666,16 @@ impl Walker {
         argv.push(text);
     }
 
+    /// Whether `text` uses a variable a decoder produced.
+    pub(super) fn uses_hidden(&self, text: &str) -> bool {
+        !self.hidden_vars.is_empty()
+            && text.contains('$')
+            && self
+                .hidden_vars
+                .iter()
+                .any(|v| text.contains(&format!("${v}")) || text.contains(&format!("${{{v}")))
+    }
+
     /// `$NAME` replaced by what this line assigned to NAME, when it assigned literal text.
     fn substitute(&self, text: &str) -> String {
         if self.vars.is_empty() || !text.contains('$') {
@@ -797,7 +818,14 @@ impl Walker {
                 CommandPrefixOrSuffixItem::AssignmentWord(_, w) => {
                     // `A=$(cmd) prog` runs cmd; after the program name it is an argument.
                     let mut scratch = Vec::new();
+                    let fed_before = extras.fed.len();
                     self.word(&w.value, &mut scratch, &mut extras, depth, via);
+                    if argv.is_empty()
+                        && extras.fed[fed_before..].iter().any(|p| DECODERS.contains(&p.as_str()))
+                        && let Some((name, _)) = w.value.split_once('=')
+                    {
+                        self.hidden_vars.insert(name.trim_end_matches('+').to_owned());
+                    }
                     if !argv.is_empty() {
                         argv.extend(scratch);
                     } else if let Some((name, value)) = scratch.concat().split_once('=') {
@@ -809,6 +837,10 @@ impl Walker {
                             self.vars.insert(name.clone(), value.to_owned());
                         } else {
                             self.vars.insert(name.clone(), value.to_owned());
+                        }
+                        if extras.fed.len() > fed_before {
+                            // Assigned what a command printed: the value is not known here.
+                            self.vars.remove(&name);
                         }
                         extras.env.push((name, value.to_owned()));
                     }

@@ -598,6 +598,10 @@ impl Walker {
         };
         let program = program_name(first).to_owned();
         let args = argv[1..].to_vec();
+        if argv.iter().any(|w| self.uses_hidden(w)) {
+            // `ev=$(echo LmVudg== | base64 -d); cat $ev`: the name was hidden on purpose.
+            self.construct(Construct::DynamicProgram);
+        }
         let parsed = parse_args(&program, &args);
         let mut files = extras.files.clone();
         files.extend(file_arguments(&program, &args, &parsed));
