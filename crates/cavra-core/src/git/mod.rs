@@ -5,16 +5,16 @@
 //! `HEAD:heads/main`, `refs/heads/main`, `origin/main`, `main~0:main` and `+main` all target `main`,
 //! and a wildcard refspec (`refs/heads/*:refs/heads/*`) targets every branch. A force push is `-f`,
 //! `--force`, a `+refspec` or `--mirror`; `--force-with-lease` and `--force-if-includes` are not (they
-//! are the safer alternative). Protected branches match case-insensitively ([`protected_set`]):
+//! are the safer alternative). Protected branches match case-insensitively (`protected_set`):
 //! git's names are case-sensitive, but on a case-insensitive file system `MAIN` and `main` are the
 //! same loose ref, and a protected-branch check that can be dodged by capitals protects nothing.
 //!
 //! # Layout
-//! - [`argv`]: git's global options, `-c` configuration and alias expansion ([`read_git_argv`]).
-//! - [`config`]: configuration keys that run commands or relax safety checks ([`config_runs_command`]).
-//! - [`refs`]: ref names and push refspecs resolved the way git resolves them.
-//! - [`operation`]: `git_operation` names normalised (`force-push`, `Delete Branch`, `PR`).
-//! - [`command`]: the intents of a git command line (`push`, `branch -D`, `tag -d`, `update-ref`).
+//! - `argv`: git's global options, `-c` configuration and alias expansion (`read_git_argv`).
+//! - `config`: configuration keys that run commands or relax safety checks (`config_runs_command`).
+//! - `refs`: ref names and push refspecs resolved the way git resolves them.
+//! - `operation`: `git_operation` names normalised (`force-push`, `Delete Branch`, `PR`).
+//! - `command`: the intents of a git command line (`push`, `branch -D`, `tag -d`, `update-ref`).
 
 mod argv;
 mod command;
@@ -25,11 +25,17 @@ mod refs;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::shell::SimpleCommand;
+use refs::Ref;
 
-pub(crate) use argv::{GitArgv, is_git_command, normalise_key, read_git_argv};
+#[expect(unused_imports, reason = "the lead wires these into the shell analyser (issue 14)")]
+pub(crate) use argv::{GitArgv, normalise_key};
+pub(crate) use argv::{is_git_command, read_git_argv};
 pub(crate) use command::intents;
+#[expect(unused_imports, reason = "the lead wires these into the shell analyser (issue 14)")]
 pub(crate) use config::{ConfigEffect, config_effect, config_runs_command};
-pub(crate) use operation::{KNOWN_OPERATIONS, Operation, read_operation};
+#[expect(unused_imports, reason = "read by evaluation once the lead wires it (issue 14)")]
+pub(crate) use operation::Operation;
+pub(crate) use operation::{KNOWN_OPERATIONS, read_operation};
 
 /// One git operation and the branches it targets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,15 +91,112 @@ impl GitIntent {
 /// The branch a ref names: `refs/heads/main`, `heads/main`, `origin/main`, `main~0` and `+main` are
 /// `main`. A spelling that is not a branch (a tag, `HEAD`) is returned trimmed.
 pub fn branch_name(reference: &str) -> String {
-    let _ = reference;
-    String::new()
+    match refs::resolve(reference) {
+        Ref::Branch(b) => b,
+        _ => reference.trim().trim_start_matches('+').to_owned(),
+    }
 }
 
 /// The intent of a `git_operation` action: `target` is a ref, `remote ref...`, refspecs, or a whole
-/// `git push ...` line; `operation` is any spelling of an operation ([`read_operation`]).
+/// `git push ...` line; `operation` is any spelling of an operation (`force-push`, `Delete Branch`, `push --force`, `PR`).
 pub fn from_action(target: &str, operation: &str) -> GitIntent {
-    let _ = (target, operation);
-    GitIntent::default()
+    let mut words: Vec<&str> = target
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.first().is_some_and(|w| w.eq_ignore_ascii_case("git")) {
+        let argv = read_git_argv(&words[1..].iter().map(|w| (*w).to_owned()).collect::<Vec<_>>());
+        if let Some(mut intent) = intents(&argv).into_iter().next() {
+            intent.force |= read_operation(operation).force;
+            return intent;
+        }
+        // Not a push or deletion (`git merge main`): read what follows the subcommand as the target.
+        let skip = words.len() - argv.args.len() + usize::from(argv.args.first().is_some_and(|a| is_git_command(a)));
+        words.drain(..skip.min(words.len()));
+    }
+    // Flags in the target (`origin main --force`) count as if they were in the operation.
+    let flag_words: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| w.len() > 1 && w.starts_with('-'))
+        .collect();
+    let op = if flag_words.is_empty() {
+        read_operation(operation)
+    } else {
+        read_operation(&format!("{operation} {}", flag_words.join(" ")))
+    };
+    let mut positional: Vec<&str> = Vec::new();
+    let mut keyword_tags: Vec<String> = Vec::new();
+    let mut rest = words.iter().copied().filter(|w| !(w.len() > 1 && w.starts_with('-')));
+    while let Some(word) = rest.next() {
+        if ["into", "onto", "to", "from", "->", "=>", "<-"]
+            .iter()
+            .any(|s| word.eq_ignore_ascii_case(s))
+        {
+            continue;
+        }
+        if word.eq_ignore_ascii_case("tag") {
+            keyword_tags.extend(rest.next().map(str::to_owned));
+            continue;
+        }
+        positional.push(word);
+    }
+    // The first word is the remote when others follow it (git reads it by position, so any name),
+    // or when it can only be one. A first word that could also be a branch counts as both.
+    let mut remote = None;
+    let mut specs: Vec<&str> = positional.clone();
+    if let Some(&first) = positional.first() {
+        let only_remote = refs::is_url(first) || refs::is_common_remote(first);
+        let remote_by_place = positional.len() > 1
+            || !keyword_tags.is_empty()
+            || op.all_branches
+            || op.tags
+            || (positional.len() == 1 && only_remote);
+        if remote_by_place {
+            remote = Some(first.to_owned());
+            if only_remote {
+                specs.remove(0);
+            }
+        }
+    }
+    let tag_operation = op.name == "tag" || op.name == "tag_delete";
+    let mut intent = GitIntent {
+        remote,
+        tags: keyword_tags,
+        force: op.force,
+        all_branches: op.all_branches,
+        ..GitIntent::default()
+    };
+    let mut deletes = false;
+    let mut deleted_branch = false;
+    for spec in specs.iter().filter_map(|s| refs::parse_refspec(s)) {
+        intent.force |= spec.force;
+        deletes |= spec.delete;
+        match spec.dst {
+            Ref::Branch(b) | Ref::Tag(b) if tag_operation => intent.tags.push(b),
+            Ref::Branch(b) => {
+                deleted_branch |= spec.delete;
+                if !intent.branches.contains(&b) {
+                    intent.branches.push(b);
+                }
+            }
+            Ref::Tag(t) => intent.tags.push(t),
+            Ref::AllBranches if !tag_operation => {
+                deleted_branch |= spec.delete;
+                intent.all_branches = true;
+            }
+            _ => {}
+        }
+    }
+    intent.operation = match op.name.as_str() {
+        "push" if deletes && !deleted_branch && !intent.tags.is_empty() => "tag_delete".to_owned(),
+        "push" if deletes => "branch_delete".to_owned(),
+        "branch_delete" if intent.branches.is_empty() && !intent.all_branches && !intent.tags.is_empty() => {
+            "tag_delete".to_owned()
+        }
+        _ => op.name,
+    };
+    intent
 }
 
 /// The intent of a git command, if it pushes, deletes or rewrites a ref; when it does several things
@@ -103,19 +206,44 @@ pub fn from_command(cmd: &SimpleCommand) -> Option<GitIntent> {
 }
 
 /// Every intent of a git command, most destructive first. The command's `args` are read with
-/// [`read_git_argv`], so global options and aliases are seen through whether or not the shell
+/// `read_git_argv`, so global options and aliases are seen through whether or not the shell
 /// analyser removed them.
 pub fn from_command_all(cmd: &SimpleCommand) -> Vec<GitIntent> {
-    let _ = cmd;
-    Vec::new()
+    let program = cmd.program.strip_suffix(".exe").unwrap_or(&cmd.program);
+    if program.eq_ignore_ascii_case("git") {
+        return intents(&read_git_argv(&cmd.args));
+    }
+    // `git-push …` (the dashed form under git's exec path) takes no global options.
+    match program.get(..4) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("git-") && program.len() > 4 => {
+            let mut args = Vec::with_capacity(cmd.args.len() + 1);
+            args.push(program[4..].to_owned());
+            args.extend(cmd.args.iter().cloned());
+            intents(&read_git_argv(&args))
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The pack's protected-branch globs, compiled to match case-insensitively (`MAIN` is `main`), with
 /// `*` not crossing `/` as everywhere in a pack.
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the pack compiler builds `protected` with it once wired (issue 14)"
+    )
+)]
 pub(crate) fn protected_set<S: AsRef<str>>(patterns: &[S]) -> Result<GlobSet, globset::Error> {
     let mut set = GlobSetBuilder::new();
     for p in patterns {
-        set.add(GlobBuilder::new(p.as_ref()).build()?);
+        set.add(
+            GlobBuilder::new(p.as_ref())
+                .case_insensitive(true)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()?,
+        );
     }
     set.build()
 }
@@ -123,8 +251,23 @@ pub(crate) fn protected_set<S: AsRef<str>>(patterns: &[S]) -> Result<GlobSet, gl
 /// Whether a rule's `operations` entry names this intent's operation, spelled any way
 /// [`read_operation`] reads (`force-push` names a forced push, `delete` names `branch_delete`);
 /// `unknown` names every operation cavra does not recognise.
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "evaluation matches rule operations with it once wired (issue 14)"
+    )
+)]
 pub(crate) fn operation_matches(wanted: &str, intent: &GitIntent) -> bool {
-    wanted == intent.operation
+    let want = read_operation(wanted);
+    if !want.known {
+        return if want.name == "unknown" {
+            !intent.is_known_operation()
+        } else {
+            want.name == intent.operation
+        };
+    }
+    want.name == intent.operation && (!want.force || intent.force) && (!want.all_branches || intent.all_branches)
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! not recognise is kept (normalised) and marked unknown, never mapped to something harmless, so a
 //! rule can catch it (`operations: [unknown]`, or no `operations` at all with `protected: true`).
 
+use super::command::{self, Arg, Opt, Takes};
+
 /// Operations cavra recognises; any other name is unknown.
 pub(crate) const KNOWN_OPERATIONS: [&str; 21] = [
     "push",
@@ -50,10 +52,226 @@ pub(crate) struct Operation {
     pub prune: bool,
 }
 
+/// Words an operation name may glue together (`forcepush`, `DeleteBranch` lower-cased, `openpr`).
+const VOCABULARY: [&str; 64] = [
+    "push",
+    "pushed",
+    "pushing",
+    "pushes",
+    "force",
+    "forced",
+    "forcing",
+    "delete",
+    "deleted",
+    "deleting",
+    "deletion",
+    "del",
+    "remove",
+    "removed",
+    "rm",
+    "drop",
+    "destroy",
+    "erase",
+    "branch",
+    "branches",
+    "pull",
+    "request",
+    "pr",
+    "mr",
+    "merge",
+    "merged",
+    "merging",
+    "open",
+    "create",
+    "new",
+    "make",
+    "submit",
+    "raise",
+    "tag",
+    "tags",
+    "tagged",
+    "lease",
+    "with",
+    "mirror",
+    "all",
+    "remote",
+    "ref",
+    "reset",
+    "hard",
+    "rebase",
+    "commit",
+    "checkout",
+    "switch",
+    "fetch",
+    "clone",
+    "stash",
+    "revert",
+    "cherry",
+    "pick",
+    "update",
+    "rename",
+    "move",
+    "squash",
+    "git",
+    "status",
+    "log",
+    "repo",
+    "repository",
+    "prune",
+];
+
+/// A word reduced to the form the classifier looks for (`forced` is `force`, `rm` is `delete`).
+fn base(word: &str) -> &str {
+    match word {
+        "pushed" | "pushing" | "pushes" => "push",
+        "forced" | "forcing" => "force",
+        "deleted" | "deleting" | "deletion" | "del" | "remove" | "removed" | "rm" | "drop" | "destroy" | "erase" => {
+            "delete"
+        }
+        "merged" | "merging" => "merge",
+        "tagged" => "tag",
+        "branches" => "branch",
+        "open" | "new" | "make" | "submit" | "raise" => "create",
+        "repository" => "repo",
+        other => other,
+    }
+}
+
 /// Classifies an operation name (`force-push`, `Delete Branch`, `push --force`, `PR`).
 pub(crate) fn read_operation(name: &str) -> Operation {
-    let _ = name;
-    Operation::default()
+    let mut flags = Flags::default();
+    let mut raw: Vec<String> = Vec::new();
+    for word in name.split_whitespace() {
+        if word.len() > 1 && word.starts_with('-') {
+            flags.read(word);
+        } else {
+            raw.extend(split_words(word));
+        }
+    }
+    raw.retain(|w| w != "git");
+    let words: Vec<&str> = raw.iter().flat_map(|w| segment(w)).map(base).collect();
+    classify(&words, &raw, flags)
+}
+
+fn classify(words: &[&str], raw: &[String], flags: Flags) -> Operation {
+    let has = |w: &str| words.contains(&w);
+    let lease = flags.lease || has("lease");
+    let force = flags.force || flags.mirror || has("mirror") || (has("force") && !lease);
+    let pull_request = (has("pull") && has("request")) || has("pr") || has("mr");
+    let merge_request = has("merge") && has("request") && !has("pull");
+    let delete = flags.delete || has("delete");
+    let tagged = has("tag") || has("tags");
+    let name = if pull_request && has("merge") && !merge_request {
+        "merge"
+    } else if pull_request || merge_request {
+        "pull_request"
+    } else if delete && has("repo") {
+        ""
+    } else if delete && tagged {
+        "tag_delete"
+    } else if delete {
+        "branch_delete"
+    } else if has("push") {
+        "push"
+    } else if has("merge") {
+        "merge"
+    } else if tagged {
+        "tag"
+    } else if has("cherry") && has("pick") {
+        "cherry_pick"
+    } else if has("branch") && (has("update") || has("rename") || has("move") || has("reset") || flags.force) {
+        "branch_update"
+    } else if has("branch") {
+        "branch_create"
+    } else if let Some(verb) = [
+        "reset", "rebase", "commit", "checkout", "switch", "revert", "fetch", "pull", "clone", "stash", "status", "log",
+    ]
+    .into_iter()
+    .find(|v| has(v))
+    {
+        verb
+    } else if has("force") || has("mirror") || lease || words.is_empty() {
+        "push"
+    } else {
+        ""
+    };
+    let (name, known) = if name.is_empty() {
+        (raw.join("_"), false)
+    } else {
+        (name.to_owned(), true)
+    };
+    let pushes = name == "push";
+    Operation {
+        known,
+        force,
+        all_branches: flags.all || flags.mirror || has("mirror") || (pushes && has("all")),
+        tags: flags.tags || (pushes && has("tags")),
+        prune: flags.prune || has("prune"),
+        name,
+    }
+}
+
+/// Splits one word at anything but letters and digits and at case changes (`forcePush`,
+/// `PRCreate`), lower-cased.
+fn split_words(word: &str) -> Vec<String> {
+    let chars: Vec<char> = word.chars().collect();
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
+        let next = chars.get(i + 1).copied();
+        let boundary = c.is_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_lowercase() || p.is_ascii_digit() || (p.is_uppercase() && next.is_some_and(char::is_lowercase))
+            });
+        if boundary && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// Splits a glued word into vocabulary words (`forcepush` is `force push`), the fewest parts
+/// winning; a word that does not split entirely is kept whole.
+fn segment(word: &str) -> Vec<&str> {
+    // Operation names are short; a long word is not worth the quadratic split.
+    if VOCABULARY.contains(&word) || word.len() > 32 {
+        return vec![word];
+    }
+    // best[i]: the fewest vocabulary words spelling word[..i], with where the last one starts.
+    let mut best: Vec<Option<(usize, usize)>> = vec![None; word.len() + 1];
+    best[0] = Some((0, 0));
+    for end in 1..=word.len() {
+        for start in 0..end {
+            let (Some(Some((count, _))), Some(part)) = (best.get(start), word.get(start..end)) else {
+                continue;
+            };
+            if VOCABULARY.contains(&part) && best[end].is_none_or(|(c, _)| count + 1 < c) {
+                best[end] = Some((count + 1, start));
+            }
+        }
+    }
+    let mut parts = Vec::new();
+    let mut end = word.len();
+    while end > 0 {
+        let Some(Some((_, start))) = best.get(end).copied() else {
+            return vec![word];
+        };
+        parts.push(&word[start..end]);
+        end = start;
+    }
+    parts.reverse();
+    parts
 }
 
 /// Flags met in an operation name or a `git_operation` target, read the way `git push` and
@@ -79,9 +297,119 @@ pub(crate) struct Flags {
 impl Flags {
     /// Reads one word that begins with `-` (a cluster such as `-fu` included).
     pub(crate) fn read(&mut self, word: &str) {
-        let _ = word;
+        let words = [word.to_owned()];
+        for arg in command::parse(FLAG_OPTIONS, &words) {
+            let Arg::Opt { name, negated } = arg else { continue };
+            let on = !negated;
+            match name {
+                "force" => self.force = on,
+                "force-with-lease" | "force-if-includes" => self.lease = on,
+                "delete" => self.delete = on,
+                "delete-force" => (self.delete, self.force) = (true, true),
+                "move-force" | "copy-force" => self.force = true,
+                "mirror" => self.mirror = on,
+                "all" | "branches" => self.all = on,
+                "tags" => self.tags = on,
+                "prune" => self.prune = on,
+                _ => {}
+            }
+        }
     }
 }
+
+/// Options an operation name or target may carry, read with git's rules ([`command::find_long`]).
+const FLAG_OPTIONS: &[Opt] = &[
+    Opt {
+        name: "force",
+        long: true,
+        short: Some('f'),
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "force-with-lease",
+        long: true,
+        short: None,
+        takes: Takes::Attached,
+    },
+    Opt {
+        name: "force-if-includes",
+        long: true,
+        short: None,
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "delete",
+        long: true,
+        short: Some('d'),
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "delete-force",
+        long: false,
+        short: Some('D'),
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "move-force",
+        long: false,
+        short: Some('M'),
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "copy-force",
+        long: false,
+        short: Some('C'),
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "mirror",
+        long: true,
+        short: None,
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "all",
+        long: true,
+        short: None,
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "branches",
+        long: true,
+        short: None,
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "tags",
+        long: true,
+        short: None,
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "prune",
+        long: true,
+        short: None,
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "dry-run",
+        long: true,
+        short: Some('n'),
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "set-upstream",
+        long: true,
+        short: Some('u'),
+        takes: Takes::Nothing,
+    },
+    Opt {
+        name: "hard",
+        long: true,
+        short: None,
+        takes: Takes::Nothing,
+    },
+];
 
 #[cfg(test)]
 mod tests {

@@ -36,23 +36,145 @@ pub(crate) struct Refspec {
     pub dst: Ref,
 }
 
+/// Remote names stripped from a one-word `remote/branch` spelling. Only there: in `git push REMOTE
+/// REFSPEC` the remote is positional, so any name works, and `refs/remotes/X/` is stripped for any X.
+const COMMON_REMOTES: [&str; 10] = [
+    "origin",
+    "upstream",
+    "fork",
+    "github",
+    "gitlab",
+    "bitbucket",
+    "remote",
+    "mine",
+    "me",
+    "public",
+];
+
+/// Whether `word` is one of the usual remote names (`origin`, `upstream`, `fork`, ...), in any case.
+pub(crate) fn is_common_remote(word: &str) -> bool {
+    COMMON_REMOTES.iter().any(|r| r.eq_ignore_ascii_case(word))
+}
+
 /// Resolves one ref spelling (not a refspec).
 pub(crate) fn resolve(spelling: &str) -> Ref {
-    let _ = spelling;
-    Ref::Current
+    let s = spelling.trim();
+    let s = s.strip_prefix('+').unwrap_or(s);
+    // A revision of a ref (`main~0`, `main^{commit}`, `main@{1}`) names that ref.
+    let cut = [s.find('~'), s.find('^'), s.find("@{")].into_iter().flatten().min();
+    let s = cut.map_or(s, |at| &s[..at]);
+    let name = normalise_slashes(s);
+    if name.is_empty() || name == "@" || name.eq_ignore_ascii_case("HEAD") {
+        return Ref::Current;
+    }
+    if name.contains('*') {
+        return wildcard(&name);
+    }
+    if let Some(branch) = strip_prefix_ci(&name, "refs/heads/").or_else(|| strip_prefix_ci(&name, "heads/")) {
+        return Ref::Branch(branch.to_owned());
+    }
+    if let Some(tag) = strip_prefix_ci(&name, "refs/tags/").or_else(|| strip_prefix_ci(&name, "tags/")) {
+        return Ref::Tag(tag.to_owned());
+    }
+    if let Some(tracking) = strip_prefix_ci(&name, "refs/remotes/").or_else(|| strip_prefix_ci(&name, "remotes/")) {
+        return match tracking.split_once('/') {
+            Some((_, branch)) if !branch.is_empty() => Ref::Branch(branch.to_owned()),
+            _ => Ref::Other(name),
+        };
+    }
+    if strip_prefix_ci(&name, "refs/").is_some() || is_pseudo_ref(&name) {
+        return Ref::Other(name);
+    }
+    match name.split_once('/') {
+        Some((remote, branch)) if !branch.is_empty() && is_common_remote(remote) => Ref::Branch(branch.to_owned()),
+        _ => Ref::Branch(name),
+    }
+}
+
+/// A wildcard ref: every tag under `refs/tags/`, another namespace under `refs/<other>/`, every
+/// branch otherwise (`refs/heads/feature/*` may not reach `main`, but a pattern is not a name, and
+/// wildcard pushes are rare enough that reading them as every branch costs little).
+fn wildcard(name: &str) -> Ref {
+    if strip_prefix_ci(name, "refs/tags/").is_some() || strip_prefix_ci(name, "tags/").is_some() {
+        return Ref::AllTags;
+    }
+    let branch_space = ["refs/heads/", "heads/", "refs/remotes/", "remotes/"]
+        .iter()
+        .any(|p| strip_prefix_ci(name, p).is_some());
+    match strip_prefix_ci(name, "refs/") {
+        Some(rest) if !branch_space && rest.contains('/') => Ref::Other(name.to_owned()),
+        _ => Ref::AllBranches,
+    }
+}
+
+/// `FETCH_HEAD`, `ORIG_HEAD`, `MERGE_HEAD`, ...: all-caps names ending in `HEAD` are pseudo-refs.
+fn is_pseudo_ref(name: &str) -> bool {
+    name.len() > 4 && name.ends_with("_HEAD") && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+}
+
+/// `refs//heads/main/` is `refs/heads/main`, as `git check-ref-format --normalize` has it.
+fn normalise_slashes(name: &str) -> String {
+    name.split('/')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `prefix` stripped case-insensitively: on a case-insensitive file system `Refs/Heads/main` is
+/// the loose ref `refs/heads/main`.
+fn strip_prefix_ci<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = name.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &name[prefix.len()..])
 }
 
 /// Reads one push refspec; `None` for a negative refspec (`^refs/heads/x`), which only excludes.
 pub(crate) fn parse_refspec(spec: &str) -> Option<Refspec> {
-    let _ = spec;
-    None
+    let spec = spec.trim();
+    let (force, spec) = match spec.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, spec),
+    };
+    if spec.starts_with('^') {
+        return None;
+    }
+    // git splits at the last colon: the source may be a revision, the destination is a ref name.
+    let (src, dst) = match spec.rsplit_once(':') {
+        Some((src, dst)) => (src, Some(dst)),
+        None => (spec, None),
+    };
+    if spec.is_empty() || (src.is_empty() && dst.is_some_and(str::is_empty)) {
+        // `:` (or nothing): the matching refspec, every branch both sides have.
+        return Some(Refspec {
+            force,
+            delete: false,
+            dst: Ref::AllBranches,
+        });
+    }
+    let delete = src.is_empty();
+    let dst = match dst {
+        Some(d) if !d.is_empty() => resolve(d),
+        _ => resolve(src),
+    };
+    Some(Refspec { force, delete, dst })
 }
 
 /// Whether a word names a remote by URL or path rather than by name: `https://…`, `ssh://…`,
 /// `git@host:org/repo.git`, `/srv/repo.git`, `../other`.
 pub(crate) fn is_url(word: &str) -> bool {
-    let _ = word;
-    false
+    if word.contains("://") || word.starts_with(['/', '~']) || word.starts_with("./") || word.starts_with("../") {
+        return true;
+    }
+    if word.ends_with(".git") && !word.contains(':') {
+        return true;
+    }
+    // scp-like `user@host:path`; not a refspec such as `@:main` or `HEAD@{1}:main`.
+    match word.split_once(':') {
+        Some((host, path)) => {
+            let at = host.find('@');
+            at.is_some_and(|i| i > 0 && i + 1 < host.len()) && !host.contains(['{', '/']) && !path.is_empty()
+        }
+        None => false,
+    }
 }
 
 #[cfg(test)]
