@@ -36,7 +36,7 @@ pub(super) struct Opt {
     pub takes: Takes,
 }
 
-const fn opt(name: &'static str, short: Option<char>, takes: Takes) -> Opt {
+pub(super) const fn opt(name: &'static str, short: Option<char>, takes: Takes) -> Opt {
     Opt {
         name,
         long: true,
@@ -45,7 +45,7 @@ const fn opt(name: &'static str, short: Option<char>, takes: Takes) -> Opt {
     }
 }
 
-const fn short_only(name: &'static str, short: char) -> Opt {
+pub(super) const fn short_only(name: &'static str, short: char) -> Opt {
     Opt {
         name,
         long: false,
@@ -57,8 +57,12 @@ const fn short_only(name: &'static str, short: char) -> Opt {
 /// One argument read with parse-options rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Arg {
-    /// A known option (`negated` for `--no-<name>`).
-    Opt { name: &'static str, negated: bool },
+    /// A known option (`negated` for `--no-<name>`) and its value, if it took one.
+    Opt {
+        name: &'static str,
+        negated: bool,
+        value: Option<String>,
+    },
     /// A word that is not an option.
     Positional(String),
 }
@@ -105,12 +109,19 @@ pub(super) fn parse(table: &[Opt], args: &[String]) -> Vec<Arg> {
             let Some((o, negated)) = find_long(table, given) else {
                 continue;
             };
-            match (o.takes, inline) {
+            let value = match (o.takes, inline) {
                 (Takes::Nothing, Some(_)) => continue,
-                (Takes::Next, None) if !negated => i += 1,
-                _ => {}
-            }
-            out.push(Arg::Opt { name: o.name, negated });
+                (Takes::Next, None) if !negated => {
+                    i += 1;
+                    args.get(i - 1).cloned()
+                }
+                (_, inline) => inline.map(str::to_owned),
+            };
+            out.push(Arg::Opt {
+                name: o.name,
+                negated,
+                value,
+            });
             continue;
         }
         match word.strip_prefix('-') {
@@ -119,18 +130,30 @@ pub(super) fn parse(table: &[Opt], args: &[String]) -> Vec<Arg> {
                     let Some(o) = table.iter().find(|o| o.short == Some(c)) else {
                         continue;
                     };
+                    if o.takes == Takes::Nothing {
+                        out.push(Arg::Opt {
+                            name: o.name,
+                            negated: false,
+                            value: None,
+                        });
+                        continue;
+                    }
+                    // The rest of the cluster is the value; a required one may be the next word.
+                    let attached = &cluster[at + c.len_utf8()..];
+                    let value = if !attached.is_empty() {
+                        Some(attached.to_owned())
+                    } else if o.takes == Takes::Next {
+                        i += 1;
+                        args.get(i - 1).cloned()
+                    } else {
+                        None
+                    };
                     out.push(Arg::Opt {
                         name: o.name,
                         negated: false,
+                        value,
                     });
-                    if o.takes != Takes::Nothing {
-                        // The rest of the cluster is the value; a required one may be the next word.
-                        let attached = at + c.len_utf8() < cluster.len();
-                        if o.takes == Takes::Next && !attached {
-                            i += 1;
-                        }
-                        break;
-                    }
+                    break;
                 }
             }
             _ => out.push(Arg::Positional(word.clone())),
@@ -171,7 +194,7 @@ pub(super) const PUSH: &[Opt] = &[
 ];
 
 /// `git send-pack` options.
-const SEND_PACK: &[Opt] = &[
+pub(super) const SEND_PACK: &[Opt] = &[
     opt("verbose", Some('v'), Takes::Nothing),
     opt("quiet", Some('q'), Takes::Nothing),
     opt("receive-pack", None, Takes::Next),
@@ -297,14 +320,14 @@ pub(crate) fn intents(argv: &GitArgv) -> Vec<GitIntent> {
 }
 
 /// Switches that are set by their option and cleared by its `--no-` form; the last one wins.
-fn switch(args: &[Arg], names: &[&str]) -> bool {
+pub(super) fn switch(args: &[Arg], names: &[&str]) -> bool {
     args.iter().fold(false, |on, a| match a {
-        Arg::Opt { name, negated } if names.contains(name) => !negated,
+        Arg::Opt { name, negated, .. } if names.contains(name) => !negated,
         _ => on,
     })
 }
 
-fn positionals(args: &[Arg]) -> Vec<&str> {
+pub(super) fn positionals(args: &[Arg]) -> Vec<&str> {
     args.iter()
         .filter_map(|a| match a {
             Arg::Positional(p) => Some(p.as_str()),
@@ -462,7 +485,7 @@ fn branch(args: &[Arg]) -> Vec<GitIntent> {
     let force = switch(args, &["force"]);
     let has = |n: &str| {
         args.iter()
-            .any(|a| matches!(a, Arg::Opt { name, negated: false } if *name == n))
+            .any(|a| matches!(a, Arg::Opt { name, negated: false, .. } if *name == n))
     };
     let delete = switch(args, &["delete"]) || has("delete-force");
     let words = positionals(args);

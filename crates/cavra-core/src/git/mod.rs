@@ -15,12 +15,15 @@
 //! - `refs`: ref names and push refspecs resolved the way git resolves them.
 //! - `operation`: `git_operation` names normalised (`force-push`, `Delete Branch`, `PR`).
 //! - `command`: the intents of a git command line (`push`, `branch -D`, `tag -d`, `update-ref`).
+//! - `runs`: shell text a git command runs through its own options (`rebase --exec`, `bisect run`)
+//!   and configuration it writes (`git config core.hooksPath …`, `git clone -c …`).
 
 mod argv;
 mod command;
 mod config;
 mod operation;
 mod refs;
+mod runs;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
@@ -36,6 +39,8 @@ pub(crate) use config::{ConfigEffect, config_effect, config_runs_command};
 #[expect(unused_imports, reason = "read by evaluation once the lead wires it (issue 14)")]
 pub(crate) use operation::Operation;
 pub(crate) use operation::{KNOWN_OPERATIONS, read_operation};
+#[expect(unused_imports, reason = "the lead wires these into the shell analyser (issue 14)")]
+pub(crate) use runs::{commands_run, config_written};
 
 /// One git operation and the branches it targets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -299,7 +299,7 @@ impl Flags {
     pub(crate) fn read(&mut self, word: &str) {
         let words = [word.to_owned()];
         for arg in command::parse(FLAG_OPTIONS, &words) {
-            let Arg::Opt { name, negated } = arg else { continue };
+            let Arg::Opt { name, negated, .. } = arg else { continue };
             let on = !negated;
             match name {
                 "force" => self.force = on,
