@@ -7,7 +7,7 @@
 //! no value, unless the word after it is not a git command and the one after that is (git itself
 //! refuses unknown global options, so the only cost of a wrong guess is a command that never runs).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// A git command line read the way git reads it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,13 +70,18 @@ impl GitArgv {
 /// `git`.
 pub(crate) fn read_git_argv(args: &[String]) -> GitArgv {
     let mut reader = Reader::default();
-    let Some(mut rest) = reader.globals(args) else {
+    let Some(rest) = reader.globals(args) else {
         return reader.finish(Vec::new());
     };
+    if reader.aliases.is_empty() || rest.first().is_none_or(|first| is_git_command(first)) {
+        return reader.finish(rest);
+    }
     // Each alias name is expanded once: git refuses a loop, and this bounds the work by the number
-    // of aliases on the line.
+    // of aliases on the line. A deque splices an alias in front without moving what follows it, so
+    // the work is linear in the line, however long the chain.
+    let mut rest = VecDeque::from(rest);
     let mut expanded: HashSet<String> = HashSet::new();
-    while let Some(first) = rest.first() {
+    while let Some(first) = rest.front() {
         if is_git_command(first) {
             break;
         }
@@ -89,21 +94,23 @@ pub(crate) fn read_git_argv(args: &[String]) -> GitArgv {
         }
         if let Some(script) = value.trim_start().strip_prefix('!') {
             reader.alias_script = Some(script.to_owned());
-            rest.remove(0);
+            rest.pop_front();
             break;
         }
         // An unclosed quote or a trailing backslash: git refuses the alias.
         let Some(words) = split_cmdline(&value) else { break };
         match reader.globals(&words) {
-            Some(mut spliced) if !spliced.is_empty() => {
-                spliced.extend(rest.drain(1..));
-                rest = spliced;
+            Some(spliced) if !spliced.is_empty() => {
+                rest.pop_front();
+                for word in spliced.into_iter().rev() {
+                    rest.push_front(word);
+                }
             }
             // An empty alias, or one that only prints (`--version`): stop where git would.
             _ => break,
         }
     }
-    reader.finish(rest)
+    reader.finish(rest.into())
 }
 
 /// The state of one read: configuration and aliases seen so far.

@@ -349,16 +349,8 @@ impl Group {
     fn add(&mut self, dst: Ref) {
         self.present = true;
         match dst {
-            Ref::Branch(b) => {
-                if !self.branches.contains(&b) {
-                    self.branches.push(b);
-                }
-            }
-            Ref::Tag(t) => {
-                if !self.tags.contains(&t) {
-                    self.tags.push(t);
-                }
-            }
+            Ref::Branch(b) => self.branches.push(b),
+            Ref::Tag(t) => self.tags.push(t),
             Ref::AllBranches => self.all = true,
             Ref::AllTags | Ref::Current | Ref::Other(_) => {}
         }

@@ -181,9 +181,7 @@ pub fn from_action(target: &str, operation: &str) -> GitIntent {
             Ref::Branch(b) | Ref::Tag(b) if tag_operation => intent.tags.push(b),
             Ref::Branch(b) => {
                 deleted_branch |= spec.delete;
-                if !intent.branches.contains(&b) {
-                    intent.branches.push(b);
-                }
+                intent.branches.push(b);
             }
             Ref::Tag(t) => intent.tags.push(t),
             Ref::AllBranches if !tag_operation => {

@@ -149,7 +149,8 @@ pub(crate) fn read_operation(name: &str) -> Operation {
         }
     }
     raw.retain(|w| w != "git");
-    let words: Vec<&str> = raw.iter().flat_map(|w| segment(w)).map(base).collect();
+    // A name is a few words: only the first sixteen are read, which bounds the work.
+    let words: Vec<&str> = raw.iter().take(16).flat_map(|w| segment(w)).map(base).collect();
     classify(&words, &raw, flags)
 }
 

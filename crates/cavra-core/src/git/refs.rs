@@ -7,6 +7,8 @@
 //! remote-tracking spelling (`origin/main`, `refs/remotes/fork/main`) counts as the branch it
 //! tracks, and a wildcard destination (`refs/heads/*`) counts as every branch.
 
+use std::borrow::Cow;
+
 /// What a ref spelling names once git's rules are applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Ref {
@@ -64,30 +66,31 @@ pub(crate) fn resolve(spelling: &str) -> Ref {
     let cut = [s.find('~'), s.find('^'), s.find("@{")].into_iter().flatten().min();
     let s = cut.map_or(s, |at| &s[..at]);
     let name = normalise_slashes(s);
+    let name = name.as_ref();
     if name.is_empty() || name == "@" || name.eq_ignore_ascii_case("HEAD") {
         return Ref::Current;
     }
     if name.contains('*') {
-        return wildcard(&name);
+        return wildcard(name);
     }
-    if let Some(branch) = strip_prefix_ci(&name, "refs/heads/").or_else(|| strip_prefix_ci(&name, "heads/")) {
+    if let Some(branch) = strip_prefix_ci(name, "refs/heads/").or_else(|| strip_prefix_ci(name, "heads/")) {
         return Ref::Branch(branch.to_owned());
     }
-    if let Some(tag) = strip_prefix_ci(&name, "refs/tags/").or_else(|| strip_prefix_ci(&name, "tags/")) {
+    if let Some(tag) = strip_prefix_ci(name, "refs/tags/").or_else(|| strip_prefix_ci(name, "tags/")) {
         return Ref::Tag(tag.to_owned());
     }
-    if let Some(tracking) = strip_prefix_ci(&name, "refs/remotes/").or_else(|| strip_prefix_ci(&name, "remotes/")) {
+    if let Some(tracking) = strip_prefix_ci(name, "refs/remotes/").or_else(|| strip_prefix_ci(name, "remotes/")) {
         return match tracking.split_once('/') {
             Some((_, branch)) if !branch.is_empty() => Ref::Branch(branch.to_owned()),
-            _ => Ref::Other(name),
+            _ => Ref::Other(name.to_owned()),
         };
     }
-    if strip_prefix_ci(&name, "refs/").is_some() || is_pseudo_ref(&name) {
-        return Ref::Other(name);
+    if strip_prefix_ci(name, "refs/").is_some() || is_pseudo_ref(name) {
+        return Ref::Other(name.to_owned());
     }
     match name.split_once('/') {
         Some((remote, branch)) if !branch.is_empty() && is_common_remote(remote) => Ref::Branch(branch.to_owned()),
-        _ => Ref::Branch(name),
+        _ => Ref::Branch(name.to_owned()),
     }
 }
 
@@ -113,11 +116,16 @@ fn is_pseudo_ref(name: &str) -> bool {
 }
 
 /// `refs//heads/main/` is `refs/heads/main`, as `git check-ref-format --normalize` has it.
-fn normalise_slashes(name: &str) -> String {
-    name.split('/')
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join("/")
+fn normalise_slashes(name: &str) -> Cow<'_, str> {
+    if !name.starts_with('/') && !name.ends_with('/') && !name.contains("//") {
+        return Cow::Borrowed(name);
+    }
+    Cow::Owned(
+        name.split('/')
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
 }
 
 /// `prefix` stripped case-insensitively: on a case-insensitive file system `Refs/Heads/main` is
