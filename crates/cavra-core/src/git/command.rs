@@ -394,10 +394,7 @@ fn push(args: &[Arg], argv: &GitArgv) -> Vec<GitIntent> {
             continue;
         }
         if let Some(mut spec) = refs::parse_refspec(word) {
-            if delete {
-                spec.delete = true;
-                spec.dst = refs::resolve(word);
-            }
+            spec.delete |= delete;
             specs.push(spec);
         }
     }
@@ -721,6 +718,7 @@ mod tests {
             "push -d origin main",
             "push --del origin main",
             "push anyremote --delete heads/main",
+            "push --delete origin :main",
         ] {
             let i = one(line);
             assert_eq!(
