@@ -577,9 +577,10 @@ mod tests {
     /// `-c` and `--config-env` values are collected with git's key case rules.
     #[test]
     fn configuration_on_the_command_line() {
-        let a = read(
-            "-c Core.SSHCommand=ssh -cuser.name=a=b --config-env=Core.Pager=PAGER --config-env Diff.MyDrv.TextConv=T -c core.bare log",
-        );
+        let a = read(concat!(
+            "-c Core.SSHCommand=ssh -cuser.name=a=b --config-env=Core.Pager=PAGER ",
+            "--config-env Diff.MyDrv.TextConv=T -c core.bare log"
+        ));
         assert_eq!(
             a.config,
             vec![

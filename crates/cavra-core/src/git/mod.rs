@@ -103,22 +103,28 @@ pub fn branch_name(reference: &str) -> String {
 }
 
 /// The intent of a `git_operation` action: `target` is a ref, `remote ref...`, refspecs, or a whole
-/// `git push ...` line; `operation` is any spelling of an operation (`force-push`, `Delete Branch`, `push --force`, `PR`).
+/// `git push ...` line; `operation` is any spelling of an operation (`force-push`, `Delete Branch`,
+/// `push --force`, `PR`).
 pub fn from_action(target: &str, operation: &str) -> GitIntent {
-    let mut words: Vec<&str> = target
+    let split: Vec<&str> = target
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|w| !w.is_empty())
         .collect();
-    if words.first().is_some_and(|w| w.eq_ignore_ascii_case("git")) {
-        let argv = read_git_argv(&words[1..].iter().map(|w| (*w).to_owned()).collect::<Vec<_>>());
-        if let Some(mut intent) = intents(&argv).into_iter().next() {
-            intent.force |= read_operation(operation).force;
-            return intent;
+    // A whole command line: its intent, or else (`git merge main`) what follows the subcommand.
+    let after_subcommand: Vec<String>;
+    let words: Vec<&str> = match split.split_first() {
+        Some((git, rest)) if git.eq_ignore_ascii_case("git") => {
+            let argv = read_git_argv(&rest.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>());
+            if let Some(mut intent) = intents(&argv).into_iter().next() {
+                intent.force |= read_operation(operation).force;
+                return intent;
+            }
+            let skip = usize::from(argv.args.first().is_some_and(|a| is_git_command(a)));
+            after_subcommand = argv.args.into_iter().skip(skip).collect();
+            after_subcommand.iter().map(String::as_str).collect()
         }
-        // Not a push or deletion (`git merge main`): read what follows the subcommand as the target.
-        let skip = words.len() - argv.args.len() + usize::from(argv.args.first().is_some_and(|a| is_git_command(a)));
-        words.drain(..skip.min(words.len()));
-    }
+        _ => split,
+    };
     // Flags in the target (`origin main --force`) count as if they were in the operation.
     let flag_words: Vec<&str> = words
         .iter()
@@ -512,6 +518,12 @@ mod tests {
     /// A whole git command line as the target is read as one.
     #[test]
     fn action_target_as_command() {
+        let i = from_action("git merge main", "merge");
+        assert_eq!((i.operation.as_str(), &i.branches), ("merge", &main()));
+        let i = from_action("git -c alias.m=merge m main", "merge");
+        assert_eq!(i.branches, main());
+        let i = from_action("git -c alias.m='merge --no-ff a b c d' m main", "merge");
+        assert!(i.branches.contains(&"main".to_owned()));
         let i = from_action("git push --force origin main", "push");
         assert_eq!((i.operation.as_str(), i.force, &i.branches), ("push", true, &main()));
         let i = from_action("git -c alias.p=push p -f upstream HEAD:main", "push");
