@@ -292,9 +292,7 @@ fn parts<'a>(action: &'a Action, line: &'a CommandLine, pack: &CompiledPack) -> 
 fn command_line_parts<'a>(line: &'a CommandLine, root: Option<&str>, pack: &CompiledPack, parts: &mut Vec<Part<'a>>) {
     for cmd in &line.commands {
         parts.push(Part::Command(cmd));
-        if let Some(intent) = git::from_command(cmd) {
-            parts.push(Part::Git(intent));
-        }
+        parts.extend(git::from_command_all(cmd).into_iter().map(Part::Git));
         for (access, file) in &cmd.files {
             file_parts(*access, file, cmd.cwd.as_deref(), root, pack, parts);
         }
@@ -748,6 +746,7 @@ fn mcp_git(action: &Action) -> Option<GitIntent> {
         branches,
         force,
         all_branches: all,
+        ..GitIntent::default()
     })
 }
 
@@ -911,7 +910,7 @@ fn file_matches(m: &FileMatcher, access: Access, path: &NormalPath) -> bool {
 }
 
 fn git_matches(m: &GitMatcher, g: &GitIntent, pack: &CompiledPack) -> bool {
-    if !m.operations.is_empty() && !m.operations.iter().any(|o| o == &g.operation) {
+    if !m.operations.is_empty() && !m.operations.iter().any(|o| git::operation_matches(o, g)) {
         return false;
     }
     if m.force.is_some_and(|f| f != g.force) {
@@ -973,6 +972,16 @@ fn detail(part: &Part<'_>) -> Vec<(String, String)> {
             }
             if let Some(cwd) = &c.cwd {
                 d.push(("cwd".to_owned(), cwd.clone()));
+            }
+            if !c.env.is_empty() {
+                let env: Vec<String> = c.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                d.push(("env".to_owned(), env.join(" ")));
+            }
+            if c.runs_stdin {
+                d.push(("runs".to_owned(), "its standard input, as code".to_owned()));
+            }
+            if c.mutates {
+                d.push(("mutates".to_owned(), "yes (program model)".to_owned()));
             }
         }
         Part::File { access, path, .. } => {

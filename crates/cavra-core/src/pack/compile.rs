@@ -201,7 +201,9 @@ impl CompiledPack {
             .protected_branches
             .clone()
             .unwrap_or_else(|| DEFAULT_PROTECTED_BRANCHES.iter().map(|s| (*s).to_owned()).collect());
-        let protected = set(&protected_list).unwrap_or_else(|e| {
+        // Branch names compare case-insensitively (`MAIN` collides with `main` on a
+        // case-insensitive file system, and a remote may fold case).
+        let protected = crate::git::protected_set(&protected_list).unwrap_or_else(|e| {
             diags.push(diag(
                 &source,
                 source.inherits_line,

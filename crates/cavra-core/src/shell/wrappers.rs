@@ -554,39 +554,42 @@ impl Walker {
         programs
     }
 
-    /// git, read the way git reads it: global options and `-c` configuration, aliases expanded.
-    fn git(&mut self, argv: Vec<String>, extras: Extras, depth: usize, mut via: Vec<String>) -> Vec<String> {
-        let read = crate::git::read_git_argv(&argv[1..]);
+    /// git, read the way git reads it ([`crate::git`]): global options and `-c` configuration,
+    /// aliases expanded. Configuration that makes git run a command is analysed as that command;
+    /// configuration that turns a check off or loads what cavra cannot read is `git_config_exec`.
+    fn git(&mut self, argv: Vec<String>, extras: Extras, depth: usize, via: Vec<String>) -> Vec<String> {
+        use crate::git::{ConfigEffect, commands_run, config_effect, config_written, read_git_argv};
+        let read = read_git_argv(&argv[1..]);
         let mut programs = Vec::new();
-        if read.config.iter().any(|(k, v)| crate::git::config_runs_command(k, v)) {
+        let mut config = read.config.clone();
+        config.extend(config_written(&read));
+        if read.exec_path.is_some() {
             self.construct(Construct::GitConfigExec);
-            for (key, value) in &read.config {
-                if crate::git::config_runs_command(key, value) {
+        }
+        for (key, value) in &config {
+            match config_effect(key, value) {
+                ConfigEffect::Inert => {}
+                ConfigEffect::Runs(text) => {
                     let mut v = via.clone();
-                    v.push(format!("git -c {key}"));
-                    programs.extend(self.script(value.trim_start_matches('!'), depth + 1, &v));
+                    v.push(format!("git config {key}"));
+                    programs.extend(self.script(&text, depth + 1, &v));
                 }
+                ConfigEffect::Unsafe => self.construct(Construct::GitConfigExec),
             }
         }
-        if let Some(script) = &read.alias_script {
-            self.construct(Construct::GitConfigExec);
-            via.push("git alias".to_owned());
-            programs.extend(self.script(script, depth + 1, &via));
+        for text in commands_run(&read) {
+            let mut v = via.clone();
+            v.push("git runs".to_owned());
+            programs.extend(self.script(&text, depth + 1, &v));
+        }
+        if let Some(text) = read.alias_shell_text() {
+            let mut v = via.clone();
+            v.push("git alias".to_owned());
+            programs.extend(self.script(&text, depth + 1, &v));
             return programs;
         }
         let mut normal = vec![argv[0].clone()];
         normal.extend(read.args);
-        let parsed = parse_args("git", &normal[1..]);
-        programs.extend(self.code_of("git", &parsed, &normal[1..], &extras, depth, &via));
-        // `git submodule foreach CMD`, `git bisect run CMD`.
-        if let Some(runs) = parsed.spec().and_then(|s| s.runs)
-            && let Some(at) = parsed.command_at
-        {
-            let mut inner_via = via.clone();
-            inner_via.push("git".to_owned());
-            let rest = normal[1..][at..].to_vec();
-            programs.extend(self.run_rest(runs, &rest, Extras::default(), depth, &inner_via, false, &[]));
-        }
         programs.extend(self.emit(&normal, &extras, &via));
         programs
     }
