@@ -461,3 +461,26 @@ fn issue_14_huge_lines_stay_linear() {
     let a = analyse(&repeated, None);
     assert!(a.commands.len() <= 2, "{}", a.commands.len());
 }
+
+/// Issue 14 classes 7 and 9: git configuration given on the line is judged: what git would run is
+/// analysed as shell, what turns a check off is `git_config_exec`.
+#[test]
+fn issue_14_git_configuration() {
+    assert!(reaches("git -c core.fsmonitor='rm -rf ~' status", "rm -rf ~"));
+    assert!(reaches("git -c alias.x='!rm -rf ~' x", "rm -rf ~"));
+    for line in [
+        "git -c core.hooksPath=/tmp/hooks commit -m wip",
+        "git -c clean.requireForce=false clean -dx",
+        "git -c diff.external=/tmp/evil.sh diff",
+        "git config --global core.hooksPath /dev/null",
+        "git --config-env=core.hooksPath=UNSET commit -m x",
+    ] {
+        assert!(constructs(line).contains(&Construct::GitConfigExec), "{line}");
+    }
+    assert!(reaches(
+        "SHOVE=push git --config-env=alias.shove=SHOVE shove -f origin main",
+        "git push -f origin main"
+    ));
+    assert!(constructs("git -c user.name=x commit -m y").is_empty());
+    assert!(constructs("git -c core.pager=less log").is_empty());
+}

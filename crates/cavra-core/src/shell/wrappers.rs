@@ -559,7 +559,40 @@ impl Walker {
     /// configuration that turns a check off or loads what cavra cannot read is `git_config_exec`.
     fn git(&mut self, argv: Vec<String>, extras: Extras, depth: usize, via: Vec<String>) -> Vec<String> {
         use crate::git::{ConfigEffect, commands_run, config_effect, config_written, read_git_argv};
-        let read = read_git_argv(&argv[1..]);
+        // `--config-env=KEY=ENV` takes KEY's value from ENV: resolve it from the command's own
+        // environment or the line's variables, as `-c KEY=value`.
+        let mut args: Vec<String> = Vec::with_capacity(argv.len());
+        let mut words = argv[1..].iter();
+        while let Some(word) = words.next() {
+            let spec = match word.strip_prefix("--config-env=") {
+                Some(spec) => Some(spec.to_owned()),
+                None if word == "--config-env" => words.next().cloned(),
+                None => None,
+            };
+            match spec.as_deref().and_then(|s| s.rsplit_once('=')) {
+                Some((key, env)) => {
+                    let value = extras
+                        .env
+                        .iter()
+                        .rev()
+                        .find(|(n, _)| n == env)
+                        .map(|(_, v)| v.clone())
+                        .or_else(|| self.vars.get(env).cloned());
+                    match value {
+                        Some(v) => {
+                            args.push("-c".to_owned());
+                            args.push(format!("{key}={v}"));
+                        }
+                        None => {
+                            self.construct(Construct::GitConfigExec);
+                            args.push(word.clone());
+                        }
+                    }
+                }
+                None => args.push(word.clone()),
+            }
+        }
+        let read = read_git_argv(&args);
         let mut programs = Vec::new();
         let mut config = read.config.clone();
         config.extend(config_written(&read));
@@ -570,6 +603,12 @@ impl Walker {
             match config_effect(key, value) {
                 ConfigEffect::Inert => {}
                 ConfigEffect::Runs(text) => {
+                    // A program named by its path (`diff.external=/tmp/x.sh`) is one cavra cannot
+                    // read; a described program is judged as the command it is.
+                    let first = text.split_whitespace().next().unwrap_or("");
+                    if first.contains('/') && model().get(program_name(first)).is_none() {
+                        self.construct(Construct::GitConfigExec);
+                    }
                     let mut v = via.clone();
                     v.push(format!("git config {key}"));
                     programs.extend(self.script(&text, depth + 1, &v));
