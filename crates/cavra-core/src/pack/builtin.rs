@@ -43,4 +43,42 @@ mod tests {
             );
         }
     }
+
+    /// Every built-in pack's inline tests pass (what `cavra policy test` runs), so a rule change
+    /// that breaks one fails `cargo test -p cavra-core` and not only the CLI's suite.
+    #[test]
+    fn builtin_inline_tests_pass() {
+        let set = crate::PackSet::builtin().unwrap();
+        let mut failures = Vec::new();
+        let mut count = 0;
+        for (id, _) in BUILTIN_PACKS {
+            let pack = set.get(id).unwrap();
+            for test in &pack.source().tests {
+                count += 1;
+                let got = crate::evaluate(&test.action, &pack);
+                let rule_ok = test.expect.rule_id.as_ref().is_none_or(|r| *r == got.rule_id);
+                let severity_ok = test.expect.severity.is_none_or(|s| s == got.severity);
+                if got.decision != test.expect.decision || !rule_ok || !severity_ok {
+                    failures.push(format!(
+                        "{id}:{} {} `{}`: got {} {} ({}), expected {} {} ({})",
+                        test.line,
+                        test.action.action_type,
+                        test.action.target,
+                        got.decision,
+                        got.rule_id,
+                        got.severity,
+                        test.expect.decision,
+                        test.expect.rule_id.as_deref().unwrap_or("-"),
+                        test.expect.severity.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+                    ));
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {count} inline tests failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
 }
