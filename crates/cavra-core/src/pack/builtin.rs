@@ -44,6 +44,56 @@ mod tests {
         }
     }
 
+    /// Fail closed: in every built-in pack, each construct (a line cavra could not read, or a shape
+    /// dangerous whatever its words) is decided by a rule of at least `require_approval`.
+    #[test]
+    fn every_construct_fails_closed() {
+        use crate::decision::{Outcome, Severity};
+        use crate::pack::Matcher;
+        use crate::shell::Construct;
+        let set = crate::PackSet::builtin().unwrap();
+        for (id, _) in BUILTIN_PACKS {
+            let pack = set.get(id).unwrap();
+            for construct in Construct::ALL {
+                let rule = pack
+                    .rules()
+                    .iter()
+                    .find(|r| matches!(r.rule.matcher, Matcher::Construct(c) if c == construct));
+                let (decision, rule_id) = rule.map_or((pack.defaults().0, "(default)"), |r| {
+                    (r.rule.decision, r.rule.id.as_str())
+                });
+                assert!(
+                    decision >= Outcome::RequireApproval,
+                    "{id}: `{}` is decided `{decision}` by {rule_id}",
+                    construct.as_str()
+                );
+            }
+        }
+        let baseline = set.get("cavra-ai-agent-baseline").unwrap();
+        for (construct, rule_id, decision, severity) in [
+            (Construct::ForkBomb, "shell.fork-bomb", Outcome::Block, Severity::Critical),
+            (Construct::Unparseable, "shell.unreadable", Outcome::RequireApproval, Severity::High),
+            (Construct::TooDeep, "shell.too-deep", Outcome::RequireApproval, Severity::High),
+            (Construct::DynamicProgram, "shell.dynamic-program", Outcome::RequireApproval, Severity::Medium),
+            (Construct::TooComplex, "shell.too-complex", Outcome::RequireApproval, Severity::High),
+            (Construct::ReverseShell, "shell.reverse-shell", Outcome::Block, Severity::Critical),
+            (Construct::GitConfigExec, "git.config-exec", Outcome::Block, Severity::High),
+            (Construct::InlineCode, "shell.inline-code", Outcome::RequireApproval, Severity::High),
+        ] {
+            let rule = baseline
+                .rules()
+                .iter()
+                .find(|r| matches!(r.rule.matcher, Matcher::Construct(c) if c == construct))
+                .unwrap_or_else(|| panic!("no baseline rule for `{}`", construct.as_str()));
+            assert_eq!(
+                (rule.rule.id.as_str(), rule.rule.decision, rule.rule.severity),
+                (rule_id, decision, severity),
+                "{}",
+                construct.as_str()
+            );
+        }
+    }
+
     /// Every built-in pack's inline tests pass (what `cavra policy test` runs), so a rule change
     /// that breaks one fails `cargo test -p cavra-core` and not only the CLI's suite.
     #[test]
