@@ -906,7 +906,10 @@ fn file_matches(m: &FileMatcher, access: Access, path: &NormalPath) -> bool {
     };
     let hit =
         |set: &globset::GlobSet| set.is_match(&path.full) || path.relative.as_deref().is_some_and(|r| set.is_match(r));
-    wanted && hit(&m.paths) && !hit(&m.except)
+    wanted
+        && m.outside_repository.is_none_or(|outside| outside == path.outside)
+        && m.paths.as_ref().is_none_or(hit)
+        && !hit(&m.except)
 }
 
 fn git_matches(m: &GitMatcher, g: &GitIntent, pack: &CompiledPack) -> bool {

@@ -71,14 +71,54 @@ mod tests {
         }
         let baseline = set.get("cavra-ai-agent-baseline").unwrap();
         for (construct, rule_id, decision, severity) in [
-            (Construct::ForkBomb, "shell.fork-bomb", Outcome::Block, Severity::Critical),
-            (Construct::Unparseable, "shell.unreadable", Outcome::RequireApproval, Severity::High),
-            (Construct::TooDeep, "shell.too-deep", Outcome::RequireApproval, Severity::High),
-            (Construct::DynamicProgram, "shell.dynamic-program", Outcome::RequireApproval, Severity::Medium),
-            (Construct::TooComplex, "shell.too-complex", Outcome::RequireApproval, Severity::High),
-            (Construct::ReverseShell, "shell.reverse-shell", Outcome::Block, Severity::Critical),
-            (Construct::GitConfigExec, "git.config-exec", Outcome::Block, Severity::High),
-            (Construct::InlineCode, "shell.inline-code", Outcome::RequireApproval, Severity::High),
+            (
+                Construct::ForkBomb,
+                "shell.fork-bomb",
+                Outcome::Block,
+                Severity::Critical,
+            ),
+            (
+                Construct::Unparseable,
+                "shell.unreadable",
+                Outcome::RequireApproval,
+                Severity::High,
+            ),
+            (
+                Construct::TooDeep,
+                "shell.too-deep",
+                Outcome::RequireApproval,
+                Severity::High,
+            ),
+            (
+                Construct::DynamicProgram,
+                "shell.dynamic-program",
+                Outcome::RequireApproval,
+                Severity::Medium,
+            ),
+            (
+                Construct::TooComplex,
+                "shell.too-complex",
+                Outcome::RequireApproval,
+                Severity::High,
+            ),
+            (
+                Construct::ReverseShell,
+                "shell.reverse-shell",
+                Outcome::Block,
+                Severity::Critical,
+            ),
+            (
+                Construct::GitConfigExec,
+                "git.config-exec",
+                Outcome::Block,
+                Severity::High,
+            ),
+            (
+                Construct::InlineCode,
+                "shell.inline-code",
+                Outcome::RequireApproval,
+                Severity::High,
+            ),
         ] {
             let rule = baseline
                 .rules()

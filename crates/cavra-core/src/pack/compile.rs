@@ -114,9 +114,11 @@ pub(crate) struct CommandMatcher {
 
 #[derive(Debug)]
 pub(crate) struct FileMatcher {
-    pub paths: GlobSet,
+    /// `None` when the rule names no paths: every path.
+    pub paths: Option<GlobSet>,
     pub except: GlobSet,
     pub access: FileAccess,
+    pub outside_repository: Option<bool>,
 }
 
 #[derive(Debug)]
@@ -143,16 +145,28 @@ pub(crate) struct PipelineMatcher {
 }
 
 fn glob(pattern: &str) -> Result<Glob, globset::Error> {
+    glob_with_case(pattern, false)
+}
+
+fn glob_with_case(pattern: &str, ignore_case: bool) -> Result<Glob, globset::Error> {
     GlobBuilder::new(pattern)
         .literal_separator(true)
         .backslash_escape(true)
+        .case_insensitive(ignore_case)
         .build()
 }
 
 fn set<'a>(patterns: impl IntoIterator<Item = &'a String>) -> Result<GlobSet, globset::Error> {
+    set_with_case(patterns, false)
+}
+
+fn set_with_case<'a>(
+    patterns: impl IntoIterator<Item = &'a String>,
+    ignore_case: bool,
+) -> Result<GlobSet, globset::Error> {
     let mut b = GlobSetBuilder::new();
     for p in patterns {
-        b.add(glob(p)?);
+        b.add(glob_with_case(p, ignore_case)?);
     }
     b.build()
 }
@@ -410,9 +424,14 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, MatcherError> {
             })
         }
         Matcher::File(f) => CompiledMatcher::File(FileMatcher {
-            paths: set(&file_patterns(&f.paths))?,
-            except: set(&file_patterns(&f.except))?,
+            paths: if f.paths.is_empty() {
+                None
+            } else {
+                Some(set_with_case(&file_patterns(&f.paths), f.ignore_case)?)
+            },
+            except: set_with_case(&file_patterns(&f.except), f.ignore_case)?,
             access: f.access,
+            outside_repository: f.outside_repository,
         }),
         Matcher::Git(g) => CompiledMatcher::Git(GitMatcher {
             operations: g.operations.clone(),

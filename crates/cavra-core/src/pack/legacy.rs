@@ -52,8 +52,8 @@ pub(super) fn convert(r: &mut Reader<'_>, root: &MarkedYaml<'_>, entries: &Entri
                         description: format!("converted from `filesystem.{section}`"),
                         matcher: Matcher::File(FileMatch {
                             paths: paths.clone(),
-                            except: Vec::new(),
                             access,
+                            ..FileMatch::default()
                         }),
                         decision: outcome,
                         severity,

@@ -168,13 +168,22 @@ pub enum FileAccess {
 /// Matches a file path.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FileMatch {
-    /// Globs; a pattern not starting with `/`, `~` or `**` matches at any depth.
+    /// Globs; a pattern not starting with `/`, `~`, `$` or `**` matches at any depth. Empty
+    /// (allowed only with `outside_repository`) matches every path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub paths: Vec<String>,
     /// Globs that exempt a path (`.env.example`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub except: Vec<String>,
     /// Reads, writes or both.
     pub access: FileAccess,
+    /// When given, the path must (`true`) or must not (`false`) lie outside the repository root
+    /// (see [`crate::path::NormalPath::outside`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outside_repository: Option<bool>,
+    /// Whether `paths` and `except` ignore case (`.ENV`, `ID_RSA`, `Credentials`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_case: bool,
 }
 
 /// Matches a git operation.

@@ -221,6 +221,7 @@ fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Action, ActionType};
 
     fn load(files: &[(&str, &str)]) -> Result<PackSet, PackError> {
         let mut sources = builtin_sources();
@@ -277,6 +278,60 @@ mod tests {
         let unknown = pack.rules().iter().find(|r| r.rule.id == "mcp.unknown-server").unwrap();
         assert_eq!(unknown.policy_id, "mcp-enterprise");
         assert_eq!(pack.defaults(), (Outcome::RequireApproval, Severity::Medium));
+    }
+
+    /// `outside_repository` matches paths outside the action's `cwd` (and `false` the others);
+    /// `ignore_case` makes `paths` and `except` match any case; `paths` may be left out only when
+    /// `outside_repository` is given.
+    #[test]
+    fn file_matcher_boundary_and_case() {
+        let text = "id: fences\nrules:\n  \
+            - id: keys\n    match: { file: { paths: [id_rsa, \".env\"], except: [\".env.example\"], ignore_case: true } }\n    \
+            decision: block\n    severity: high\n    reason: r\n  \
+            - id: scratch\n    match: { file: { paths: [\"/tmp/**\"], outside_repository: true } }\n    \
+            decision: allow\n    severity: low\n    reason: r\n  \
+            - id: outside\n    match: { file: { outside_repository: true, access: write } }\n    \
+            decision: require_approval\n    severity: medium\n    reason: r\n  \
+            - id: inside\n    match: { file: { paths: [\"**\"], outside_repository: false, access: write } }\n    \
+            decision: warn\n    severity: low\n    reason: r\n";
+        let set = load(&[("fences.yaml", text)]).unwrap();
+        let pack = set.get("fences").unwrap();
+        let decide = |kind: ActionType, target: &str| {
+            let mut a = Action::new(kind, target);
+            a.cwd = Some("/home/dev/repo".to_owned());
+            crate::evaluate(&a, &pack).rule_id
+        };
+        assert_eq!(decide(ActionType::ReadFile, r"C:\Users\X\.SSH\ID_RSA"), "keys");
+        assert_eq!(decide(ActionType::ReadFile, "config/.ENV"), "keys");
+        assert_eq!(decide(ActionType::ReadFile, ".Env.Example"), "fences.default");
+        assert_eq!(decide(ActionType::WriteFile, "/tmp/out.txt"), "scratch");
+        assert_eq!(decide(ActionType::WriteFile, "../sibling/notes.md"), "outside");
+        assert_eq!(decide(ActionType::WriteFile, "~/notes.md"), "outside");
+        assert_eq!(decide(ActionType::ReadFile, "~/notes.md"), "fences.default");
+        assert_eq!(decide(ActionType::WriteFile, "src/lib.rs"), "inside");
+        let mut a = Action::new(ActionType::WriteFile, "/etc/motd");
+        a.cwd = None;
+        assert_eq!(
+            crate::evaluate(&a, &pack).rule_id,
+            "inside",
+            "no root known: not outside"
+        );
+
+        let err = load(&[(
+            "bad.yaml",
+            "id: bad\nrules:\n  - id: r\n    match: { file: { access: write, outside_repository: yes } }\n    \
+             decision: block\n    severity: high\n    reason: r\n",
+        )])
+        .unwrap_err();
+        let messages: Vec<&str> = err.0.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages.contains(&"`outside_repository` must be `true` or `false`"),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.starts_with("`file` needs `paths`")),
+            "{messages:?}"
+        );
     }
 
     /// Two files may not define the same pack id.

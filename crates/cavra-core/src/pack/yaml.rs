@@ -428,12 +428,19 @@ impl Reader<'_> {
 
     fn file_match(&mut self, node: &MarkedYaml<'_>) -> Option<FileMatch> {
         let entries = self.map(node, "`file`")?;
-        self.only_keys(node, &entries, &["paths", "except", "access"], "`file`");
+        self.only_keys(
+            node,
+            &entries,
+            &["paths", "except", "access", "outside_repository", "ignore_case"],
+            "`file`",
+        );
         let mut m = FileMatch::default();
         for (key, value) in &entries {
             match *key {
                 "paths" => m.paths = self.globs(value, "`paths`"),
                 "except" => m.except = self.globs(value, "`except`"),
+                "outside_repository" => m.outside_repository = self.boolean(value, "`outside_repository`"),
+                "ignore_case" => m.ignore_case = self.boolean(value, "`ignore_case`").unwrap_or(false),
                 "access" => {
                     m.access = match self.string(value, "`access`").as_deref() {
                         Some("read") => FileAccess::Read,
@@ -451,8 +458,8 @@ impl Reader<'_> {
                 _ => {}
             }
         }
-        if m.paths.is_empty() {
-            self.err(node, "`file` needs `paths`");
+        if m.paths.is_empty() && m.outside_repository.is_none() {
+            self.err(node, "`file` needs `paths` (or `outside_repository`)");
         }
         Some(m)
     }
