@@ -394,7 +394,7 @@ fn protected_samples(pack: &CompiledPack) -> Vec<String> {
 /// The protected names (see [`protected_samples`]) that the pattern `raw` could stand for,
 /// component by component: `.e*v` → `.env`, `~/.s?h/` → `~/.ssh`.
 fn witnesses(raw: &str, pack: &CompiledPack) -> Vec<String> {
-    let samples = protected_samples(pack);
+    let samples = pack.protected_samples.get_or_init(|| protected_samples(pack));
     let components: Vec<&str> = samples
         .iter()
         .flat_map(|s| s.split('/'))
@@ -875,6 +875,11 @@ fn command_matches(m: &CommandMatcher, c: &SimpleCommand, root: Option<&str>) ->
             .iter()
             .any(|f| &f.name == name && f.value.as_deref().is_some_and(|v| glob.is_match(v)))
         {
+            return false;
+        }
+    }
+    for (name, glob) in &m.env {
+        if !c.env.iter().any(|(n, v)| n == name && glob.is_match(v)) {
             return false;
         }
     }

@@ -44,6 +44,8 @@ pub struct CompiledPack {
     pub(crate) construct_rules: Vec<usize>,
     /// The effective pack (parents merged), for display.
     pub(crate) source: PolicyPack,
+    /// Sample names the file rules protect, built on first need (see `evaluate::witnesses`).
+    pub(crate) protected_samples: std::sync::OnceLock<Vec<String>>,
 }
 
 /// When matchers are built.
@@ -107,6 +109,7 @@ pub(crate) struct CommandMatcher {
     pub any_flag: Vec<String>,
     pub not_flags: Vec<String>,
     pub options: Vec<(String, GlobSet)>,
+    pub env: Vec<(String, GlobSet)>,
     pub any_arg: Option<GlobSet>,
     pub all_args: Option<GlobSet>,
     pub text: Option<Regex>,
@@ -241,6 +244,7 @@ impl CompiledPack {
             pipeline_rules: Vec::new(),
             construct_rules: Vec::new(),
             source: source.clone(),
+            protected_samples: std::sync::OnceLock::new(),
         };
         for (index, (rule, owner)) in source.rules.into_iter().zip(owners).enumerate() {
             let matcher = OnceLock::new();
@@ -411,6 +415,11 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, MatcherError> {
                             .unwrap_or_default();
                         set(g).map(|g| (name, g))
                     })
+                    .collect::<Result<_, _>>()?,
+                env: c
+                    .env
+                    .iter()
+                    .map(|(name, g)| set(g).map(|g| (name.clone(), g)))
                     .collect::<Result<_, _>>()?,
                 any_arg: optional_set(&c.any_arg)?,
                 all_args: optional_set(&c.all_args)?,

@@ -141,6 +141,10 @@ pub struct CommandMatch {
     /// `{context: "*prod*"}` matches `--context prod-eu`. Every named option must match.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<(String, Vec<String>)>,
+    /// Environment assignments given to the command (`HUSKY=0 git commit`, `env SKIP=x cmd`):
+    /// variable name → value globs (any may match). Every named variable must be set so.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<(String, Vec<String>)>,
     /// Some argument after `args`, as a normalised path, matches one of these globs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub any_arg: Vec<String>,

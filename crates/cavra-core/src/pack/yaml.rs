@@ -387,6 +387,7 @@ impl Reader<'_> {
                 "any_flag",
                 "not_flags",
                 "options",
+                "env",
                 "any_arg",
                 "all_args",
                 "text",
@@ -408,6 +409,14 @@ impl Reader<'_> {
                         for (name, glob) in opts {
                             let globs = self.globs(glob, "`options`");
                             m.options.push((name.trim_start_matches('-').to_owned(), globs));
+                        }
+                    }
+                }
+                "env" => {
+                    if let Some(vars) = self.map(value, "`env`") {
+                        for (name, glob) in vars {
+                            let globs = self.globs(glob, "`env`");
+                            m.env.push((name.to_owned(), globs));
                         }
                     }
                 }

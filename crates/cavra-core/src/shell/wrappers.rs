@@ -584,8 +584,14 @@ impl Walker {
                             args.push(format!("{key}={v}"));
                         }
                         None => {
+                            // Unknown here: git reads it from the environment when it runs.
                             self.construct(Construct::GitConfigExec);
                             args.push(word.clone());
+                            if word == "--config-env"
+                                && let Some(spec) = &spec
+                            {
+                                args.push(spec.clone());
+                            }
                         }
                     }
                 }
