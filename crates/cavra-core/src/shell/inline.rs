@@ -148,7 +148,9 @@ pub(super) fn scan(w: &mut Walker, language: &str, code: &str, depth: usize, via
         _ => {}
     }
     for (lang, pattern) in SPAWN.iter() {
-        if *lang != family && !(*lang == "any" && !SPAWN.iter().any(|(l, _)| *l == family)) {
+        // A language's own patterns, or the generic ones for a language that has none.
+        let generic = *lang == "any" && !SPAWN.iter().any(|(l, _)| *l == family);
+        if *lang != family && !generic {
             continue;
         }
         for m in pattern.find_iter(code) {

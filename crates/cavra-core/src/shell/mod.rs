@@ -56,7 +56,7 @@ pub enum Construct {
     TooDeep,
     /// A command whose program name is computed at run time: `$(echo rm) -rf /`, `"$CMD" x`.
     DynamicProgram,
-    /// The line costs more analysis than its budget ([`walk::MAX_WORK`] units).
+    /// The line costs more analysis than its budget (60,000 work units; see docs/ENGINE.md).
     TooComplex,
     /// A network socket wired to a shell or to a process's standard streams.
     ReverseShell,

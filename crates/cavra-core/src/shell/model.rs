@@ -180,9 +180,15 @@ impl Spec {
         self.short.get(letter).map(Names::as_slice)
     }
 
-    /// Whether option `name` (canonical, or a letter) takes a value.
+    /// Whether option `name` (canonical, or a letter) takes a value. A code option takes its
+    /// code as a value (`su -c CMD`, `python3 -c CODE`), except a shell's own `-c`, which makes
+    /// its first operand the script wherever that stands (`bash -c -x 'cmd'`).
     pub fn takes_value(&self, name: &str) -> bool {
         self.values.iter().any(|v| v == name)
+            || self
+                .code
+                .as_ref()
+                .is_some_and(|c| !(c.language == "shell" && c.stdin) && c.options.iter().any(|o| o == name))
     }
 
     /// Whether `name` is an option this spec knows at all.

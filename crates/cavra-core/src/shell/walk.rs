@@ -36,6 +36,9 @@ pub(crate) enum Written {
     Download(String),
 }
 
+/// `NAME=value` pairs, in order.
+pub(super) type Assignments = Vec<(String, String)>;
+
 /// Words a shell would not treat specially: no quotes, expansions, operators, globs or comments.
 fn is_plain_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric()
@@ -53,7 +56,7 @@ const RESERVED: [&str; 14] = [
 /// The fast path for the most common line, a single simple command of plain words: the grammar
 /// would yield exactly these words, so the parser is skipped. Leading `NAME=value` assignments
 /// come back apart, as the grammar would treat them. `None` when the full parser is needed.
-pub(super) fn plain_words(text: &str) -> Option<(Vec<(String, String)>, Vec<String>)> {
+pub(super) fn plain_words(text: &str) -> Option<(Assignments, Vec<String>)> {
     if !text.bytes().all(is_plain_byte) {
         return None;
     }

@@ -203,6 +203,14 @@ impl Walker {
             match runs {
                 Runs::Command if !container => {
                     argv = args[at..].to_vec();
+                    // `sudo EDITOR='tee -a' visudo`: assignments before the command are its
+                    // environment.
+                    let assignments = argv.iter().take_while(|w| is_assignment(w) && argv.len() > 1).count();
+                    for word in argv.drain(..assignments.min(argv.len().saturating_sub(1))) {
+                        if let Some((name, value)) = word.split_once('=') {
+                            self.env.push((name.to_owned(), value.to_owned()));
+                        }
+                    }
                     continue;
                 }
                 Runs::Remote => {
@@ -270,11 +278,11 @@ impl Walker {
             .find_map(|s| s.code.as_ref())
             .is_some_and(|code| {
                 code.language == "shell"
-                    && parsed.flags.iter().any(|f| code.options.iter().any(|o| *o == f.name))
+                    && parsed.flags.iter().any(|f| code.options.contains(&f.name))
                     && (parsed
                         .flags
                         .iter()
-                        .any(|f| f.value.is_some() && code.options.iter().any(|o| *o == f.name))
+                        .any(|f| f.value.is_some() && code.options.contains(&f.name))
                         || !parsed.positionals.is_empty())
             })
     }
@@ -305,10 +313,10 @@ impl Walker {
         let option_code: Vec<String> = parsed
             .flags
             .iter()
-            .filter(|f| code.options.iter().any(|o| *o == f.name))
+            .filter(|f| code.options.contains(&f.name))
             .filter_map(|f| f.value.clone().or_else(|| operands.first().cloned()))
             .collect();
-        let given_option = parsed.flags.iter().any(|f| code.options.iter().any(|o| *o == f.name));
+        let given_option = parsed.flags.iter().any(|f| code.options.contains(&f.name));
         for text in &option_code {
             programs.extend(self.code(language, text, depth, &via));
         }
@@ -332,7 +340,7 @@ impl Walker {
             }
             return programs;
         }
-        if parsed.flags.iter().any(|f| code.stops.iter().any(|s| *s == f.name)) {
+        if parsed.flags.iter().any(|f| code.stops.contains(&f.name)) {
             return programs;
         }
         let first = operands.first().map(String::as_str);
@@ -487,15 +495,14 @@ impl Walker {
         let mut k = 0;
         while k < args.len() {
             let a = &args[k];
-            if a.starts_with('-') && a.len() > 1 && !is_find_filter(a, args.get(k + 1).map(String::as_str)) {
-                if matches!(
-                    a.as_str(),
-                    "-name" | "-iname" | "-path" | "-ipath" | "-wholename" | "-iwholename"
-                ) {
-                    // A filter that matches everything is dropped, so rules see no filter.
-                    k += 2;
-                    continue;
-                }
+            let name_test = matches!(
+                a.as_str(),
+                "-name" | "-iname" | "-path" | "-ipath" | "-wholename" | "-iwholename"
+            );
+            if name_test && !is_find_filter(a, args.get(k + 1).map(String::as_str)) {
+                // A name test that matches everything is dropped, so rules see no filter.
+                k += 2;
+                continue;
             }
             kept.push(a.clone());
             k += 1;
@@ -735,6 +742,15 @@ impl Walker {
             }
         }
     }
+}
+
+/// Whether a word is a shell assignment (`NAME=value`).
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !name.as_bytes()[0].is_ascii_digit()
+    })
 }
 
 /// Builtins that evaluate variable names, subscripts or arithmetic in their arguments.
