@@ -182,6 +182,10 @@ pub struct MatchedRule {
     pub severity: Severity,
     /// The part of the action it fired on, e.g. `terraform apply -auto-approve` or `read .env`.
     pub part: String,
+    /// The environment the part reaches (`production`, ...), as the pack names them; absent when
+    /// the part names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
 
 /// What evaluation concluded: the verdict and why. Pure data, no ids or clock.

@@ -110,6 +110,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
     // (outcome, severity, rule index) of the most restrictive part so far.
     let mut best: Option<(Outcome, Severity, Option<usize>)> = None;
     for part in &parts {
+        let environment = part_environment(part, pack);
         let hits = matching_rules(pack, part, action.cwd.as_deref(), report);
         let label = part.label();
         let verdict = match hits.first() {
@@ -120,6 +121,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
                     decision,
                     severity,
                     part: label.clone(),
+                    environment: environment.map(str::to_owned),
                 });
                 (decision, severity, Some(i))
             }
@@ -132,7 +134,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
             reports.push(PartReport {
                 kind: part.kind(),
                 label: label.clone(),
-                detail: detail(part),
+                detail: detail(part, environment),
                 rules: hits
                     .iter()
                     .map(|&i| {
@@ -142,6 +144,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
                             decision,
                             severity,
                             part: label.clone(),
+                            environment: environment.map(str::to_owned),
                         }
                     })
                     .collect(),
@@ -765,11 +768,27 @@ fn mcp_access(tool: &str) -> Access {
 
 /// Indices of the rules that match `part`, in pack order: the first only, or all.
 fn matching_rules(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: bool) -> Vec<usize> {
+    // Catch-all rules (`fallback: true`) are tried only after every other rule of the kind.
+    let first = matching_pass(pack, part, root, all, false);
+    if !first.is_empty() && !all {
+        return first;
+    }
+    let mut hits = first;
+    hits.extend(matching_pass(pack, part, root, all, true));
+    hits
+}
+
+fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: bool, fallback: bool) -> Vec<usize> {
     let mut hits = Vec::new();
     let mut test = |i: usize| -> bool {
+        if pack.rules[i].rule.fallback != fallback {
+            return false;
+        }
         let m = pack.rules[i].matcher();
         let ok = match (m, part) {
-            (CompiledMatcher::Command(m), Part::Command(c)) => command_matches(m, c, root),
+            (CompiledMatcher::Command(m), Part::Command(c)) => {
+                command_matches(m, c, root, environment_of(&c.reaches, pack))
+            }
             (CompiledMatcher::File(m), Part::File { access, path, .. }) => file_matches(m, *access, path),
             (CompiledMatcher::Git(m), Part::Git(g)) => git_matches(m, g, pack),
             (
@@ -851,7 +870,43 @@ fn arg_matches(set: &globset::GlobSet, arg: &str, cwd: Option<&str>, root: Optio
     set.is_match(&p.full) || p.relative.is_some_and(|r| set.is_match(r))
 }
 
-fn command_matches(m: &CommandMatcher, c: &SimpleCommand, root: Option<&str>) -> bool {
+/// The first environment (in the pack's order) that one of the words names, whole or by a part
+/// split at non-alphanumerics: `eks-prod-eu` reaches `production` through `prod`.
+fn environment_of<'p>(reaches: &[String], pack: &'p CompiledPack) -> Option<&'p str> {
+    if reaches.is_empty() {
+        return None;
+    }
+    pack.environments.iter().find_map(|(name, set)| {
+        reaches
+            .iter()
+            .any(|w| {
+                set.is_match(w)
+                    || w.split(|c: char| !c.is_ascii_alphanumeric())
+                        .any(|part| !part.is_empty() && set.is_match(part))
+            })
+            .then_some(name.as_str())
+    })
+}
+
+/// The environment a part reaches.
+fn part_environment<'p>(part: &Part<'_>, pack: &'p CompiledPack) -> Option<&'p str> {
+    match part {
+        Part::Command(c) => environment_of(&c.reaches, pack),
+        Part::Git(g) => g
+            .remote
+            .as_ref()
+            .and_then(|r| environment_of(std::slice::from_ref(r), pack)),
+        _ => None,
+    }
+}
+
+fn command_matches(m: &CommandMatcher, c: &SimpleCommand, root: Option<&str>, environment: Option<&str>) -> bool {
+    if !m.environment.is_empty() && !environment.is_some_and(|e| m.environment.iter().any(|x| x == e)) {
+        return false;
+    }
+    if !m.effect.is_empty() && !c.effect.is_some_and(|e| m.effect.iter().any(|x| x == e.as_str())) {
+        return false;
+    }
     if let Some(program) = &m.program
         && !program.is_match(&c.program)
     {
@@ -956,8 +1011,11 @@ fn pipeline_matches(m: &PipelineMatcher, stages: &[Stage]) -> bool {
     })
 }
 
-fn detail(part: &Part<'_>) -> Vec<(String, String)> {
+fn detail(part: &Part<'_>, environment: Option<&str>) -> Vec<(String, String)> {
     let mut d = Vec::new();
+    if let Some(e) = environment {
+        d.push(("environment".to_owned(), e.to_owned()));
+    }
     match part {
         Part::Command(c) => {
             d.push(("program".to_owned(), c.program.clone()));
@@ -988,8 +1046,11 @@ fn detail(part: &Part<'_>) -> Vec<(String, String)> {
             if c.runs_stdin {
                 d.push(("runs".to_owned(), "its standard input, as code".to_owned()));
             }
-            if c.mutates {
-                d.push(("mutates".to_owned(), "yes (program model)".to_owned()));
+            if let Some(effect) = c.effect {
+                d.push(("effect".to_owned(), effect.as_str().to_owned()));
+            }
+            if !c.reaches.is_empty() {
+                d.push(("reaches".to_owned(), c.reaches.join(" ")));
             }
         }
         Part::File { access, path, .. } => {

@@ -44,6 +44,8 @@ pub struct CompiledPack {
     pub(crate) construct_rules: Vec<usize>,
     /// The effective pack (parents merged), for display.
     pub(crate) source: PolicyPack,
+    /// Environment names, in order, with the case-insensitive word patterns that mean them.
+    pub(crate) environments: Vec<(String, GlobSet)>,
     /// Sample names the file rules protect, built on first need (see `evaluate::witnesses`).
     pub(crate) protected_samples: std::sync::OnceLock<Vec<String>>,
 }
@@ -110,6 +112,8 @@ pub(crate) struct CommandMatcher {
     pub not_flags: Vec<String>,
     pub options: Vec<(String, GlobSet)>,
     pub env: Vec<(String, GlobSet)>,
+    pub environment: Vec<String>,
+    pub effect: Vec<String>,
     pub any_arg: Option<GlobSet>,
     pub all_args: Option<GlobSet>,
     pub text: Option<Regex>,
@@ -245,7 +249,33 @@ impl CompiledPack {
             construct_rules: Vec::new(),
             source: source.clone(),
             protected_samples: std::sync::OnceLock::new(),
+            environments: Vec::new(),
         };
+        let named = source
+            .environments
+            .clone()
+            .unwrap_or_else(crate::shell::default_environments);
+        for (name, patterns) in named {
+            let mut set = GlobSetBuilder::new();
+            for p in &patterns {
+                match GlobBuilder::new(p)
+                    .case_insensitive(true)
+                    .literal_separator(true)
+                    .build()
+                {
+                    Ok(g) => {
+                        set.add(g);
+                    }
+                    Err(e) => diags.push(diag(
+                        &source,
+                        source.inherits_line,
+                        format!("invalid environment pattern `{p}` for `{name}`: {}", e.kind()),
+                    )),
+                }
+            }
+            pack.environments
+                .push((name, set.build().unwrap_or_else(|_| GlobSet::empty())));
+        }
         for (index, (rule, owner)) in source.rules.into_iter().zip(owners).enumerate() {
             let matcher = OnceLock::new();
             let built = match compile {
@@ -416,6 +446,8 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, MatcherError> {
                         set(g).map(|g| (name, g))
                     })
                     .collect::<Result<_, _>>()?,
+                environment: c.environment.clone(),
+                effect: c.effect.clone(),
                 env: c
                     .env
                     .iter()

@@ -60,6 +60,7 @@ pub(super) fn convert(r: &mut Reader<'_>, root: &MarkedYaml<'_>, entries: &Entri
                         reason: format!("The pack does not allow {verb} {}.", paths.join(", ")),
                         suggestion: None,
                         approver_group: None,
+                        fallback: false,
                         line: node.span.start.line(),
                     };
                     if outcome == Outcome::Block {
@@ -112,6 +113,7 @@ pub(super) fn convert(r: &mut Reader<'_>, root: &MarkedYaml<'_>, entries: &Entri
                             reason: format!("The pack {verb} `{pattern}`."),
                             suggestion: None,
                             approver_group: None,
+                            fallback: false,
                             line: node.span.start.line(),
                         };
                         match outcome {
@@ -173,6 +175,7 @@ pub(super) fn convert(r: &mut Reader<'_>, root: &MarkedYaml<'_>, entries: &Entri
         reason: reason.to_owned(),
         suggestion: suggestion.map(str::to_owned),
         approver_group: None,
+        fallback: false,
         line: root.span.start.line(),
     });
     pack.rules = guards.chain(blocks).chain(approvals).chain(allows).collect();
@@ -250,6 +253,7 @@ fn mcp(r: &mut Reader<'_>, node: &MarkedYaml<'_>, blocks: &mut Vec<Rule>, allows
                     reason: "This MCP server is blocked by policy.".to_owned(),
                     suggestion: None,
                     approver_group: None,
+                    fallback: false,
                     line: value.span.start.line(),
                 });
             }
@@ -274,6 +278,7 @@ fn mcp(r: &mut Reader<'_>, node: &MarkedYaml<'_>, blocks: &mut Vec<Rule>, allows
             reason: "This MCP server is on the pack's allow-list.".to_owned(),
             suggestion: None,
             approver_group: None,
+            fallback: false,
             line: node.span.start.line(),
         });
     }
@@ -290,6 +295,7 @@ fn mcp(r: &mut Reader<'_>, node: &MarkedYaml<'_>, blocks: &mut Vec<Rule>, allows
             reason: "This MCP server is not on the pack's allow-list.".to_owned(),
             suggestion: Some("Ask a platform admin to review and allow-list the server.".to_owned()),
             approver_group: None,
+            fallback: false,
             line,
         });
     }

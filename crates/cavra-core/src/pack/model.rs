@@ -29,6 +29,11 @@ pub struct PolicyPack {
     /// Branches guarded as protected; `None` inherits (built-in default `main`, `master`,
     /// `release/*`).
     pub protected_branches: Option<Vec<String>>,
+    /// Environment names and the word patterns that mean them (`production: [prod, live]`), tried
+    /// in order; `None` inherits (built-in default: `production`, `nonproduction`, from
+    /// `programs/environments.yaml`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environments: Option<Vec<(String, Vec<String>)>>,
     /// Ordered rules.
     pub rules: Vec<Rule>,
     /// Inline test cases.
@@ -53,6 +58,7 @@ impl PolicyPack {
             inherits: Vec::new(),
             defaults: None,
             protected_branches: None,
+            environments: None,
             rules: Vec::new(),
             tests: Vec::new(),
             file: file.to_owned(),
@@ -92,6 +98,10 @@ pub struct Rule {
     /// Who may approve.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approver_group: Option<String>,
+    /// Tried only when no other rule of its kind matches the part: a catch-all (`prod.mutate`)
+    /// that a more specific rule — a child pack's too — decides before.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fallback: bool,
     /// Line in the source file.
     #[serde(skip)]
     pub line: usize,
@@ -151,6 +161,13 @@ pub struct CommandMatch {
     /// There are arguments after `args`, and every one matches one of these globs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub all_args: Vec<String>,
+    /// Environments the command must reach (`[production]`), as the pack's `environments` name
+    /// them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub environment: Vec<String>,
+    /// What the command must do: `read`, `mutate` or `destroy` (any of those listed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub effect: Vec<String>,
     /// A regex over the normalised command text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,

@@ -26,6 +26,7 @@ struct Effective {
     rules: Vec<(Rule, String)>,
     defaults: Option<Defaults>,
     protected: Option<Vec<String>>,
+    environments: Option<Vec<(String, Vec<String>)>>,
 }
 
 impl PackSet {
@@ -105,6 +106,7 @@ impl PackSet {
                 severity: defaults.1,
             });
             source.protected_branches = eff.protected.clone();
+            source.environments = eff.environments.clone();
             match CompiledPack::compile(source, owners, defaults, compile) {
                 Ok(c) => {
                     packs.insert(id.clone(), Arc::new(c));
@@ -164,6 +166,7 @@ fn resolve(
         rules: Vec::new(),
         defaults: None,
         protected: None,
+        environments: None,
     };
     for parent in &pack.inherits {
         if !raw.contains_key(parent) {
@@ -197,6 +200,8 @@ fn resolve(
             }),
             (a, b) => a.or(b),
         };
+        // A parent's environments carry over unless an earlier parent named them.
+        eff.environments = eff.environments.take().or(p.environments);
         eff.protected = match (eff.protected.take(), p.protected) {
             (Some(mut a), Some(b)) => {
                 a.extend(b.into_iter().filter(|x| !a.contains(x)).collect::<Vec<_>>());
@@ -213,6 +218,7 @@ fn resolve(
     }
     eff.defaults = pack.defaults.or(eff.defaults);
     eff.protected = pack.protected_branches.clone().or(eff.protected);
+    eff.environments = pack.environments.clone().or(eff.environments);
     stack.pop();
     done.insert(id.to_owned(), eff.clone());
     Some(eff)
@@ -264,8 +270,16 @@ mod tests {
         let set = load(&[("child.yaml", &child)]).unwrap();
         let pack = set.get("child").unwrap();
         let ids: Vec<&str> = pack.rules().iter().map(|r| r.rule.id.as_str()).collect();
-        assert_eq!(ids[0], "shell.rm-root");
-        assert_eq!(pack.rules()[0].policy_id, "child");
+        let parent: Vec<String> = set
+            .get("cavra-ai-agent-baseline")
+            .unwrap()
+            .rules()
+            .iter()
+            .map(|r| r.rule.id.clone())
+            .collect();
+        let at = parent.iter().position(|id| id == "shell.rm-root").unwrap();
+        assert_eq!(ids[at], "shell.rm-root");
+        assert_eq!(pack.rules()[at].policy_id, "child");
         assert_eq!(ids.last(), Some(&"own"));
         assert_eq!(pack.defaults(), (Outcome::Allow, Severity::Low));
     }

@@ -201,6 +201,7 @@ impl Reader<'_> {
                 "inherits",
                 "defaults",
                 "protected_branches",
+                "environments",
                 "rules",
                 "tests",
             ],
@@ -232,6 +233,15 @@ impl Reader<'_> {
                 }
                 "defaults" => pack.defaults = self.defaults(value),
                 "protected_branches" => pack.protected_branches = Some(self.globs(value, "`protected_branches`")),
+                "environments" => {
+                    if let Some(envs) = self.map(value, "`environments`") {
+                        let mut list = Vec::new();
+                        for (name, patterns) in envs {
+                            list.push((name.to_owned(), self.globs(patterns, "`environments`")));
+                        }
+                        pack.environments = Some(list);
+                    }
+                }
                 "rules" => pack.rules = self.rules(value),
                 "tests" => pack.tests = self.tests(value),
                 _ => {}
@@ -292,6 +302,7 @@ impl Reader<'_> {
                 "reason",
                 "suggestion",
                 "approver_group",
+                "fallback",
             ],
             "a rule",
         );
@@ -305,6 +316,7 @@ impl Reader<'_> {
             reason: String::new(),
             suggestion: None,
             approver_group: None,
+            fallback: false,
             line: node.span.start.line(),
         };
         for (key, value) in &entries {
@@ -317,6 +329,7 @@ impl Reader<'_> {
                 "reason" => reason = self.string(value, "`reason`"),
                 "suggestion" => rule.suggestion = self.string(value, "`suggestion`"),
                 "approver_group" => rule.approver_group = self.string(value, "`approver_group`"),
+                "fallback" => rule.fallback = self.boolean(value, "`fallback`").unwrap_or(false),
                 _ => {}
             }
         }
@@ -388,6 +401,8 @@ impl Reader<'_> {
                 "not_flags",
                 "options",
                 "env",
+                "environment",
+                "effect",
                 "any_arg",
                 "all_args",
                 "text",
@@ -409,6 +424,18 @@ impl Reader<'_> {
                         for (name, glob) in opts {
                             let globs = self.globs(glob, "`options`");
                             m.options.push((name.trim_start_matches('-').to_owned(), globs));
+                        }
+                    }
+                }
+                "environment" => m.environment = self.strings(value, "`environment`"),
+                "effect" => {
+                    m.effect = self.strings(value, "`effect`");
+                    for e in &m.effect {
+                        if !crate::shell::Effect::ALL.iter().any(|x| x.as_str() == e) {
+                            self.err(
+                                value,
+                                format!("unknown effect `{e}` (expected read, mutate or destroy)"),
+                            );
                         }
                     }
                 }

@@ -70,6 +70,22 @@ fn knows(chain: &[&Spec], name: &str) -> bool {
     chain.iter().any(|s| s.knows(name))
 }
 
+/// Whether one of the code options in force (`-c`, `--command`) comes later: `runuser -l dev -c
+/// CMD` names a user, not a command, before it.
+fn code_option_follows(chain: &[&Spec], rest: &[String]) -> bool {
+    let Some(code) = chain.iter().rev().find_map(|s| s.code.as_ref()) else {
+        return false;
+    };
+    rest.iter().any(|w| {
+        let bare = w.trim_start_matches('-');
+        w.starts_with('-')
+            && code
+                .options
+                .iter()
+                .any(|o| bare == o || bare.split_once('=').is_some_and(|(n, _)| n == o))
+    })
+}
+
 /// Whether a word is an option (as opposed to an operand).
 fn is_option(arg: &str) -> bool {
     arg.len() > 1 && arg.starts_with('-')
@@ -146,6 +162,7 @@ pub(crate) fn parse_args(program: &str, args: &[String]) -> ParsedArgs {
             }
             if let Some(spec) = inner
                 && spec.runs.is_some()
+                && !code_option_follows(&chain, &args[i..])
             {
                 if operands == spec.skip {
                     out.command_at = Some(i - 1);

@@ -82,7 +82,7 @@ static RMTREE: LazyLock<Regex> = LazyLock::new(|| {
 
 static UNLINK: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\bos\s*\.\s*(?:remove|unlink|removedirs|rmdir)|\bunlink|\bFile\s*\.\s*(?:delete|unlink)|\bfs\s*\.\s*(?:unlinkSync|unlink)|\bFileUtils\s*\.\s*rm)\s*\(",
+        r"(?:\bos\s*\.\s*(?:remove|unlink|removedirs|rmdir)\s*\(|\bunlink\b\s*\(?|\bFile\s*\.\s*(?:delete|unlink)\s*\(|\bfs\s*\.\s*(?:unlinkSync|unlink)\s*\(|\bFileUtils\s*\.\s*rm\s*\(|\bPath\s*\([^)]*\)\s*\.\s*unlink\s*\()",
     )
 });
 
@@ -128,6 +128,14 @@ static WRITES: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// vim commands that run shell text: `!cmd` after `:`, a bar, or `r`/`w`/`silent`.
+static VIM_BANG: LazyLock<Regex> = LazyLock::new(|| re(r"(?:^|[:|]|\b(?:silent|r|read|w|write)\s*)\s*!\s*([^|\n]+)"));
+
+/// sed's `e` command (with its text) and the `e` flag of `s///` (no text: runs what it built).
+static SED_EXEC: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?:^|[;\n{}])\s*(?:\d+|\$|/[^/]*/)?\s*e\s+([^;\n}]*)|\bs/[^/]*/[^/]*/[gpiImM0-9]*e[gpiImM0-9]*(?:$|[;\s}])")
+});
+
 /// String literals: single, double or back quotes, with escapes.
 static LITERAL: LazyLock<Regex> = LazyLock::new(|| re(r#"'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`"#));
 
@@ -145,6 +153,26 @@ pub(super) fn scan(w: &mut Walker, language: &str, code: &str, depth: usize, via
     match family {
         "powershell" => programs.extend(powershell(w, code, depth, via)),
         "shell" => return w.script(code, depth, via),
+        "vim" => {
+            // `:!cmd`, `:silent !cmd`, `:r !cmd`: vim runs shell text.
+            for c in VIM_BANG.captures_iter(code) {
+                if let Some(text) = c.get(1) {
+                    programs.extend(w.script(text.as_str(), depth, via));
+                }
+            }
+        }
+        "sed" => {
+            // GNU sed's `e COMMAND` runs COMMAND; the `e` flag of `s///e` runs the pattern space.
+            for c in SED_EXEC.captures_iter(code) {
+                match c.get(1) {
+                    Some(text) if !text.as_str().trim().is_empty() => {
+                        programs.extend(w.script(text.as_str(), depth, via));
+                    }
+                    _ => w.construct(Construct::InlineCode),
+                }
+            }
+            return programs;
+        }
         _ => {}
     }
     for (lang, pattern) in SPAWN.iter() {
@@ -215,9 +243,8 @@ pub(super) fn scan(w: &mut Walker, language: &str, code: &str, depth: usize, via
 /// The language family a model language belongs to.
 fn family(language: &str) -> &str {
     match language {
-        "python" | "javascript" | "perl" | "ruby" | "php" | "lua" | "awk" | "applescript" | "powershell" | "shell" => {
-            language
-        }
+        "python" | "javascript" | "perl" | "ruby" | "php" | "lua" | "awk" | "applescript" | "powershell" | "shell"
+        | "vim" | "sed" => language,
         _ => "any",
     }
 }
@@ -246,6 +273,7 @@ fn delete(w: &mut Walker, arg: Arg, flags: &[&str], depth: usize, via: &[String]
         }
     };
     let Some(target) = target else { return Vec::new() };
+    let target = home_spelled(&target);
     let mut argv = vec!["rm".to_owned()];
     argv.extend(flags.iter().map(|f| (*f).to_owned()));
     argv.push(target);
@@ -255,6 +283,11 @@ fn delete(w: &mut Walker, arg: Arg, flags: &[&str], depth: usize, via: &[String]
 /// What follows a call's opening: a literal, a list of literals, or something computed.
 fn argument(rest: &str, family: &str) -> Arg {
     let rest = rest.trim_start_matches([' ', '\t', '\n', '(']);
+    // `unlink glob "..."` (perl), `glob.glob("...")` (python): the pattern is the target.
+    let rest = ["glob.glob", "glob.iglob", "glob"]
+        .iter()
+        .find_map(|g| rest.strip_prefix(g).filter(|r| r.starts_with([' ', '(', '"', '\''])))
+        .map_or(rest, |r| r.trim_start_matches([' ', '(']));
     if let Some(inner) = rest
         .strip_prefix('[')
         .or_else(|| rest.strip_prefix("%w[").or_else(|| rest.strip_prefix("%w(")))
@@ -299,16 +332,39 @@ fn argument(rest: &str, family: &str) -> Arg {
             }
             return Arg::Dynamic(None);
         }
-        if more.starts_with('[') && family == "javascript" {
-            let mut argv = vec![first];
-            match list(&more[1..], family) {
-                Arg::Argv(v) => argv.extend(v),
+        if more.starts_with('[') && matches!(family, "javascript" | "python") {
+            let listed = match list(&more[1..], family) {
+                Arg::Argv(v) => v,
                 _ => return Arg::Dynamic(None),
+            };
+            // `os.execvp('rm', ['rm', ...])`: the list is the whole argv; `spawn('rm', [...])`:
+            // the list follows the program.
+            if family == "python" && !listed.is_empty() {
+                return Arg::Argv(listed);
             }
+            let mut argv = vec![first];
+            argv.extend(listed);
             return Arg::Argv(argv);
         }
     }
     Arg::Shell(first)
+}
+
+/// A path with the interpreters' spellings of the home directory (`$ENV{HOME}`, `${HOME}`,
+/// `$HOME`, `%USERPROFILE%`) written as `~`.
+fn home_spelled(target: &str) -> String {
+    [
+        "$ENV{HOME}",
+        "$ENV{'HOME'}",
+        "${HOME}",
+        "$HOME",
+        "%USERPROFILE%",
+        "#{Dir.home}",
+        "#{ENV['HOME']}",
+    ]
+    .iter()
+    .find_map(|h| target.strip_prefix(h))
+    .map_or_else(|| target.to_owned(), |rest| format!("~{rest}"))
 }
 
 /// `Path.home()`, `os.homedir()`, `expanduser('~')`, `Dir.home`, `$HOME`, `ENV['HOME']`.

@@ -27,11 +27,13 @@
 mod flags;
 mod inline;
 mod model;
+mod place;
 mod walk;
 mod words;
 mod wrappers;
 
 pub use model::check as check_program_model;
+pub use model::{Effect, default_environments};
 
 /// Quotes a word so that shell analysis reads it back as that one word.
 pub fn quote_word(word: &str) -> String {
@@ -137,6 +139,11 @@ pub struct SimpleCommand {
     pub runs_stdin: bool,
     /// The program model says its subcommand changes state (`kubectl delete`, `npm publish`).
     pub mutates: bool,
+    /// Words naming where it acts: contexts, namespaces, profiles, projects, hosts, database URLs,
+    /// stages, apps (issue 15); which of them mean production is the pack's to say.
+    pub reaches: Vec<String>,
+    /// What it does there: reads, mutates or destroys, when the program model can tell.
+    pub effect: Option<Effect>,
 }
 
 impl SimpleCommand {

@@ -162,6 +162,138 @@ pub(crate) struct Spec {
     pub in_place_writes: bool,
     #[serde(default)]
     pub container: bool,
+    /// What the subcommand does, when its name's verb would say otherwise.
+    #[serde(default)]
+    pub effect: Option<Effect>,
+}
+
+/// What a command does to the system it reaches (issue 15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effect {
+    /// Reads only.
+    Read,
+    /// Changes state.
+    Mutate,
+    /// Deletes, drops, wipes.
+    Destroy,
+}
+
+impl Effect {
+    /// `read`, `mutate` or `destroy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Read => "read",
+            Effect::Mutate => "mutate",
+            Effect::Destroy => "destroy",
+        }
+    }
+
+    /// Every effect.
+    pub const ALL: [Effect; 3] = [Effect::Read, Effect::Mutate, Effect::Destroy];
+}
+
+/// The verb lists of `programs/verbs.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Verbs {
+    destroy: Vec<String>,
+    mutate: Vec<String>,
+    read: Vec<String>,
+    programs: Vec<String>,
+}
+
+impl Verbs {
+    /// Whether `program`'s subcommand words are verbs.
+    pub fn drives(&self, program: &str) -> bool {
+        self.programs.iter().any(|p| p == program)
+    }
+
+    /// What `word` does, by its first or last part.
+    pub fn classify(&self, word: &str) -> Option<Effect> {
+        let lower = word.to_ascii_lowercase();
+        let parts: Vec<&str> = lower.split(['-', '_', ':', '.']).filter(|p| !p.is_empty()).collect();
+        let (first, last) = (parts.first()?, parts.last()?);
+        let has = |list: &[String]| list.iter().any(|v| v == &lower || v == first || v == last);
+        if has(&self.destroy) {
+            Some(Effect::Destroy)
+        } else if has(&self.mutate) {
+            Some(Effect::Mutate)
+        } else if has(&self.read) {
+            Some(Effect::Read)
+        } else {
+            None
+        }
+    }
+}
+
+/// `programs/environments.yaml`: which options and variables name where a command acts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Places {
+    pub options: Vec<String>,
+    pub variables: Vec<String>,
+    pub variable_suffixes: Vec<String>,
+    pub program_options: BTreeMap<String, Vec<String>>,
+    /// Environment names and the word patterns that mean them (`production` is tried first).
+    pub defaults: BTreeMap<String, Vec<String>>,
+}
+
+impl Places {
+    /// Whether option `name` of `program` names a place.
+    pub fn option(&self, program: &str, name: &str) -> bool {
+        self.options.iter().any(|o| o == name)
+            || self
+                .program_options
+                .get(program)
+                .is_some_and(|o| o.iter().any(|x| x == name))
+    }
+
+    /// Whether variable `name` names a place.
+    pub fn variable(&self, name: &str) -> bool {
+        self.variables.iter().any(|v| v == name) || self.variable_suffixes.iter().any(|s| name.ends_with(s.as_str()))
+    }
+}
+
+fn load_data<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, String> {
+    crate::pack::yaml_value(text)
+        .map_err(|e| format!("{file}: {e}"))
+        .and_then(|v| serde_path_to_error::deserialize(v).map_err(|e| format!("{file}: {e}")))
+}
+
+static VERBS: LazyLock<Result<Verbs, String>> =
+    LazyLock::new(|| load_data("verbs.yaml", include_str!("../../programs/verbs.yaml")));
+
+static PLACES: LazyLock<Result<Places, String>> =
+    LazyLock::new(|| load_data("environments.yaml", include_str!("../../programs/environments.yaml")));
+
+/// The verb lists (empty if the embedded file did not read; a unit test proves it does).
+pub(crate) fn verbs() -> &'static Verbs {
+    static EMPTY: LazyLock<Verbs> = LazyLock::new(Verbs::default);
+    VERBS.as_ref().unwrap_or(&EMPTY)
+}
+
+/// The built-in environment names and word patterns (`production` first).
+pub fn default_environments() -> Vec<(String, Vec<String>)> {
+    let defaults = &places().defaults;
+    let mut out: Vec<(String, Vec<String>)> = defaults
+        .get("production")
+        .map(|p| ("production".to_owned(), p.clone()))
+        .into_iter()
+        .collect();
+    out.extend(
+        defaults
+            .iter()
+            .filter(|(name, _)| *name != "production")
+            .map(|(n, p)| (n.clone(), p.clone())),
+    );
+    out
+}
+
+/// The place options and variables (empty if the embedded file did not read).
+pub(crate) fn places() -> &'static Places {
+    static EMPTY: LazyLock<Places> = LazyLock::new(Places::default);
+    PLACES.as_ref().unwrap_or(&EMPTY)
 }
 
 impl Spec {
@@ -270,6 +402,8 @@ pub(crate) fn model() -> &'static Model {
 
 /// Whether the embedded model reads, with the error when it does not.
 pub fn check() -> Result<usize, String> {
+    VERBS.as_ref().map_err(Clone::clone)?;
+    PLACES.as_ref().map_err(Clone::clone)?;
     MODEL.as_ref().map(Model::len).map_err(Clone::clone)
 }
 
@@ -286,5 +420,17 @@ mod tests {
         assert!(m.get("sudo").unwrap().runs.is_some());
         assert!(m.get("python3").unwrap().code.is_some());
         assert!(m.get("kubectl").unwrap().subcommand("delete").unwrap().mutates);
+    }
+
+    /// Verbs classify by their first or last part; destroy wins.
+    #[test]
+    fn verbs_classify() {
+        let v = verbs();
+        assert_eq!(v.classify("delete-table"), Some(Effect::Destroy));
+        assert_eq!(v.classify("doctrine:schema:drop"), Some(Effect::Destroy));
+        assert_eq!(v.classify("get-parameter"), Some(Effect::Read));
+        assert_eq!(v.classify("scale"), Some(Effect::Mutate));
+        assert_eq!(v.classify("orders-db"), None);
+        assert!(places().variable("ORDERS_DATABASE_URL"));
     }
 }

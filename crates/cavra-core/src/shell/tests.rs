@@ -487,3 +487,43 @@ fn issue_14_git_configuration() {
     assert!(constructs("git -c user.name=x commit -m y").is_empty());
     assert!(constructs("git -c core.pager=less log").is_empty());
 }
+
+/// Issue 14, from the blind recheck: more wrappers, writers and interpreters read as what they
+/// run or write.
+#[test]
+fn issue_14_blind_recheck() {
+    for (line, want) in [
+        ("runuser -l dev -c 'rm -rf ~'", "rm -rf ~"),
+        (". <(echo 'rm -rf ~')", "rm -rf ~"),
+        ("bash <(printf 'rm -rf ~\\n')", "rm -rf ~"),
+        ("GIT_SSH_COMMAND='sh -c \"rm -rf ~\"' git fetch", "rm -rf ~"),
+        ("GIT_PAGER='rm -rf ~' git log", "rm -rf ~"),
+        (
+            "python3 -c \"import os; os.execvp('rm', ['rm','-rf', os.path.expanduser('~')])\"",
+            "rm -rf ~",
+        ),
+        ("perl -e 'unlink glob \"$ENV{HOME}/.ssh/*\"'", "rm ~/.ssh/*"),
+        ("vim -es -c ':!rm -rf ~' -c ':q'", "rm -rf ~"),
+        ("sed 'e rm -rf ~' <<< x", "rm -rf ~"),
+    ] {
+        assert!(reaches(line, want), "{line}: {:?}", analyse(line, None).commands);
+    }
+    assert!(constructs("GIT_EXTERNAL_DIFF=/tmp/x.sh git diff").contains(&Construct::GitConfigExec));
+    assert!(constructs("IFS=,; x=\"rm,-rf,/\"; $x").contains(&Construct::DynamicProgram));
+    assert!(constructs("while IFS= read -r line; do echo \"$line\"; done < f.txt").is_empty());
+    let writes = |line: &str| -> Vec<String> {
+        analyse(line, None)
+            .commands
+            .iter()
+            .flat_map(|c| c.files.clone())
+            .filter(|(a, _)| *a == Access::Write)
+            .map(|(_, f)| f)
+            .collect()
+    };
+    assert!(
+        writes("patch .github/workflows/deploy.yml < /tmp/p.diff").contains(&".github/workflows/deploy.yml".to_owned())
+    );
+    assert!(writes("yq -i '.a = 1' .github/workflows/ci.yml").contains(&".github/workflows/ci.yml".to_owned()));
+    assert!(writes("perl -pi -e 's/^#//' ~/.bashrc").contains(&"~/.bashrc".to_owned()));
+    assert!(writes("sed -n '1p' README.md").is_empty());
+}

@@ -242,6 +242,9 @@ pub(crate) struct Walker {
     pub(super) env: Vec<(String, String)>,
     /// The command being unwrapped runs its standard input as code.
     pub(super) stdin_runs: bool,
+    /// Where the wrappers being unwrapped act (`kubectl --context prod exec ...`), inherited by
+    /// the commands they run.
+    pub(super) outer_reaches: Vec<String>,
     /// Work units spent, against [`MAX_WORK`].
     work: usize,
     /// Variables whose value a decoder produced (`x=$(echo ... | base64 -d)`): any word that uses
@@ -286,6 +289,7 @@ impl Walker {
             work: 0,
             calls: HashMap::new(),
             hidden_vars: HashSet::new(),
+            outer_reaches: Vec::new(),
             #[cfg(test)]
             force_grammar: false,
         }
@@ -575,8 +579,16 @@ impl Walker {
             }
             CompoundCommand::ForClause(f) => {
                 let mut programs = Vec::new();
+                let mut values = Vec::new();
                 for w in f.values.iter().flatten() {
                     programs.extend(self.word_substitutions(&w.value, depth, via));
+                    let mut extras = Extras::default();
+                    self.word(&w.value, &mut values, &mut extras, depth, via);
+                }
+                // `for h in db-prod-{1..3}; do ssh $h ...`: the loop variable stands for its
+                // values (all of them, as one word: where the body acts).
+                if !values.is_empty() {
+                    self.vars.insert(f.variable_name.clone(), values.join(" "));
                 }
                 programs.extend(self.compound_list(&f.body.list, depth, via));
                 programs
@@ -845,6 +857,10 @@ impl Walker {
                             // Assigned what a command printed: the value is not known here.
                             self.vars.remove(&name);
                         }
+                        if name == "IFS" && sc.word_or_name.is_none() {
+                            // Word splitting changed: how later words split is not what they read.
+                            self.construct(Construct::DynamicProgram);
+                        }
                         extras.env.push((name, value.to_owned()));
                     }
                 }
@@ -852,7 +868,19 @@ impl Walker {
                     programs.extend(self.redirect(r, &mut extras, depth, via));
                 }
                 CommandPrefixOrSuffixItem::ProcessSubstitution(_, sub) => {
+                    let start = self.out.commands.len();
                     let fed = self.compound_list(&sub.list, depth + 1, via);
+                    // `. <(echo 'cmd')`, `bash <(printf 'cmd')`: text printed into a file that is
+                    // then run as a script is that script.
+                    let printed: Vec<String> = self.out.commands[start..]
+                        .iter()
+                        .filter(|c| c.program == "echo" || c.program == "printf")
+                        .map(|c| c.positionals.join(" ").replace("\\n", "\n"))
+                        .collect();
+                    if !printed.is_empty() {
+                        self.written
+                            .insert("/dev/fd/63".to_owned(), Written::Text(printed.join("\n")));
+                    }
                     extras.fed.extend(fed.iter().cloned());
                     programs.extend(fed);
                     argv.push("/dev/fd/63".to_owned());

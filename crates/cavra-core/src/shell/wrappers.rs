@@ -94,13 +94,15 @@ fn glob_matches(pattern: &str, name: &str) -> bool {
 impl Walker {
     /// Runs `argv` as a command: unwraps wrappers, recurses into script strings and code, and
     /// records the final simple command. Returns the programs reached.
-    pub(super) fn invoke(
-        &mut self,
-        mut argv: Vec<String>,
-        extras: Extras,
-        depth: usize,
-        via: &[String],
-    ) -> Vec<String> {
+    pub(super) fn invoke(&mut self, argv: Vec<String>, extras: Extras, depth: usize, via: &[String]) -> Vec<String> {
+        // Places a wrapper adds (`kubectl --context prod exec`) hold for what it runs only.
+        let outer = self.outer_reaches.len();
+        let programs = self.invoke_inner(argv, extras, depth, via);
+        self.outer_reaches.truncate(outer);
+        programs
+    }
+
+    fn invoke_inner(&mut self, mut argv: Vec<String>, extras: Extras, depth: usize, via: &[String]) -> Vec<String> {
         let mut via = via.to_vec();
         if !self.spend(argv.len() + 1) {
             return Vec::new();
@@ -177,6 +179,9 @@ impl Walker {
                 return programs;
             };
             let container = inner.container;
+            let wrapper_env: Vec<(String, String)> = extras.env.clone();
+            let places = super::place::reaches(&program, &parsed, &wrapper_env, &via, &[]);
+            self.outer_reaches.extend(places);
             if parsed.chain.len() > 1 || runs == Runs::Remote {
                 // `kubectl exec`, `docker run`, `uv run`: the program's own subcommand is judged
                 // too, with its options up to the command it runs.
@@ -358,7 +363,17 @@ impl Walker {
         if code.script
             && let Some(file) = first
         {
-            let _ = args;
+            // `python manage.py flush`, `php artisan migrate:fresh`: a script the model describes
+            // is judged as the program it is, with the arguments after it.
+            let name = program_name(file);
+            if name != program
+                && model().get(name).is_some()
+                && let Some(at) = args.iter().position(|a| a == file)
+            {
+                let mut argv = vec![name.to_owned()];
+                argv.extend(args[at + 1..].iter().cloned());
+                programs.extend(self.invoke(argv, Extras::default(), depth, &via));
+            }
             if let Some(written) = self.run_file(file) {
                 programs.extend(self.run_written(&written, language, file, depth, &via));
             }
@@ -569,6 +584,33 @@ impl Walker {
         // `--config-env=KEY=ENV` takes KEY's value from ENV: resolve it from the command's own
         // environment or the line's variables, as `-c KEY=value`.
         let mut args: Vec<String> = Vec::with_capacity(argv.len());
+        // Variables git reads as configuration (`GIT_SSH_COMMAND`, `GIT_PAGER`, ...) are the
+        // `-c` settings they stand for.
+        let environment: Vec<(String, String)> = self.env.iter().chain(extras.env.iter()).cloned().collect();
+        for (name, value) in &environment {
+            let key = match name.as_str() {
+                "GIT_SSH_COMMAND" | "GIT_SSH" => Some("core.sshCommand"),
+                "GIT_EXTERNAL_DIFF" => Some("diff.external"),
+                "GIT_PAGER" | "PAGER" => Some("core.pager"),
+                "GIT_EDITOR" | "GIT_SEQUENCE_EDITOR" => Some("core.editor"),
+                "GIT_ASKPASS" | "SSH_ASKPASS" => Some("core.askPass"),
+                "GIT_PROXY_COMMAND" => Some("core.gitProxy"),
+                "GIT_TEMPLATE_DIR" => Some("init.templateDir"),
+                _ => None,
+            };
+            if let Some(key) = key {
+                args.push("-c".to_owned());
+                args.push(format!("{key}={value}"));
+            }
+            if name == "GIT_EXEC_PATH"
+                || name == "GIT_CONFIG_PARAMETERS"
+                || name.starts_with("GIT_CONFIG_KEY_")
+                || name == "GIT_CONFIG_GLOBAL"
+                || name == "GIT_CONFIG_SYSTEM"
+            {
+                self.construct(Construct::GitConfigExec);
+            }
+        }
         let mut words = argv[1..].iter();
         while let Some(word) = words.next() {
             let spec = match word.strip_prefix("--config-env=") {
@@ -694,7 +736,11 @@ impl Walker {
         }
         let runs_stdin = std::mem::take(&mut self.stdin_runs);
         let mutates = parsed.chain.iter().any(|s| s.mutates);
-        let mut command = SimpleCommand {
+        let mut env = std::mem::take(&mut self.env);
+        env.extend(extras.env.iter().cloned());
+        let reaches = super::place::reaches(&program, &parsed, &env, via, &self.outer_reaches);
+        let effect = super::place::effect(&program, &parsed, extras.stdin.as_deref());
+        let command = SimpleCommand {
             program: program.clone(),
             args,
             flags: parsed.flags,
@@ -702,11 +748,12 @@ impl Walker {
             files,
             cwd,
             via: via.to_vec(),
-            env: std::mem::take(&mut self.env),
+            env,
             runs_stdin,
             mutates,
+            reaches,
+            effect,
         };
-        command.env.extend(extras.env.iter().cloned());
         if self.seen.insert(command.key()) {
             self.out.commands.push(command);
         }
@@ -943,7 +990,11 @@ fn file_arguments(program: &str, args: &[String], parsed: &ParsedArgs) -> Vec<(A
     });
     let skip = usize::from(spec.pattern_first && !pattern_given);
     let operands = &operands[skip.min(operands.len())..];
-    let in_place = spec.in_place_writes && parsed.flags.iter().any(|f| f.name == "in-place" || f.name == "i");
+    let in_place = spec.in_place_writes
+        && parsed
+            .flags
+            .iter()
+            .any(|f| matches!(f.name.as_str(), "in-place" | "inplace" | "i"));
     let target_dir = parsed.flags.iter().any(|f| f.name == "target-directory");
     let count = operands.len();
     for (i, p) in operands.iter().enumerate() {

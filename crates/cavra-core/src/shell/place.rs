@@ -1,0 +1,242 @@
+//! Where a command acts and what it does there (issue 15): the words that name its environment
+//! (a Kubernetes context, a cloud profile, a host, a database URL, a stage) and its effect —
+//! read, mutate or destroy — from the program model's verbs and from SQL it is given.
+//!
+//! Both are plain data on [`super::SimpleCommand`]; which words mean production is the pack's
+//! business, decided at evaluation (`crate::evaluate`).
+
+use super::flags::ParsedArgs;
+use super::model::{Effect, places, verbs};
+use super::wrappers::program_name;
+
+/// The words that name where the command acts, in the order found.
+pub(super) fn reaches(
+    program: &str,
+    parsed: &ParsedArgs,
+    env: &[(String, String)],
+    via: &[String],
+    outer: &[String],
+) -> Vec<String> {
+    let places = places();
+    let mut out: Vec<String> = outer.to_vec();
+    for f in &parsed.flags {
+        if let Some(value) = &f.value
+            && places.option(program, &f.name)
+        {
+            out.push(value.clone());
+        }
+    }
+    for (name, value) in env {
+        if places.variable(name) {
+            out.push(value.clone());
+            // `DATABASE_URL=$LIVE_DB_URL`: the variable's own name says where it points.
+            if let Some(var) = value.strip_prefix('$') {
+                out.push(var.trim_matches(['{', '}']).to_owned());
+            }
+        }
+    }
+    let operands = &parsed.positionals[parsed.subcommand_words.min(parsed.positionals.len())..];
+    match program {
+        "ssh" | "mosh" | "sftp" => out.extend(operands.first().map(|h| host(h))),
+        "scp" | "rsync" => out.extend(
+            operands
+                .iter()
+                .filter_map(|o| o.split_once(':').map(|(h, _)| h))
+                .filter(|h| !h.is_empty() && !h.contains('/'))
+                .map(host),
+        ),
+        _ => {}
+    }
+    out.extend(operands.iter().filter(|o| o.contains("://")).cloned());
+    // `fly postgres destroy orders-prod-db`, `kubectl delete ns prod`: for a CLI that drives real
+    // systems, the names it acts on say where too.
+    if verbs().drives(program) {
+        out.extend(
+            operands
+                .iter()
+                .filter(|o| !o.starts_with('-') && !o.contains(char::is_whitespace) && o.len() < 256)
+                .cloned(),
+        );
+    }
+    // Tables and databases named in SQL it is given (`DELETE FROM analytics_prod.events`).
+    if let Some(code) = parsed
+        .chain
+        .iter()
+        .rev()
+        .find_map(|s| s.code.as_ref())
+        .filter(|c| c.language == "sql")
+    {
+        let texts = parsed
+            .flags
+            .iter()
+            .filter(|f| code.options.contains(&f.name))
+            .filter_map(|f| f.value.as_deref())
+            .chain(code.operand.then(|| operands.first().map(String::as_str)).flatten());
+        for text in texts {
+            out.extend(sql_names(text));
+        }
+    }
+    for v in via {
+        if let Some(h) = v.strip_prefix("on ") {
+            out.push(host(h));
+        }
+    }
+    out.retain(|w| !w.is_empty());
+    out.dedup();
+    out
+}
+
+/// `user@host` is `host`.
+fn host(word: &str) -> String {
+    word.rsplit_once('@').map_or(word, |(_, h)| h).to_owned()
+}
+
+/// What the command does: the model's declared effect, its verbs, and any SQL or database
+/// script it is given.
+pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) -> Option<Effect> {
+    let mut effect = parsed.chain.iter().rev().find_map(|s| s.effect);
+    let verbs = verbs();
+    if effect.is_none() && verbs.drives(program) {
+        effect = parsed
+            .positionals
+            .iter()
+            .filter(|w| !w.contains(['/', '=', '@']) && !w.starts_with(|c: char| c.is_ascii_digit()))
+            .find_map(|w| verbs.classify(w));
+    }
+    if effect.is_none() && parsed.chain.iter().skip(1).any(|s| s.mutates) {
+        effect = Some(Effect::Mutate);
+    }
+    let code = parsed.chain.iter().rev().find_map(|s| s.code.as_ref());
+    if let Some(code) = code.filter(|c| c.language == "sql" || c.language == "javascript" && is_database(program)) {
+        let operands = &parsed.positionals[parsed.subcommand_words.min(parsed.positionals.len())..];
+        let texts = parsed
+            .flags
+            .iter()
+            .filter(|f| code.options.contains(&f.name))
+            .filter_map(|f| f.value.as_deref())
+            .chain(code.operand.then(|| operands.first().map(String::as_str)).flatten())
+            .chain(stdin);
+        for text in texts {
+            let found = if code.language == "sql" { sql(text) } else { mongo(text) };
+            effect = effect.max(found);
+        }
+    }
+    effect
+}
+
+fn is_database(program: &str) -> bool {
+    matches!(program_name(program), "mongosh" | "mongo")
+}
+
+/// What SQL text does, statement by statement: `DROP`/`TRUNCATE` and a `DELETE` without a real
+/// `WHERE` destroy; writes and schema changes mutate; queries read.
+pub(crate) fn sql(text: &str) -> Option<Effect> {
+    let mut effect: Option<Effect> = None;
+    for statement in text.split(';') {
+        let upper = statement.to_ascii_uppercase();
+        let words: Vec<&str> = upper
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '\\'))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let Some(first) = words.first() else { continue };
+        let found = match *first {
+            "DROP" | "TRUNCATE" => Effect::Destroy,
+            "DELETE" => {
+                let filtered = upper.find(" WHERE ").is_some_and(|at| {
+                    let cond = upper[at + 7..].trim();
+                    !(cond.starts_with("TRUE") || cond.starts_with("1=1") || cond.starts_with("1 = 1"))
+                });
+                if filtered { Effect::Mutate } else { Effect::Destroy }
+            }
+            "UPDATE" | "INSERT" | "ALTER" | "CREATE" | "GRANT" | "REVOKE" | "MERGE" | "REPLACE" | "UPSERT" | "COPY"
+            | "CALL" | "EXEC" | "EXECUTE" | "RENAME" | "COMMENT" | "VACUUM" | "REINDEX" | "CLUSTER" | "REFRESH"
+            | "LOAD" | "SET" | "DO" | "LOCK" | "IMPORT" | "UNLOAD" => Effect::Mutate,
+            "SELECT" | "SHOW" | "EXPLAIN" | "DESCRIBE" | "DESC" | "WITH" | "VALUES" | "TABLE" | "USE" | "BEGIN"
+            | "COMMIT" | "ROLLBACK" | "\\D" | "\\DT" | "\\L" => Effect::Read,
+            _ => continue,
+        };
+        // `WITH ... DELETE` and friends: a data-changing word inside a query counts too.
+        let inner = if found == Effect::Read
+            && words
+                .iter()
+                .any(|w| matches!(*w, "DELETE" | "UPDATE" | "INSERT" | "DROP" | "TRUNCATE"))
+        {
+            Effect::Mutate
+        } else {
+            found
+        };
+        effect = effect.max(Some(inner));
+    }
+    effect
+}
+
+/// The names SQL acts on: the word after `FROM`, `INTO`, `UPDATE`, `TABLE`, `JOIN`, `DATABASE`,
+/// `SCHEMA`.
+fn sql_names(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|w| {
+            matches!(
+                w[0].to_ascii_uppercase().as_str(),
+                "FROM" | "INTO" | "UPDATE" | "TABLE" | "JOIN" | "DATABASE" | "SCHEMA"
+            )
+        })
+        .map(|w| {
+            w[1].trim_matches(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+                .to_owned()
+        })
+        .filter(|n| !n.is_empty())
+        .take(16)
+        .collect()
+}
+
+/// What MongoDB shell code does.
+fn mongo(text: &str) -> Option<Effect> {
+    let destroys = [
+        "dropDatabase",
+        ".drop(",
+        "deleteMany",
+        "remove(",
+        "dropIndexes",
+        "dropUser",
+    ];
+    let mutates = [
+        "insert",
+        "update",
+        "replace",
+        "createIndex",
+        "createCollection",
+        "renameCollection",
+        "bulkWrite",
+    ];
+    if destroys.iter().any(|d| text.contains(d)) {
+        Some(Effect::Destroy)
+    } else if mutates.iter().any(|m| text.contains(m)) {
+        Some(Effect::Mutate)
+    } else {
+        Some(Effect::Read)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQL is classified statement by statement; an unfiltered DELETE destroys.
+    #[test]
+    fn sql_effects() {
+        assert_eq!(sql("SELECT * FROM users LIMIT 10"), Some(Effect::Read));
+        assert_eq!(sql("drop table users"), Some(Effect::Destroy));
+        assert_eq!(
+            sql("DELETE FROM analytics_prod.events WHERE true"),
+            Some(Effect::Destroy)
+        );
+        assert_eq!(sql("DELETE FROM events WHERE id = 4"), Some(Effect::Mutate));
+        assert_eq!(sql("select 1; update t set a = 1"), Some(Effect::Mutate));
+        assert_eq!(
+            sql("WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x"),
+            Some(Effect::Mutate)
+        );
+    }
+}
