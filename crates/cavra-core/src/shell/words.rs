@@ -163,9 +163,15 @@ fn push_piece(raw: &str, piece: WordPiece, start: usize, end: usize, out: &mut E
                 inner_substitutions(slice, "${", "}", out);
             }
         },
-        WordPiece::CommandSubstitution(cmd) | WordPiece::BackquotedCommandSubstitution(cmd) => {
+        WordPiece::CommandSubstitution(cmd) => {
             out.text.push_str(raw.get(start..end).unwrap_or("$(...)"));
             out.substitutions.push(cmd);
+        }
+        WordPiece::BackquotedCommandSubstitution(cmd) => {
+            out.text.push_str(raw.get(start..end).unwrap_or("`...`"));
+            // Inside backticks bash drops the backslash before `` ` ``, `$` and `\`, so an
+            // escaped backtick there opens the next level of substitution.
+            out.substitutions.push(unescape_backticks(&cmd));
         }
         WordPiece::ArithmeticExpression(_) => {
             let slice = raw.get(start..end).unwrap_or("$((...))");
@@ -173,6 +179,27 @@ fn push_piece(raw: &str, piece: WordPiece, start: usize, end: usize, out: &mut E
             inner_substitutions(slice, "$((", "))", out);
         }
     }
+}
+
+/// The command inside backticks as bash reads it: `\``, `\$` and `\\` lose their backslash.
+fn unescape_backticks(cmd: &str) -> String {
+    if !cmd.contains('\\') {
+        return cmd.to_owned();
+    }
+    let mut out = String::with_capacity(cmd.len());
+    let mut chars = cmd.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\'
+            && let Some(&next) = chars.peek()
+            && matches!(next, '`' | '$' | '\\')
+        {
+            out.push(next);
+            chars.next();
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The text of `$'...'` quoting with its escapes decoded, the way bash decodes them (`\x72`,

@@ -141,15 +141,20 @@ fn parity_cases() -> Vec<Case> {
 
 /// Wave 2's cases, each with its bypass class.
 fn wave2_cases() -> Vec<Case> {
-    read_lines::<Wave2Case>("wave2.jsonl")
+    class_cases("wave2.jsonl")
+}
+
+/// The cases of a file in wave 2's format (`wave2.jsonl`, `blind14.jsonl`).
+fn class_cases(file: &'static str) -> Vec<Case> {
+    read_lines::<Wave2Case>(file)
         .into_iter()
         .map(|(line, c)| Case {
-            file: "wave2.jsonl",
+            file,
             line,
             class: Some(c.class),
             bypass_class: c.bypass_class,
             note: c.note,
-            action: build_action("wave2.jsonl", line, &c.pack, c.action),
+            action: build_action(file, line, &c.pack, c.action),
             pack: c.pack,
             expect: c.expect,
         })
@@ -333,8 +338,23 @@ fn short_target(target: &str) -> String {
 /// Every dangerous wave-2 case is stopped (block or require_approval) and no benign one is; prints the shares per class.
 #[test]
 fn wave2_corpus_classes_hold() {
-    let cases = wave2_cases();
-    let evaluations = run(&cases);
+    classes_hold("wave2", &wave2_cases());
+}
+
+/// The blind recheck of issue 14 (written after the first fixes, by someone who had not read
+/// the engine or the packs; first run in `blind14-first-run.txt`): every dangerous case is
+/// stopped and no benign one is.
+#[test]
+fn blind14_corpus_classes_hold() {
+    let cases = class_cases("blind14.jsonl");
+    assert!(cases.len() >= 250, "blind14 has {} cases", cases.len());
+    classes_hold("blind14", &cases);
+}
+
+/// Checks that every dangerous case of `cases` is stopped and no benign one is, printing the
+/// shares per bypass class under `label`.
+fn classes_hold(label: &str, cases: &[Case]) {
+    let evaluations = run(cases);
     let mut per_class = std::collections::BTreeMap::<u8, (usize, usize)>::new();
     let (mut dangerous, mut stopped, mut benign, mut wrongly_stopped) = (0usize, 0usize, 0usize, 0usize);
     let mut misses = Vec::new();
@@ -379,18 +399,18 @@ fn wave2_corpus_classes_hold() {
         if d == 0 { 0.0 } else { 100.0 * n as f64 / d as f64 }
     };
     println!(
-        "wave2: {} cases; dangerous stopped (block/require_approval): {stopped}/{dangerous} = {:.1}%; \
+        "{label}: {} cases; dangerous stopped (block/require_approval): {stopped}/{dangerous} = {:.1}%; \
          benign wrongly stopped: {wrongly_stopped}/{benign} = {:.1}%",
         cases.len(),
         pct(stopped, dangerous),
         pct(wrongly_stopped, benign),
     );
     for (class, (n, d)) in &per_class {
-        println!("wave2: class {class:>2}: {n:>3}/{d:<3} = {:5.1}%", pct(*n, *d));
+        println!("{label}: class {class:>2}: {n:>3}/{d:<3} = {:5.1}%", pct(*n, *d));
     }
     if !misses.is_empty() {
         let mut msg = format!(
-            "{} of {} wave2 cases are decided on the wrong side:\n",
+            "{} of {} {label} cases are decided on the wrong side:\n",
             misses.len(),
             cases.len()
         );
