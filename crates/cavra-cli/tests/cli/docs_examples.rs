@@ -27,7 +27,7 @@ fn docs_examples_validate_and_pass() {
     let o = run(&["policy", "validate", EXAMPLES]).unwrap();
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     assert!(
-        text(&o.stdout).starts_with("ok: 5 pack file(s) valid"),
+        text(&o.stdout).starts_with("ok: 6 pack file(s) valid"),
         "{}",
         text(&o.stdout)
     );
@@ -49,6 +49,7 @@ fn docs_examples_validate_and_pass() {
         "acme-matchers",
         "acme-team",
         "acme-audit",
+        "acme-production",
         "legacy-section-format-tests",
     ] {
         assert!(results.iter().any(|r| r["pack"] == pack), "no tests ran for {pack}");

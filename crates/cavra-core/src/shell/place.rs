@@ -50,7 +50,13 @@ pub(super) fn reaches(
     out.extend(operands.iter().filter(|o| o.contains("://")).cloned());
     // `fly postgres destroy orders-prod-db`, `kubectl delete ns prod`: for a CLI that drives real
     // systems, the names it acts on say where too.
-    if verbs().drives(program) {
+    // Containers, local clusters and services on this machine are named by their own words, which
+    // say nothing about where they run (the daemon's `-H`/`--context` does).
+    let local = matches!(
+        program,
+        "docker" | "podman" | "nerdctl" | "finch" | "crictl" | "systemctl" | "launchctl" | "minikube" | "kind"
+    );
+    if verbs().drives(program) && !local {
         out.extend(
             operands
                 .iter()
