@@ -904,6 +904,9 @@ fn command_matches(m: &CommandMatcher, c: &SimpleCommand, root: Option<&str>, en
     if !m.environment.is_empty() && !environment.is_some_and(|e| m.environment.iter().any(|x| x == e)) {
         return false;
     }
+    if environment.is_some_and(|e| m.not_environment.iter().any(|x| x == e)) {
+        return false;
+    }
     if !m.effect.is_empty() && !c.effect.is_some_and(|e| m.effect.iter().any(|x| x == e.as_str())) {
         return false;
     }

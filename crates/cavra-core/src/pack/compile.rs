@@ -113,6 +113,7 @@ pub(crate) struct CommandMatcher {
     pub options: Vec<(String, GlobSet)>,
     pub env: Vec<(String, GlobSet)>,
     pub environment: Vec<String>,
+    pub not_environment: Vec<String>,
     pub effect: Vec<String>,
     pub any_arg: Option<GlobSet>,
     pub all_args: Option<GlobSet>,
@@ -447,6 +448,7 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, MatcherError> {
                     })
                     .collect::<Result<_, _>>()?,
                 environment: c.environment.clone(),
+                not_environment: c.not_environment.clone(),
                 effect: c.effect.clone(),
                 env: c
                     .env

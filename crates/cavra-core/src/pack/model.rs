@@ -165,6 +165,10 @@ pub struct CommandMatch {
     /// them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub environment: Vec<String>,
+    /// Environments the command must not reach (`[nonproduction]`): a rule for shared systems
+    /// that routine work in a named sandbox does not meet.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_environment: Vec<String>,
     /// What the command must do: `read`, `mutate` or `destroy` (any of those listed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub effect: Vec<String>,

@@ -402,6 +402,7 @@ impl Reader<'_> {
                 "options",
                 "env",
                 "environment",
+                "not_environment",
                 "effect",
                 "any_arg",
                 "all_args",
@@ -428,6 +429,7 @@ impl Reader<'_> {
                     }
                 }
                 "environment" => m.environment = self.strings(value, "`environment`"),
+                "not_environment" => m.not_environment = self.strings(value, "`not_environment`"),
                 "effect" => {
                     m.effect = self.strings(value, "`effect`");
                     for e in &m.effect {

@@ -58,7 +58,7 @@ pub enum Construct {
     TooDeep,
     /// A command whose program name is computed at run time: `$(echo rm) -rf /`, `"$CMD" x`.
     DynamicProgram,
-    /// The line costs more analysis than its budget (60,000 work units; see docs/ENGINE.md).
+    /// The line costs more analysis than its budget (12,000 work units; see docs/ENGINE.md).
     TooComplex,
     /// A network socket wired to a shell or to a process's standard streams.
     ReverseShell,

@@ -201,12 +201,19 @@ pub(crate) struct Verbs {
     mutate: Vec<String>,
     read: Vec<String>,
     programs: Vec<String>,
+    grouped: Vec<String>,
 }
 
 impl Verbs {
     /// Whether `program`'s subcommand words are verbs.
     pub fn drives(&self, program: &str) -> bool {
         self.programs.iter().any(|p| p == program)
+    }
+
+    /// Whether `program`'s first word names a product or group, never a verb (`gcloud run`,
+    /// `gh run`, `aws deploy`).
+    pub fn grouped(&self, program: &str) -> bool {
+        self.grouped.iter().any(|p| p == program)
     }
 
     /// What `word` does, by its first or last part.

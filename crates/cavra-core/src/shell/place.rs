@@ -103,9 +103,11 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
     let mut effect = parsed.chain.iter().rev().find_map(|s| s.effect);
     let verbs = verbs();
     if effect.is_none() && verbs.drives(program) {
+        let skip = usize::from(verbs.grouped(program));
         effect = parsed
             .positionals
             .iter()
+            .skip(skip)
             .filter(|w| !w.contains(['/', '=', '@']) && !w.starts_with(|c: char| c.is_ascii_digit()))
             .find_map(|w| verbs.classify(w));
     }

@@ -18,7 +18,7 @@ use crate::path;
 /// Work units one command line may cost (a word, a command, 32 bytes of script are one each);
 /// past this the line is `too_complex` and analysis stops, so no input takes more than a few
 /// milliseconds (issue 14's budget, proven by the `evaluate_budget` fuzz target).
-pub(crate) const MAX_WORK: usize = 60_000;
+pub(crate) const MAX_WORK: usize = 12_000;
 
 /// Programs that turn unreadable text into readable text: a name or command they produce was
 /// hidden from whoever reads the line.

@@ -83,14 +83,6 @@ fn data_file(value: &str) -> Option<&str> {
 /// How many candidate programs a globbed program word (`/bin/r?`) is tried as.
 const MAX_GLOB_PROGRAMS: usize = 16;
 
-/// Whether `name` matches the shell pattern `pattern` (`*`, `?`, `[...]`).
-fn glob_matches(pattern: &str, name: &str) -> bool {
-    globset::GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()
-        .is_ok_and(|g| g.compile_matcher().is_match(name))
-}
-
 impl Walker {
     /// Runs `argv` as a command: unwraps wrappers, recurses into script strings and code, and
     /// records the final simple command. Returns the programs reached.
@@ -440,7 +432,15 @@ impl Walker {
     fn glob_program(&mut self, argv: Vec<String>, extras: &Extras, depth: usize, via: &[String]) -> Vec<String> {
         self.construct(Construct::DynamicProgram);
         let pattern = program_name(&argv[0]).to_owned();
-        let mut candidates: Vec<&str> = model().names().filter(|n| glob_matches(&pattern, n)).collect();
+        // One matcher for the pattern, tried against every described name.
+        let matcher = globset::GlobBuilder::new(&pattern)
+            .literal_separator(true)
+            .build()
+            .map(|g| g.compile_matcher());
+        let mut candidates: Vec<&str> = match &matcher {
+            Ok(m) => model().names().filter(|n| m.is_match(n)).collect(),
+            Err(_) => Vec::new(),
+        };
         candidates.sort_unstable();
         candidates.truncate(MAX_GLOB_PROGRAMS);
         let mut programs = Vec::new();
