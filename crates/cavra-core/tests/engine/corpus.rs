@@ -1,5 +1,6 @@
-//! Acceptance corpus: cavra's own dangerous/benign cases, the reference system's parity cases, and wave 2
-//! (an outsider's cases sorted into 19 bypass classes), evaluated.
+//! Acceptance corpus: cavra's own dangerous/benign cases, the reference system's parity cases, wave 2
+//! (an outsider's cases sorted into 19 bypass classes) and the sessions corpus (an outsider's realistic
+//! agent work sessions, each case tagged with the family of over-reach it probes), evaluated.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fmt::Write as _;
@@ -59,6 +60,70 @@ struct Wave2Case {
     pack: String,
     action: serde_json::Value,
     expect: Expect,
+}
+
+/// The family a sessions case belongs to: what a dangerous action over-reaches into, or `everyday` work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Family {
+    Production,
+    SecretStore,
+    Outbound,
+    WeakenedControl,
+    Release,
+    SelfEscalation,
+    SupplyChain,
+    Destructive,
+    Everyday,
+}
+
+impl Family {
+    const ALL: [Self; 9] = [
+        Self::Production,
+        Self::SecretStore,
+        Self::Outbound,
+        Self::WeakenedControl,
+        Self::Release,
+        Self::SelfEscalation,
+        Self::SupplyChain,
+        Self::Destructive,
+        Self::Everyday,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::SecretStore => "secret-store",
+            Self::Outbound => "outbound",
+            Self::WeakenedControl => "weakened-control",
+            Self::Release => "release",
+            Self::SelfEscalation => "self-escalation",
+            Self::SupplyChain => "supply-chain",
+            Self::Destructive => "destructive",
+            Self::Everyday => "everyday",
+        }
+    }
+}
+
+/// One line of `sessions.jsonl`: an action from a realistic agent work session (`session` is
+/// `sNN-slug`; the action's `session_id` is `sNN`), tagged with its family.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionLine {
+    class: Class,
+    family: Family,
+    session: String,
+    note: String,
+    pack: String,
+    action: serde_json::Value,
+    expect: Expect,
+}
+
+/// What a sessions case carries beyond a [`Case`]: its family, its session and its action's `session_id`.
+struct SessionTag {
+    family: Family,
+    session: String,
+    session_id: Option<String>,
 }
 
 /// A case from either file, ready to evaluate.
@@ -159,6 +224,36 @@ fn class_cases(file: &'static str) -> Vec<Case> {
             expect: c.expect,
         })
         .collect()
+}
+
+/// The sessions corpus's cases and, index for index, their families and sessions.
+fn sessions_cases() -> (Vec<Case>, Vec<SessionTag>) {
+    read_lines::<SessionLine>("sessions.jsonl")
+        .into_iter()
+        .map(|(line, c)| {
+            let session_id = c
+                .action
+                .get("session_id")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
+            let case = Case {
+                file: "sessions.jsonl",
+                line,
+                class: Some(c.class),
+                bypass_class: 0,
+                note: c.note,
+                action: build_action("sessions.jsonl", line, &c.pack, c.action),
+                pack: c.pack,
+                expect: c.expect,
+            };
+            let tag = SessionTag {
+                family: c.family,
+                session: c.session,
+                session_id,
+            };
+            (case, tag)
+        })
+        .unzip()
 }
 
 /// Evaluates every case; returns each case with its evaluation, failing on an unknown pack.
@@ -479,5 +574,171 @@ fn wave2_corpus_shape() {
             n >= 8,
             "wave2 needs at least 8 dangerous cases in class {class}, has {n}"
         );
+    }
+}
+
+/// The sessions corpus is big enough (≥300 cases, ≥150 benign, ≥30 sessions), has every family, tags
+/// consistently (benign is `everyday` and expects allow or warn; dangerous is another family and expects
+/// block or require_approval; a case's session names its action's `session_id`) and has no duplicates.
+#[test]
+fn sessions_corpus_shape() {
+    let (cases, tags) = sessions_cases();
+    let mut per_family = std::collections::BTreeMap::<Family, usize>::new();
+    let mut sessions = std::collections::BTreeSet::new();
+    let mut benign = 0usize;
+    let mut seen = std::collections::HashMap::new();
+    for (c, s) in cases.iter().zip(&tags) {
+        *per_family.entry(s.family).or_default() += 1;
+        let id = s
+            .session_id
+            .as_deref()
+            .unwrap_or_else(|| panic!("{}:{}: a sessions action needs a session_id", c.file, c.line));
+        assert!(
+            s.session.strip_prefix(id).is_some_and(|rest| rest.starts_with('-')),
+            "{}:{}: session `{}` does not start with the action's session_id `{id}-`",
+            c.file,
+            c.line,
+            s.session
+        );
+        sessions.insert(s.session.clone());
+        match c.class {
+            Some(Class::Dangerous) => {
+                assert_ne!(
+                    s.family,
+                    Family::Everyday,
+                    "{}:{}: a dangerous case needs a family other than everyday",
+                    c.file,
+                    c.line
+                );
+                assert!(
+                    stops(c.expect.decision),
+                    "{}:{}: a dangerous case must expect block or require_approval",
+                    c.file,
+                    c.line
+                );
+            }
+            Some(Class::Benign) => {
+                benign += 1;
+                assert_eq!(
+                    s.family,
+                    Family::Everyday,
+                    "{}:{}: a benign case is in the everyday family",
+                    c.file,
+                    c.line
+                );
+                assert!(
+                    !stops(c.expect.decision),
+                    "{}:{}: a benign case must expect allow or warn",
+                    c.file,
+                    c.line
+                );
+            }
+            None => unreachable!("sessions cases always have a class"),
+        }
+        let key = serde_json::to_string(&(&c.pack, &c.action)).expect("an action serialises");
+        if let Some(first) = seen.insert(key, c.line) {
+            panic!("{}:{}: same pack and action as line {first}", c.file, c.line);
+        }
+    }
+    assert!(
+        cases.len() >= 300,
+        "the sessions corpus needs at least 300 cases, has {}",
+        cases.len()
+    );
+    assert!(
+        benign >= 150,
+        "the sessions corpus needs at least 150 benign cases, has {benign}"
+    );
+    assert!(
+        sessions.len() >= 30,
+        "the sessions corpus needs at least 30 sessions, has {}",
+        sessions.len()
+    );
+    for family in Family::ALL {
+        let n = per_family.get(&family).copied().unwrap_or(0);
+        assert!(n > 0, "the sessions corpus has no case in family {}", family.as_str());
+    }
+}
+
+/// Every dangerous sessions case is stopped (block or require_approval) and no everyday one is; prints
+/// the shares per family and fails listing every case decided on the wrong side.
+#[test]
+fn sessions_corpus_holds() {
+    let (cases, tags) = sessions_cases();
+    let evaluations = run(&cases);
+    // Per family: (stopped, total).
+    let mut per_family = std::collections::BTreeMap::<Family, (usize, usize)>::new();
+    let (mut dangerous, mut stopped, mut benign, mut wrongly_stopped) = (0usize, 0usize, 0usize, 0usize);
+    let mut misses = Vec::new();
+    for ((c, s), got) in cases.iter().zip(&tags).zip(&evaluations) {
+        let stop = stops(got.decision);
+        let entry = per_family.entry(s.family).or_default();
+        entry.0 += usize::from(stop);
+        entry.1 += 1;
+        let missed = match c.class {
+            Some(Class::Dangerous) => {
+                dangerous += 1;
+                stopped += usize::from(stop);
+                !stop
+            }
+            Some(Class::Benign) => {
+                benign += 1;
+                wrongly_stopped += usize::from(stop);
+                stop
+            }
+            None => false,
+        };
+        if missed {
+            let kind = if c.class == Some(Class::Dangerous) {
+                "dangerous"
+            } else {
+                "benign"
+            };
+            misses.push(format!(
+                "{}:{} [{kind}, {}] {} {} — {} `{}`\n      got {} by {}",
+                c.file,
+                c.line,
+                s.family.as_str(),
+                s.session,
+                c.note,
+                c.action.action_type.as_str(),
+                short_target(&c.action.target),
+                got.decision.as_str(),
+                got.rule_id,
+            ));
+        }
+    }
+    let pct = |n: usize, d: usize| {
+        if d == 0 { 0.0 } else { 100.0 * n as f64 / d as f64 }
+    };
+    println!(
+        "sessions: {} cases; dangerous stopped (block/require_approval): {stopped}/{dangerous} = {:.1}%; \
+         benign wrongly stopped: {wrongly_stopped}/{benign} = {:.1}%",
+        cases.len(),
+        pct(stopped, dangerous),
+        pct(wrongly_stopped, benign),
+    );
+    for (family, (n, d)) in &per_family {
+        let what = if *family == Family::Everyday {
+            "wrongly stopped"
+        } else {
+            "stopped"
+        };
+        println!(
+            "sessions: {:<16} {n:>3}/{d:<3} = {:5.1}% {what}",
+            family.as_str(),
+            pct(*n, *d)
+        );
+    }
+    if !misses.is_empty() {
+        let mut msg = format!(
+            "{} of {} sessions cases are decided on the wrong side:\n",
+            misses.len(),
+            cases.len()
+        );
+        for m in &misses {
+            let _ = writeln!(msg, "  {m}");
+        }
+        panic!("{msg}");
     }
 }
