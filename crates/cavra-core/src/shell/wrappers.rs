@@ -80,6 +80,10 @@ fn data_file(value: &str) -> Option<&str> {
         .filter(|f| !f.is_empty() && !f.starts_with('-'))
 }
 
+/// Work units a recorded command costs (see [`super::walk::MAX_WORK`]): its parts are matched
+/// against the pack's rules afterwards.
+const COMMAND_UNITS: usize = 4;
+
 /// How many candidate programs a globbed program word (`/bin/r?`) is tried as.
 const MAX_GLOB_PROGRAMS: usize = 16;
 
@@ -693,6 +697,8 @@ impl Walker {
         let Some(first) = argv.first() else {
             return Vec::new();
         };
+        // Each recorded command is judged by every rule of its kind later: it costs more than a word.
+        self.spend(COMMAND_UNITS);
         let program = program_name(first).to_owned();
         let args = argv[1..].to_vec();
         if argv.iter().any(|w| self.uses_hidden(w)) {
