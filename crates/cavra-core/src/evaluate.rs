@@ -285,6 +285,9 @@ fn parts<'a>(action: &'a Action, line: &'a CommandLine, pack: &CompiledPack) -> 
             if let Some(intent) = mcp_git(action) {
                 parts.push(Part::Git(intent));
             }
+            if mcp_secret_in_message(action) {
+                parts.push(Part::Construct(Construct::SecretInMessage));
+            }
             command_line_parts(line, root, pack, &mut parts);
         }
         ActionType::ExecuteCommand => command_line_parts(line, root, pack, &mut parts),
@@ -751,6 +754,33 @@ fn mcp_git(action: &Action) -> Option<GitIntent> {
         all_branches: all,
         ..GitIntent::default()
     })
+}
+
+/// Whether an MCP call sends a message or writes outside the machine — by its tool's name
+/// (`post_message`, `create_issue`, `send_email`, `upload_file`, ...) or its server's (`slack`,
+/// `gmail`, `webhook`, ...) — and carries a secret in its arguments, as the redaction rules
+/// find one (a token's format, a secret-named key or variable, a password in a URL). What such a
+/// tool is given leaves the organisation, so the secret would too: the `secret_in_message`
+/// construct.
+fn mcp_secret_in_message(action: &Action) -> bool {
+    const TOOL_WORDS: &str = "send post message chat comment reply publish createissue createpullrequest \
+                              webhook mail tweet upload share notify sms gist paste";
+    const SERVER_WORDS: &str = "slack discord teams telegram mail twitter webhook whatsapp sms twilio sendgrid \
+                                mattermost zulip matrix pastebin";
+    let tool = normal_key(action.mcp_tool());
+    let server = normal_key(action.mcp_server());
+    let sends = TOOL_WORDS.split_whitespace().any(|w| tool.contains(w))
+        || SERVER_WORDS.split_whitespace().any(|w| server.contains(w));
+    let Some(arguments) = action.arguments.as_ref().filter(|_| sends) else {
+        return false;
+    };
+    let mut found = Vec::new();
+    crate::redact::redact_json(
+        &mut serde_json::Value::Object(arguments.clone()),
+        "arguments",
+        &mut found,
+    );
+    !found.is_empty()
 }
 
 /// Whether an MCP tool, by its name, writes what it is given.

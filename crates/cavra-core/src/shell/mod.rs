@@ -67,11 +67,14 @@ pub enum Construct {
     /// Interpreter code cavra could not fully read: it spawns or evaluates what only exists
     /// when it runs.
     InlineCode,
+    /// An MCP tool that sends a message or writes outside the machine was given a secret in its
+    /// arguments (found by [`crate::redact`]).
+    SecretInMessage,
 }
 
 impl Construct {
     /// Every construct.
-    pub const ALL: [Construct; 8] = [
+    pub const ALL: [Construct; 9] = [
         Construct::ForkBomb,
         Construct::Unparseable,
         Construct::TooDeep,
@@ -80,6 +83,7 @@ impl Construct {
         Construct::ReverseShell,
         Construct::GitConfigExec,
         Construct::InlineCode,
+        Construct::SecretInMessage,
     ];
 
     /// The name used in packs, e.g. `fork_bomb`.
@@ -93,6 +97,7 @@ impl Construct {
             Construct::ReverseShell => "reverse_shell",
             Construct::GitConfigExec => "git_config_exec",
             Construct::InlineCode => "inline_code",
+            Construct::SecretInMessage => "secret_in_message",
         }
     }
 }
