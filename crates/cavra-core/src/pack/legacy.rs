@@ -321,7 +321,7 @@ fn command_pattern(pattern: &str) -> Option<Matcher> {
     while args.last().is_some_and(|a| a == "*") {
         args.pop();
     }
-    Some(Matcher::Command(CommandMatch {
+    Some(Matcher::Command(Box::new(CommandMatch {
         program: vec![cmd.program],
         args,
         flags: cmd
@@ -331,7 +331,7 @@ fn command_pattern(pattern: &str) -> Option<Matcher> {
             .filter(|f| !f.is_empty())
             .collect(),
         ..CommandMatch::default()
-    }))
+    })))
 }
 
 fn matcher_globs(m: &Matcher) -> Vec<&String> {

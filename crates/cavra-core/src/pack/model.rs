@@ -112,7 +112,7 @@ pub struct Rule {
 #[serde(rename_all = "snake_case")]
 pub enum Matcher {
     /// A simple command inside an `execute_command` line.
-    Command(CommandMatch),
+    Command(Box<CommandMatch>),
     /// A file read or written, by a file action or by a command.
     File(FileMatch),
     /// A git push/merge/... by a `git_operation` action or a `git push` command.

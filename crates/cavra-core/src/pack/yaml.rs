@@ -310,7 +310,7 @@ impl Reader<'_> {
         let mut rule = Rule {
             id: String::new(),
             description: String::new(),
-            matcher: Matcher::Command(CommandMatch::default()),
+            matcher: Matcher::Command(Box::default()),
             decision: Outcome::Allow,
             severity: Severity::Low,
             reason: String::new(),
@@ -366,7 +366,7 @@ impl Reader<'_> {
         }
         let (kind, value) = known[0];
         match *kind {
-            "command" => self.command(value).map(Matcher::Command),
+            "command" => self.command(value).map(|c| Matcher::Command(Box::new(c))),
             "file" => self.file_match(value).map(Matcher::File),
             "git" => self.git(value).map(Matcher::Git),
             "mcp" => self.mcp(value).map(Matcher::Mcp),
