@@ -33,11 +33,14 @@ pub struct Args {
 
 /// Runs `cavra evaluate`.
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let set = packs::load(args.action.policy_dir.as_deref())?;
     if let Some(file) = &args.batch {
+        let set = packs::load(args.action.policy_dir.as_deref())?;
         return batch(&set, file, &args.action.policy_pack);
     }
     let action = args.action.action()?;
+    // One action decides with one pack: parse only what it needs and build each rule's matcher
+    // when a decision first tries it, instead of compiling every built-in pack up front.
+    let set = packs::load_one(args.action.policy_dir.as_deref(), action.policy_pack())?;
     let pack = packs::get(&set, action.policy_pack())?;
     let record = DecisionRecord::new(
         &action,
