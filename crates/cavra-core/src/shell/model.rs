@@ -162,9 +162,13 @@ pub(crate) struct Spec {
     pub in_place_writes: bool,
     #[serde(default)]
     pub container: bool,
-    /// What the subcommand does, when its name's verb would say otherwise.
+    /// What the subcommand does, when its name's verb would say otherwise; on a program, what it
+    /// does when no verb in its words or switches says.
     #[serde(default)]
     pub effect: Option<Effect>,
+    /// Options whose value names the operation, read as a verb (`ansible -m ping`).
+    #[serde(default)]
+    pub verb_options: Vec<String>,
 }
 
 /// What a command does to the system it reaches (issue 15).
@@ -202,6 +206,7 @@ pub(crate) struct Verbs {
     read: Vec<String>,
     programs: Vec<String>,
     grouped: Vec<String>,
+    previews: Vec<String>,
 }
 
 impl Verbs {
@@ -214,6 +219,11 @@ impl Verbs {
     /// `gh run`, `aws deploy`).
     pub fn grouped(&self, program: &str) -> bool {
         self.grouped.iter().any(|p| p == program)
+    }
+
+    /// Whether switch `name` makes the command only show what it would do (`--dry-run`).
+    pub fn previews(&self, name: &str) -> bool {
+        self.previews.iter().any(|p| p == name)
     }
 
     /// What `word` does, by its first or last part.
@@ -242,6 +252,8 @@ pub(crate) struct Places {
     pub variables: Vec<String>,
     pub variable_suffixes: Vec<String>,
     pub program_options: BTreeMap<String, Vec<String>>,
+    /// Switches that name an environment by themselves (`--prod`, `--live`).
+    pub switches: Vec<String>,
     /// Environment names and the word patterns that mean them (`production` is tried first).
     pub defaults: BTreeMap<String, Vec<String>>,
 }
@@ -254,6 +266,11 @@ impl Places {
                 .program_options
                 .get(program)
                 .is_some_and(|o| o.iter().any(|x| x == name))
+    }
+
+    /// Whether switch `name` (an option without a value) names an environment.
+    pub fn switch(&self, name: &str) -> bool {
+        self.switches.iter().any(|s| s == name)
     }
 
     /// Whether variable `name` names a place.

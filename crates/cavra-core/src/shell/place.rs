@@ -20,10 +20,14 @@ pub(super) fn reaches(
     let places = places();
     let mut out: Vec<String> = outer.to_vec();
     for f in &parsed.flags {
-        if let Some(value) = &f.value
-            && places.option(program, &f.name)
-        {
-            out.push(value.clone());
+        match &f.value {
+            Some(value) if places.option(program, &f.name) => {
+                out.push(value.clone());
+                out.extend(variable_name(value));
+            }
+            // `vercel deploy --prod`, `stripe ... --live`: a switch named as an environment.
+            None if places.switch(&f.name) => out.push(f.name.clone()),
+            _ => {}
         }
     }
     for (name, value) in env {
@@ -36,8 +40,13 @@ pub(super) fn reaches(
         }
     }
     let operands = &parsed.positionals[parsed.subcommand_words.min(parsed.positionals.len())..];
+    // `psql "$PROD_DATABASE_URL" -c ...`: a variable given as an operand says by its name where it
+    // points, whatever it holds.
+    out.extend(operands.iter().filter_map(|o| variable_name(o)));
     match program {
         "ssh" | "mosh" | "sftp" => out.extend(operands.first().map(|h| host(h))),
+        // A database client's first operand is the database (or its URL): `dropdb shop_test`.
+        p if is_sql_client(p) => out.extend(operands.first().filter(|o| !o.starts_with('$')).cloned()),
         "scp" | "rsync" => out.extend(
             operands
                 .iter()
@@ -88,8 +97,28 @@ pub(super) fn reaches(
         }
     }
     out.retain(|w| !w.is_empty());
-    out.dedup();
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|w| seen.insert(w.clone()));
     out
+}
+
+/// `$PROD_DATABASE_URL` or `${LIVE_DB}` is `PROD_DATABASE_URL` / `LIVE_DB`.
+fn variable_name(word: &str) -> Option<String> {
+    let name = word.strip_prefix('$')?.trim_start_matches('{');
+    let name: String = name
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Programs that take SQL and a database as their first operand.
+fn is_sql_client(program: &str) -> bool {
+    matches!(
+        program,
+        "psql" | "pgcli" | "mysql" | "mariadb" | "mycli" | "dropdb" | "createdb" | "pg_dump" | "pg_restore" | "mysqldump"
+            | "sqlcmd" | "usql" | "cockroach" | "clickhouse-client" | "mongosh" | "mongo" | "mongodump" | "mongorestore"
+    )
 }
 
 /// `user@host` is `host`.
@@ -100,9 +129,12 @@ fn host(word: &str) -> String {
 /// What the command does: the model's declared effect, its verbs, and any SQL or database
 /// script it is given.
 pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) -> Option<Effect> {
-    let mut effect = parsed.chain.iter().rev().find_map(|s| s.effect);
+    let declared = parsed.chain.iter().rev().find_map(|s| s.effect);
+    // A subcommand's own declaration is final; the program's is only a default.
+    let mut effect = declared.filter(|_| parsed.chain.len() > 1 && parsed.chain.last().is_some_and(|s| s.effect.is_some()));
     let verbs = verbs();
-    if effect.is_none() && verbs.drives(program) {
+    let driven = verbs.drives(program) || declared.is_some();
+    if effect.is_none() && driven {
         let skip = usize::from(verbs.grouped(program));
         effect = parsed
             .positionals
@@ -111,8 +143,27 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
             .filter(|w| !w.contains(['/', '=', '@']) && !w.starts_with(|c: char| c.is_ascii_digit()))
             .find_map(|w| verbs.classify(w));
     }
+    if effect.is_none() && driven {
+        // `kafka-topics --delete`, `pg_restore --clean`, `ansible -m ping`: verbs spelled as
+        // switches, or as the value of an option that names the operation.
+        let verb_options: Vec<&String> = parsed.chain.iter().flat_map(|s| s.verb_options.iter()).collect();
+        effect = parsed
+            .flags
+            .iter()
+            .filter_map(|f| match &f.value {
+                Some(v) if verb_options.contains(&&f.name) => verbs.classify(v),
+                None => verbs.classify(&f.name),
+                Some(_) => None,
+            })
+            .max();
+    }
     if effect.is_none() && parsed.chain.iter().skip(1).any(|s| s.mutates) {
         effect = Some(Effect::Mutate);
+    }
+    effect = effect.or(declared);
+    if effect.is_some_and(|e| e > Effect::Read) && driven && parsed.flags.iter().any(|f| f.value.is_none() && verbs.previews(&f.name)) {
+        // `--dry-run`, `--check`, `--what-if`: the command only shows what it would do.
+        effect = Some(Effect::Read);
     }
     let code = parsed.chain.iter().rev().find_map(|s| s.code.as_ref());
     if let Some(code) = code.filter(|c| c.language == "sql" || c.language == "javascript" && is_database(program)) {
@@ -127,6 +178,10 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
         for text in texts {
             let found = if code.language == "sql" { sql(text) } else { mongo(text) };
             effect = effect.max(found);
+        }
+        // `psql -f migration.sql`: a script file it runs changes what it reaches, unless read.
+        if parsed.flags.iter().any(|f| matches!(f.name.as_str(), "f" | "file") && f.value.is_some()) {
+            effect = effect.max(Some(Effect::Mutate));
         }
     }
     effect
@@ -187,8 +242,8 @@ fn sql_names(text: &str) -> Vec<String> {
         .filter(|w| {
             matches!(
                 w[0].to_ascii_uppercase().as_str(),
-                "FROM" | "INTO" | "UPDATE" | "TABLE" | "JOIN" | "DATABASE" | "SCHEMA"
-            )
+                "FROM" | "INTO" | "UPDATE" | "TABLE" | "JOIN" | "DATABASE" | "SCHEMA" | "EXISTS"
+            ) && !matches!(w[1].to_ascii_uppercase().as_str(), "IF" | "NOT" | "EXISTS")
         })
         .map(|w| {
             w[1].trim_matches(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))

@@ -156,7 +156,13 @@ impl Walker {
             let parsed = parse_args(&program, &args);
             let mut programs = Vec::new();
             let ran_shell = self.runs_shell_text(&parsed);
+            // Code it runs acts where it does (`DJANGO_SETTINGS_MODULE=..production python
+            // manage.py migrate`, `fly ssh console -a app-prod -C 'printenv'`).
+            let places = super::place::reaches(&program, &parsed, &extras.env, &via, &[]);
+            let outer = self.outer_reaches.len();
+            self.outer_reaches.extend(places);
             programs.extend(self.code_of(&program, &parsed, &args, &extras, depth, &via));
+            self.outer_reaches.truncate(outer);
             if ran_shell {
                 // `sh -c '...'` is the script it runs; the shell itself adds nothing to judge.
                 return programs;
