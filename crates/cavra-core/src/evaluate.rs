@@ -25,6 +25,9 @@ enum Part<'a> {
         path: NormalPath,
         /// How the command named it (a glob stays a glob).
         shown: String,
+        /// Every file the same command touches: a write made only from files it reads (`cp
+        /// .env.example .env`) is a copy of them.
+        with: &'a [(Access, String)],
     },
     Git(GitIntent),
     Mcp {
@@ -268,7 +271,7 @@ fn parts<'a>(action: &'a Action, line: &'a CommandLine, pack: &CompiledPack) -> 
             } else {
                 Access::Write
             };
-            file_parts(access, &action.target, root, root, pack, &mut parts);
+            file_parts(access, &action.target, root, root, pack, &[], &mut parts);
         }
         ActionType::GitOperation => parts.push(Part::Git(git::from_action(&action.target, action.git_operation()))),
         ActionType::McpToolCall => {
@@ -280,7 +283,7 @@ fn parts<'a>(action: &'a Action, line: &'a CommandLine, pack: &CompiledPack) -> 
             // What the tool is asked to touch is checked like the agent's own file access.
             let access = mcp_access(action.mcp_tool());
             for file in mcp_paths(action) {
-                file_parts(access, file, root, root, pack, &mut parts);
+                file_parts(access, file, root, root, pack, &[], &mut parts);
             }
             if let Some(intent) = mcp_git(action) {
                 parts.push(Part::Git(intent));
@@ -300,7 +303,7 @@ fn command_line_parts<'a>(line: &'a CommandLine, root: Option<&str>, pack: &Comp
         parts.push(Part::Command(cmd));
         parts.extend(git::from_command_all(cmd).into_iter().map(Part::Git));
         for (access, file) in &cmd.files {
-            file_parts(*access, file, cmd.cwd.as_deref(), root, pack, parts);
+            file_parts(*access, file, cmd.cwd.as_deref(), root, pack, &cmd.files, parts);
         }
     }
     parts.extend(line.pipelines.iter().map(|p| Part::Pipeline(p)));
@@ -311,13 +314,15 @@ fn command_line_parts<'a>(line: &'a CommandLine, root: Option<&str>, pack: &Comp
 /// stands for `.env` and `.env.local` alike); braces and bracket classes are expanded first
 /// (`{.env,a}`, `*.p[e]m`, `id_[!x]sa`), since rules match names, not patterns — a pattern that
 /// spells more than [`MAX_SPELLINGS`] names is the `too_deep` construct instead.
-fn file_parts(
+#[allow(clippy::too_many_arguments)]
+fn file_parts<'a>(
     access: Access,
     raw: &str,
     cwd: Option<&str>,
     root: Option<&str>,
     pack: &CompiledPack,
-    parts: &mut Vec<Part<'_>>,
+    with: &'a [(Access, String)],
+    parts: &mut Vec<Part<'a>>,
 ) {
     // No file system takes a path this long (Linux's PATH_MAX); matching it against every rule
     // would cost more than the budget, so it is judged unreadable instead.
@@ -332,6 +337,7 @@ fn file_parts(
             access,
             path: resolved,
             shown,
+            with,
         });
         return;
     }
@@ -348,6 +354,7 @@ fn file_parts(
             access,
             path: path::resolve(&witness, cwd, root),
             shown: raw.to_owned(),
+            with,
         });
     }
     let Some(spellings) = spellings(raw) else {
@@ -360,6 +367,7 @@ fn file_parts(
                 access,
                 path: path::resolve(&guess, cwd, root),
                 shown: raw.to_owned(),
+                with,
             });
         }
     }
@@ -819,7 +827,7 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
             (CompiledMatcher::Command(m), Part::Command(c)) => {
                 command_matches(m, c, root, environment_of(&c.reaches, pack))
             }
-            (CompiledMatcher::File(m), Part::File { access, path, .. }) => file_matches(m, *access, path),
+            (CompiledMatcher::File(m), Part::File { access, path, with, .. }) => file_matches(m, *access, path, with),
             (CompiledMatcher::Git(m), Part::Git(g)) => git_matches(m, g, pack),
             (
                 CompiledMatcher::Mcp(m),
@@ -988,10 +996,15 @@ fn command_matches(m: &CommandMatcher, c: &SimpleCommand, root: Option<&str>, en
     {
         return false;
     }
+    if let Some(re) = &m.input
+        && !c.input.as_deref().is_some_and(|i| re.is_match(i))
+    {
+        return false;
+    }
     true
 }
 
-fn file_matches(m: &FileMatcher, access: Access, path: &NormalPath) -> bool {
+fn file_matches(m: &FileMatcher, access: Access, path: &NormalPath, with: &[(Access, String)]) -> bool {
     let wanted = match m.access {
         FileAccess::Any => true,
         FileAccess::Read => access == Access::Read,
@@ -1003,6 +1016,16 @@ fn file_matches(m: &FileMatcher, access: Access, path: &NormalPath) -> bool {
         && m.outside_repository.is_none_or(|outside| outside == path.outside)
         && m.paths.as_ref().is_none_or(hit)
         && !hit(&m.except)
+        && m.from.as_ref().is_none_or(|set| copied_from(set, access, with))
+}
+
+/// Whether a write is made only from files that match `set`: the command reads at least one
+/// file, and every file it reads is one of them.
+fn copied_from(set: &globset::GlobSet, access: Access, with: &[(Access, String)]) -> bool {
+    let mut sources = with.iter().filter(|(a, _)| *a == Access::Read).map(|(_, f)| f).peekable();
+    access == Access::Write
+        && sources.peek().is_some()
+        && sources.all(|f| set.is_match(f) || set.is_match(f.rsplit('/').next().unwrap_or(f)))
 }
 
 fn git_matches(m: &GitMatcher, g: &GitIntent, pack: &CompiledPack) -> bool {
@@ -1081,6 +1104,11 @@ fn detail(part: &Part<'_>, environment: Option<&str>) -> Vec<(String, String)> {
             }
             if let Some(effect) = c.effect {
                 d.push(("effect".to_owned(), effect.as_str().to_owned()));
+            }
+            if let Some(input) = &c.input {
+                let shown: String = input.chars().take(120).collect();
+                let more = if shown.len() < input.len() { " …" } else { "" };
+                d.push(("input".to_owned(), format!("{}{more}", shown.replace('\n', "⏎"))));
             }
             if !c.reaches.is_empty() {
                 d.push(("reaches".to_owned(), c.reaches.join(" ")));

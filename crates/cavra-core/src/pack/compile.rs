@@ -118,6 +118,7 @@ pub(crate) struct CommandMatcher {
     pub any_arg: Option<GlobSet>,
     pub all_args: Option<GlobSet>,
     pub text: Option<Regex>,
+    pub input: Option<Regex>,
 }
 
 #[derive(Debug)]
@@ -127,6 +128,8 @@ pub(crate) struct FileMatcher {
     pub except: GlobSet,
     pub access: FileAccess,
     pub outside_repository: Option<bool>,
+    /// `None` when the rule names no sources.
+    pub from: Option<GlobSet>,
 }
 
 #[derive(Debug)]
@@ -464,6 +467,11 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, MatcherError> {
                     .as_deref()
                     .map(|t| Regex::new(t).map_err(MatcherError::Text))
                     .transpose()?,
+                input: c
+                    .input
+                    .as_deref()
+                    .map(|t| Regex::new(t).map_err(MatcherError::Text))
+                    .transpose()?,
             })
         }
         Matcher::File(f) => CompiledMatcher::File(FileMatcher {
@@ -475,6 +483,11 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, MatcherError> {
             except: set_with_case(&file_patterns(&f.except), f.ignore_case)?,
             access: f.access,
             outside_repository: f.outside_repository,
+            from: if f.from.is_empty() {
+                None
+            } else {
+                Some(set_with_case(&file_patterns(&f.from), f.ignore_case)?)
+            },
         }),
         Matcher::Git(g) => CompiledMatcher::Git(GitMatcher {
             operations: g.operations.clone(),

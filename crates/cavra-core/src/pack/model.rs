@@ -175,6 +175,10 @@ pub struct CommandMatch {
     /// A regex over the normalised command text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// A regex over the text the command is given on its standard input (a here-document or
+    /// here-string): what `cat > f <<EOF` writes, what `psql <<EOF` runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
 }
 
 /// Which accesses a file rule covers.
@@ -206,6 +210,10 @@ pub struct FileMatch {
     /// (see [`crate::path::NormalPath::outside`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outside_repository: Option<bool>,
+    /// Globs: the write is made only from files that match one of them — the command reads at
+    /// least one file and every file it reads matches (`cp .env.example .env`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from: Vec<String>,
     /// Whether `paths` and `except` ignore case (`.ENV`, `ID_RSA`, `Credentials`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ignore_case: bool,

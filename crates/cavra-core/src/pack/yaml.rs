@@ -407,6 +407,7 @@ impl Reader<'_> {
                 "any_arg",
                 "all_args",
                 "text",
+                "input",
             ],
             "`command`",
         );
@@ -449,13 +450,18 @@ impl Reader<'_> {
                         }
                     }
                 }
-                "text" => {
-                    if let Some(re) = self.string(value, "`text`") {
+                "text" | "input" => {
+                    let field = format!("`{key}`");
+                    if let Some(re) = self.string(value, &field) {
                         if let Some(e) = self.check_patterns.then(|| regex::Regex::new(&re).err()).flatten() {
                             let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
-                            self.err(value, format!("invalid regex `{re}` in `text`: {first}"));
+                            self.err(value, format!("invalid regex `{re}` in {field}: {first}"));
                         }
-                        m.text = Some(re);
+                        if *key == "text" {
+                            m.text = Some(re);
+                        } else {
+                            m.input = Some(re);
+                        }
                     }
                 }
                 _ => {}
@@ -469,7 +475,7 @@ impl Reader<'_> {
         self.only_keys(
             node,
             &entries,
-            &["paths", "except", "access", "outside_repository", "ignore_case"],
+            &["paths", "except", "access", "outside_repository", "ignore_case", "from"],
             "`file`",
         );
         let mut m = FileMatch::default();
@@ -477,6 +483,7 @@ impl Reader<'_> {
             match *key {
                 "paths" => m.paths = self.globs(value, "`paths`"),
                 "except" => m.except = self.globs(value, "`except`"),
+                "from" => m.from = self.globs(value, "`from`"),
                 "outside_repository" => m.outside_repository = self.boolean(value, "`outside_repository`"),
                 "ignore_case" => m.ignore_case = self.boolean(value, "`ignore_case`").unwrap_or(false),
                 "access" => {

@@ -149,6 +149,9 @@ pub struct SimpleCommand {
     pub reaches: Vec<String>,
     /// What it does there: reads, mutates or destroys, when the program model can tell.
     pub effect: Option<Effect>,
+    /// The text it is given on standard input, when the line says (a here-document or
+    /// here-string).
+    pub input: Option<String>,
 }
 
 impl SimpleCommand {

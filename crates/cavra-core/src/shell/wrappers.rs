@@ -765,6 +765,7 @@ impl Walker {
             mutates,
             reaches,
             effect,
+            input: extras.stdin.clone(),
         };
         if self.seen.insert(command.key()) {
             self.out.commands.push(command);
