@@ -673,7 +673,7 @@ fn mcp_paths(action: &Action) -> Vec<&str> {
 }
 
 /// The shell an MCP call carries: command strings (with an `args` list when given), and SQL
-/// sent to a database tool, read as the `psql -c` it amounts to.
+/// sent to a database tool, read as the `psql --host SERVER -c` it amounts to.
 fn mcp_script(action: &Action) -> Option<String> {
     let args = mcp_arguments(action);
     let mut scripts: Vec<String> = Vec::new();
@@ -691,7 +691,12 @@ fn mcp_script(action: &Action) -> Option<String> {
             }
             scripts.push(script);
         } else if MCP_SQL_KEYS.contains(&key.as_str()) {
-            scripts.push(format!("psql -c {}", crate::shell::quote_word(value)));
+            // The server's name stands for the database it reaches (`postgres-prod`).
+            scripts.push(format!(
+                "psql --host {} -c {}",
+                crate::shell::quote_word(action.mcp_server()),
+                crate::shell::quote_word(value)
+            ));
         }
     }
     (!scripts.is_empty()).then(|| scripts.join("\n"))
