@@ -116,8 +116,8 @@ fn variable_name(word: &str) -> Option<String> {
 fn is_sql_client(program: &str) -> bool {
     matches!(
         program,
-        "psql" | "pgcli" | "mysql" | "mariadb" | "mycli" | "dropdb" | "createdb" | "pg_dump" | "pg_restore" | "mysqldump"
-            | "sqlcmd" | "usql" | "cockroach" | "clickhouse-client" | "mongosh" | "mongo" | "mongodump" | "mongorestore"
+        "psql" | "pgcli" | "mysql" | "mariadb" | "mycli" | "dropdb" | "createdb" | "pg_dump" | "mysqldump" | "sqlcmd"
+            | "usql" | "cockroach" | "clickhouse-client" | "mongosh" | "mongo" | "mongodump"
     )
 }
 

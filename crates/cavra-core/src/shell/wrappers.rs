@@ -184,10 +184,18 @@ impl Walker {
             let wrapper_env: Vec<(String, String)> = extras.env.clone();
             let places = super::place::reaches(&program, &parsed, &wrapper_env, &via, &[]);
             self.outer_reaches.extend(places);
-            if parsed.chain.len() > 1 || runs == Runs::Remote {
+            // `npx github:x/tool`: what it runs comes from a source, not an installed program, so
+            // the wrapper (which fetches it) is judged too.
+            let fetched = args.get(at).is_some_and(|w| {
+                w.contains("://")
+                    || ["github:", "gitlab:", "bitbucket:", "git+", "file:"].iter().any(|p| w.starts_with(p))
+                    || w.ends_with(".tgz")
+                    || w.ends_with(".tar.gz")
+            });
+            if parsed.chain.len() > 1 || runs == Runs::Remote || fetched {
                 // `kubectl exec`, `docker run`, `uv run`: the program's own subcommand is judged
-                // too, with its options up to the command it runs.
-                let own: Vec<String> = argv[..=at].to_vec();
+                // too, with its options up to the command it runs (and the source it fetches).
+                let own: Vec<String> = argv[..=(at + usize::from(fetched)).min(argv.len() - 1)].to_vec();
                 programs.extend(self.emit(&own, &Extras::default(), &via));
             }
             if let Some(alt) = parsed.command_alt {
@@ -278,6 +286,10 @@ impl Walker {
 
     /// Whether the command is a shell given its script as text (`sh -c '...'`).
     fn runs_shell_text(&self, parsed: &ParsedArgs) -> bool {
+        // A program the model says acts by itself (`ansible -m shell -a`) is judged too.
+        if parsed.chain.iter().any(|s| s.effect.is_some()) {
+            return false;
+        }
         parsed
             .chain
             .iter()
