@@ -1027,7 +1027,11 @@ fn file_matches(m: &FileMatcher, access: Access, path: &NormalPath, with: &[(Acc
 /// Whether a write is made only from files that match `set`: the command reads at least one
 /// file, and every file it reads is one of them.
 fn copied_from(set: &globset::GlobSet, access: Access, with: &[(Access, String)]) -> bool {
-    let mut sources = with.iter().filter(|(a, _)| *a == Access::Read).map(|(_, f)| f).peekable();
+    let mut sources = with
+        .iter()
+        .filter(|(a, _)| *a == Access::Read)
+        .map(|(_, f)| f)
+        .peekable();
     access == Access::Write
         && sources.peek().is_some()
         && sources.all(|f| set.is_match(f) || set.is_match(f.rsplit('/').next().unwrap_or(f)))

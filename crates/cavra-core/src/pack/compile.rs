@@ -90,7 +90,7 @@ impl CompiledRule {
 
 #[derive(Debug)]
 pub(crate) enum CompiledMatcher {
-    Command(CommandMatcher),
+    Command(Box<CommandMatcher>),
     File(FileMatcher),
     Git(GitMatcher),
     Mcp(McpMatcher),
@@ -429,7 +429,7 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, MatcherError> {
                     .flat_map(|n| crate::shell::canonical_flag(first_program, sub, n))
                     .collect()
             };
-            CompiledMatcher::Command(CommandMatcher {
+            CompiledMatcher::Command(Box::new(CommandMatcher {
                 program: optional_set(&c.program)?,
                 args: c
                     .args
@@ -472,7 +472,7 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, MatcherError> {
                     .as_deref()
                     .map(|t| Regex::new(t).map_err(MatcherError::Text))
                     .transpose()?,
-            })
+            }))
         }
         Matcher::File(f) => CompiledMatcher::File(FileMatcher {
             paths: if f.paths.is_empty() {

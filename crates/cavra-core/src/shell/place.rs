@@ -116,8 +116,22 @@ fn variable_name(word: &str) -> Option<String> {
 fn is_sql_client(program: &str) -> bool {
     matches!(
         program,
-        "psql" | "pgcli" | "mysql" | "mariadb" | "mycli" | "dropdb" | "createdb" | "pg_dump" | "mysqldump" | "sqlcmd"
-            | "usql" | "cockroach" | "clickhouse-client" | "mongosh" | "mongo" | "mongodump"
+        "psql"
+            | "pgcli"
+            | "mysql"
+            | "mariadb"
+            | "mycli"
+            | "dropdb"
+            | "createdb"
+            | "pg_dump"
+            | "mysqldump"
+            | "sqlcmd"
+            | "usql"
+            | "cockroach"
+            | "clickhouse-client"
+            | "mongosh"
+            | "mongo"
+            | "mongodump"
     )
 }
 
@@ -131,7 +145,8 @@ fn host(word: &str) -> String {
 pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) -> Option<Effect> {
     let declared = parsed.chain.iter().rev().find_map(|s| s.effect);
     // A subcommand's own declaration is final; the program's is only a default.
-    let mut effect = declared.filter(|_| parsed.chain.len() > 1 && parsed.chain.last().is_some_and(|s| s.effect.is_some()));
+    let mut effect =
+        declared.filter(|_| parsed.chain.len() > 1 && parsed.chain.last().is_some_and(|s| s.effect.is_some()));
     let verbs = verbs();
     let driven = verbs.drives(program) || declared.is_some();
     if effect.is_none() && driven {
@@ -161,7 +176,13 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
         effect = Some(Effect::Mutate);
     }
     effect = effect.or(declared);
-    if effect.is_some_and(|e| e > Effect::Read) && driven && parsed.flags.iter().any(|f| f.value.is_none() && verbs.previews(&f.name)) {
+    if effect.is_some_and(|e| e > Effect::Read)
+        && driven
+        && parsed
+            .flags
+            .iter()
+            .any(|f| f.value.is_none() && verbs.previews(&f.name))
+    {
         // `--dry-run`, `--check`, `--what-if`: the command only shows what it would do.
         effect = Some(Effect::Read);
     }
@@ -180,7 +201,11 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
             effect = effect.max(found);
         }
         // `psql -f migration.sql`: a script file it runs changes what it reaches, unless read.
-        if parsed.flags.iter().any(|f| matches!(f.name.as_str(), "f" | "file") && f.value.is_some()) {
+        if parsed
+            .flags
+            .iter()
+            .any(|f| matches!(f.name.as_str(), "f" | "file") && f.value.is_some())
+        {
             effect = effect.max(Some(Effect::Mutate));
         }
     }

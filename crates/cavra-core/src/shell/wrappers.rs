@@ -188,7 +188,9 @@ impl Walker {
             // the wrapper (which fetches it) is judged too.
             let fetched = args.get(at).is_some_and(|w| {
                 w.contains("://")
-                    || ["github:", "gitlab:", "bitbucket:", "git+", "file:"].iter().any(|p| w.starts_with(p))
+                    || ["github:", "gitlab:", "bitbucket:", "git+", "file:"]
+                        .iter()
+                        .any(|p| w.starts_with(p))
                     || w.ends_with(".tgz")
                     || w.ends_with(".tar.gz")
             });
