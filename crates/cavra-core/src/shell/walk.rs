@@ -505,10 +505,38 @@ impl Walker {
                 .filter(|c| c.program == "echo" || c.program == "printf")
                 .map(|c| c.positionals.join(" ").replace("\\n", "\n"))
                 .collect();
+            self.sql_fed(&printed, ranges[i].clone());
             for script in printed {
                 let mut via = via.to_vec();
                 via.push("echo | sh".to_owned());
                 self.script(&script, depth + 1, &via);
+            }
+        }
+    }
+
+    /// `echo 'TRUNCATE t' | fly postgres connect`, `cat patch.sql | psql`: a database console fed
+    /// by a pipe does what the SQL printed into it does — and a script it cannot read (a file, a
+    /// download) at least changes the database.
+    fn sql_fed(&mut self, printed: &[String], consumers: std::ops::Range<usize>) {
+        for c in &mut self.out.commands[consumers] {
+            if !c.runs_stdin {
+                continue;
+            }
+            let parsed = super::flags::parse_args(&c.program, &c.args);
+            let Some(code) = parsed.chain.iter().rev().find_map(|s| s.code.as_ref()) else {
+                continue;
+            };
+            if code.language != "sql" {
+                continue;
+            }
+            let found = if printed.is_empty() {
+                Some(super::model::Effect::Mutate)
+            } else {
+                printed.iter().filter_map(|t| super::place::sql(t)).max()
+            };
+            c.effect = c.effect.max(found);
+            if c.input.is_none() && !printed.is_empty() {
+                c.input = Some(printed.join("\n"));
             }
         }
     }
