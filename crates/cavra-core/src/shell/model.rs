@@ -207,6 +207,8 @@ pub(crate) struct Verbs {
     programs: Vec<String>,
     grouped: Vec<String>,
     previews: Vec<String>,
+    strong: Vec<String>,
+    task_runners: Vec<String>,
 }
 
 impl Verbs {
@@ -219,6 +221,25 @@ impl Verbs {
     /// `gh run`, `aws deploy`).
     pub fn grouped(&self, program: &str) -> bool {
         self.grouped.iter().any(|p| p == program)
+    }
+
+    /// What `word` does when an unmodelled program is given it: only the verbs that say so by
+    /// themselves (`migrate`, `deploy`, `delete`), not the generic ones (`run`, `exec`, `install`).
+    pub fn classify_strong(&self, word: &str) -> Option<Effect> {
+        self.classify(word).filter(|e| {
+            *e == Effect::Destroy || {
+                let lower = word.to_ascii_lowercase();
+                let parts: Vec<&str> = lower.split(['-', '_', ':', '.']).filter(|p| !p.is_empty()).collect();
+                self.strong
+                    .iter()
+                    .any(|v| v == &lower || parts.first() == Some(&v.as_str()) || parts.last() == Some(&v.as_str()))
+            }
+        })
+    }
+
+    /// Whether `program` runs targets named by verbs (`make deploy`, `mix ecto.migrate`).
+    pub fn task_runner(&self, program: &str) -> bool {
+        self.task_runners.iter().any(|p| p == program)
     }
 
     /// Whether switch `name` makes the command only show what it would do (`--dry-run`).
@@ -398,6 +419,19 @@ impl Model {
     /// The description of `program`.
     pub fn get(&self, program: &str) -> Option<&Spec> {
         self.programs.get(program)
+    }
+
+    /// Other names → the name a program is described under (`flyctl` → `fly`).
+    pub fn aliases(&self) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        for (name, spec) in &self.programs {
+            if !spec.also.iter().any(|a| a == name) {
+                for alias in &spec.also {
+                    out.insert(alias.clone(), name.clone());
+                }
+            }
+        }
+        out
     }
 
     /// How many program names the model describes.

@@ -5,9 +5,35 @@
 //! Both are plain data on [`super::SimpleCommand`]; which words mean production is the pack's
 //! business, decided at evaluation (`crate::evaluate`).
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use super::flags::ParsedArgs;
-use super::model::{Effect, places, verbs};
+use super::model::{Effect, model, places, verbs};
 use super::wrappers::program_name;
+
+/// Other names of described programs → the name their places and verbs are listed under.
+static ALIASES: LazyLock<HashMap<String, String>> = LazyLock::new(|| model().aliases());
+
+/// The name `program` is described under (`flyctl` is `fly`).
+fn canonical(program: &str) -> &str {
+    ALIASES.get(program).map_or(program, String::as_str)
+}
+
+/// A program cavra has no description of, or a task runner whose targets are verbs (`make
+/// deploy-prod`, `mix ecto.migrate`): its plain words say where it acts and what it does.
+fn plain_words(program: &str) -> bool {
+    model().get(program).is_none() || verbs().task_runner(program)
+}
+
+/// An operand that is a name, not a path, an assignment or text.
+fn is_name(word: &str) -> bool {
+    !word.is_empty()
+        && !word.starts_with(['-', '.', '/', '~', '$'])
+        && !word.contains(['/', '@'])
+        && !word.contains(char::is_whitespace)
+        && word.len() < 256
+}
 
 /// The words that name where the command acts, in the order found.
 pub(super) fn reaches(
@@ -17,6 +43,7 @@ pub(super) fn reaches(
     via: &[String],
     outer: &[String],
 ) -> Vec<String> {
+    let program = canonical(program);
     let places = places();
     let mut out: Vec<String> = outer.to_vec();
     for f in &parsed.flags {
@@ -72,6 +99,9 @@ pub(super) fn reaches(
                 .filter(|o| !o.starts_with('-') && !o.contains(char::is_whitespace) && o.len() < 256)
                 .cloned(),
         );
+    } else if plain_words(program) {
+        // Only names: paths, addresses and text an undescribed program is given say nothing.
+        out.extend(operands.iter().filter(|o| is_name(o)).cloned());
     }
     // Tables and databases named in SQL it is given (`DELETE FROM analytics_prod.events`).
     if let Some(code) = parsed
@@ -132,6 +162,10 @@ fn is_sql_client(program: &str) -> bool {
             | "mongosh"
             | "mongo"
             | "mongodump"
+            | "sqlite3"
+            | "sqlite"
+            | "duckdb"
+            | "litecli"
     )
 }
 
@@ -143,6 +177,7 @@ fn host(word: &str) -> String {
 /// What the command does: the model's declared effect, its verbs, and any SQL or database
 /// script it is given.
 pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) -> Option<Effect> {
+    let program = canonical(program);
     let declared = parsed.chain.iter().rev().find_map(|s| s.effect);
     // A subcommand's own declaration is final; the program's is only a default.
     let mut effect =
@@ -175,6 +210,13 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
     if effect.is_none() && parsed.chain.iter().skip(1).any(|s| s.mutates) {
         effect = Some(Effect::Mutate);
     }
+    if effect.is_none() && !driven && plain_words(program) {
+        effect = parsed
+            .positionals
+            .iter()
+            .filter(|w| is_name(w) && !w.contains('='))
+            .find_map(|w| verbs.classify_strong(w));
+    }
     effect = effect.or(declared);
     if effect.is_some_and(|e| e > Effect::Read)
         && driven
@@ -187,6 +229,20 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
         effect = Some(Effect::Read);
     }
     let code = parsed.chain.iter().rev().find_map(|s| s.code.as_ref());
+    if let Some(code) = code.filter(|c| matches!(c.language.as_str(), "ruby" | "python" | "elixir" | "php")) {
+        // `rails runner 'Order.where(...).delete_all'`: application code run against a database.
+        let operands = &parsed.positionals[parsed.subcommand_words.min(parsed.positionals.len())..];
+        let texts = parsed
+            .flags
+            .iter()
+            .filter(|f| code.options.contains(&f.name))
+            .filter_map(|f| f.value.as_deref())
+            .chain(code.operand.then(|| operands.first().map(String::as_str)).flatten())
+            .chain(stdin);
+        for text in texts {
+            effect = effect.max(orm(text));
+        }
+    }
     if let Some(code) = code.filter(|c| c.language == "sql" || c.language == "javascript" && is_database(program)) {
         let operands = &parsed.positionals[parsed.subcommand_words.min(parsed.positionals.len())..];
         let texts = parsed
@@ -277,6 +333,46 @@ fn sql_names(text: &str) -> Vec<String> {
         .filter(|n| !n.is_empty())
         .take(16)
         .collect()
+}
+
+/// What application code does to the data it reaches through an ORM (Active Record, Django,
+/// Ecto, Eloquent, SQLAlchemy): mass deletes and drops destroy, writes mutate.
+fn orm(text: &str) -> Option<Effect> {
+    const DESTROYS: [&str; 12] = [
+        "delete_all",
+        "destroy_all",
+        ".delete()",
+        "drop_table",
+        "truncate",
+        "Repo.delete_all",
+        "::truncate(",
+        ".destroy!",
+        "drop_collection",
+        "DROP TABLE",
+        "DELETE FROM",
+        ".purge",
+    ];
+    const MUTATES: [&str; 12] = [
+        "update_all",
+        ".update(",
+        ".save",
+        "create!",
+        ".create(",
+        "Repo.update",
+        "Repo.insert",
+        ".insert(",
+        "update_column",
+        "bulk_create",
+        "bulk_update",
+        "execute(",
+    ];
+    if DESTROYS.iter().any(|d| text.contains(d)) {
+        Some(Effect::Destroy)
+    } else if MUTATES.iter().any(|m| text.contains(m)) {
+        Some(Effect::Mutate)
+    } else {
+        None
+    }
 }
 
 /// What MongoDB shell code does.

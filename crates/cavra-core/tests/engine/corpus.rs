@@ -227,8 +227,8 @@ fn class_cases(file: &'static str) -> Vec<Case> {
 }
 
 /// The sessions corpus's cases and, index for index, their families and sessions.
-fn sessions_cases() -> (Vec<Case>, Vec<SessionTag>) {
-    read_lines::<SessionLine>("sessions.jsonl")
+fn sessions_cases(file: &'static str) -> (Vec<Case>, Vec<SessionTag>) {
+    read_lines::<SessionLine>(file)
         .into_iter()
         .map(|(line, c)| {
             let session_id = c
@@ -237,12 +237,12 @@ fn sessions_cases() -> (Vec<Case>, Vec<SessionTag>) {
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_owned);
             let case = Case {
-                file: "sessions.jsonl",
+                file,
                 line,
                 class: Some(c.class),
                 bypass_class: 0,
                 note: c.note,
-                action: build_action("sessions.jsonl", line, &c.pack, c.action),
+                action: build_action(file, line, &c.pack, c.action),
                 pack: c.pack,
                 expect: c.expect,
             };
@@ -582,7 +582,7 @@ fn wave2_corpus_shape() {
 /// block or require_approval; a case's session names its action's `session_id`) and has no duplicates.
 #[test]
 fn sessions_corpus_shape() {
-    let (cases, tags) = sessions_cases();
+    let (cases, tags) = sessions_cases("sessions.jsonl");
     let mut per_family = std::collections::BTreeMap::<Family, usize>::new();
     let mut sessions = std::collections::BTreeSet::new();
     let mut benign = 0usize;
@@ -662,7 +662,7 @@ fn sessions_corpus_shape() {
 
 /// Dangerous sessions cases stopped (block or require_approval) at least this many: what issue 15's
 /// work has won so far, which must not be lost (first run: 121 of 256).
-const SESSIONS_STOPPED_FLOOR: usize = 251;
+const SESSIONS_STOPPED_FLOOR: usize = 252;
 
 /// Everyday sessions cases stopped at most this many (first run: 41 of 322).
 const SESSIONS_WRONGLY_STOPPED_CEILING: usize = 3;
@@ -673,7 +673,29 @@ const SESSIONS_WRONGLY_STOPPED_CEILING: usize = 3;
 /// 15 lands, the floor is every dangerous case and the ceiling none.
 #[test]
 fn sessions_corpus_holds() {
-    let (cases, tags) = sessions_cases();
+    sessions_file_holds(
+        "sessions.jsonl",
+        SESSIONS_STOPPED_FLOOR,
+        SESSIONS_WRONGLY_STOPPED_CEILING,
+    );
+}
+
+/// Dangerous blind15 cases stopped at least this many (first run, before any fix it showed: 103
+/// of 122; `blind15-first-run.txt`).
+const BLIND15_STOPPED_FLOOR: usize = 121;
+
+/// Everyday blind15 cases stopped at most this many (first run: 8 of 157).
+const BLIND15_WRONGLY_STOPPED_CEILING: usize = 3;
+
+/// The blind15 corpus (279 cases from 26 sessions, written by someone who had read neither the
+/// engine nor the packs): keeps what its misses taught, like [`sessions_corpus_holds`].
+#[test]
+fn blind15_corpus_holds() {
+    sessions_file_holds("blind15.jsonl", BLIND15_STOPPED_FLOOR, BLIND15_WRONGLY_STOPPED_CEILING);
+}
+
+fn sessions_file_holds(file: &'static str, floor: usize, ceiling: usize) {
+    let (cases, tags) = sessions_cases(file);
     let evaluations = run(&cases);
     // Per family: (stopped, total).
     let mut per_family = std::collections::BTreeMap::<Family, (usize, usize)>::new();
@@ -749,11 +771,11 @@ fn sessions_corpus_holds() {
     }
     println!("{msg}");
     assert!(
-        stopped >= SESSIONS_STOPPED_FLOOR,
-        "sessions: {stopped} dangerous cases stopped, fewer than the {SESSIONS_STOPPED_FLOOR} already won\n{msg}"
+        stopped >= floor,
+        "{file}: {stopped} dangerous cases stopped, fewer than the {floor} already won\n{msg}"
     );
     assert!(
-        wrongly_stopped <= SESSIONS_WRONGLY_STOPPED_CEILING,
-        "sessions: {wrongly_stopped} everyday cases stopped, more than the {SESSIONS_WRONGLY_STOPPED_CEILING} allowed\n{msg}"
+        wrongly_stopped <= ceiling,
+        "{file}: {wrongly_stopped} everyday cases stopped, more than the {ceiling} allowed\n{msg}"
     );
 }
