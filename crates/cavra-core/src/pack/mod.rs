@@ -12,11 +12,13 @@
 //! - `compile`: patterns compiled, rules indexed, parents merged.
 //! - `set`: [`PackSet`], the loaded packs by id, with inheritance resolved.
 //! - `builtin`: the packs embedded in the binary.
+//! - `prepared`: the program model as `build.rs` prepares it (JSON), read instead of the YAML.
 
 mod builtin;
 pub(crate) mod compile;
 mod legacy;
 mod model;
+mod prepared;
 mod set;
 mod yaml;
 
@@ -28,8 +30,8 @@ pub use model::{
     CommandMatch, Defaults, Expectation, FileAccess, FileMatch, GitMatch, Matcher, McpMatch, PackTest, PipelineMatch,
     PolicyPack, Rule,
 };
+pub(crate) use prepared::yaml_value;
 pub use set::PackSet;
-pub(crate) use yaml::yaml_value;
 pub use yaml::{parse_builtin_pack, parse_pack};
 
 /// One problem in a pack, with where it is.

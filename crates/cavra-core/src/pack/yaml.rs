@@ -10,6 +10,7 @@ use super::model::{
     CommandMatch, Defaults, Expectation, FileAccess, FileMatch, GitMatch, Matcher, McpMatch, PackTest, PipelineMatch,
     PolicyPack, Rule,
 };
+use super::prepared::to_json;
 use super::{Diagnostic, PackError, is_valid_pack_id, legacy};
 use crate::action::Action;
 use crate::decision::{Outcome, Severity};
@@ -621,39 +622,5 @@ impl Reader<'_> {
         }
         e.decision = decision?;
         Some(e)
-    }
-}
-
-/// Reads YAML text (the first document) as JSON, for data files read through serde: the program
-/// model (`crate::shell`) uses it. The error names the line and column.
-pub(crate) fn yaml_value(text: &str) -> Result<serde_json::Value, String> {
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| {
-        let m = e.marker();
-        format!("invalid YAML at line {} column {}: {}", m.line(), m.col() + 1, e.info())
-    })?;
-    Ok(docs.first().map_or(serde_json::Value::Null, to_json))
-}
-
-/// Converts a YAML node to JSON, for reading actions with the same rules as the API.
-fn to_json(node: &MarkedYaml<'_>) -> serde_json::Value {
-    use serde_json::Value;
-    match &node.data {
-        YamlData::Value(Scalar::String(s)) => Value::String(s.to_string()),
-        YamlData::Value(Scalar::Integer(i)) => Value::from(*i),
-        YamlData::Value(Scalar::FloatingPoint(f)) => Value::from(f.into_inner()),
-        YamlData::Value(Scalar::Boolean(b)) => Value::Bool(*b),
-        YamlData::Sequence(items) => Value::Array(items.iter().map(to_json).collect()),
-        YamlData::Mapping(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let key = match &k.data {
-                        YamlData::Value(Scalar::String(s)) => s.to_string(),
-                        _ => String::new(),
-                    };
-                    (key, to_json(v))
-                })
-                .collect(),
-        ),
-        _ => Value::Null,
     }
 }
