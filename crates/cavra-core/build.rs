@@ -27,6 +27,7 @@ fn run() -> Result<(), String> {
     prepare_dir("programs", &out, |yaml| {
         prepared::yaml_value(yaml).map(|v| v.to_string())
     })?;
+    prepare_dir("packs", &out, prepared::pack_tree)?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use cavra_core::PackSet;
 
-use cavra_core::pack::{BUILTIN_PACKS, builtin_sources, parse_builtin_pack, parse_pack};
+use cavra_core::pack::{BUILTIN_PACKS, builtin_pack_for_decisions, builtin_sources, parse_pack};
 
 use crate::error::CliError;
 
@@ -80,8 +80,9 @@ pub fn load(policy_dir: Option<&Path>) -> Result<PackSet, CliError> {
 
 /// Like [`load`], for one-shot processes such as the hook that decide with the one pack `id`:
 /// only the built-in packs it needs (itself and what it, or a policy-directory pack, inherits)
-/// are parsed, and only `id` is compiled. Every policy-directory file is still parsed and
-/// validated.
+/// are read — from the form prepared at build time, without their inline tests
+/// ([`builtin_pack_for_decisions`]) — and only `id` is compiled. Every policy-directory file is
+/// still parsed and validated.
 pub fn load_one(policy_dir: Option<&Path>, id: &str) -> Result<PackSet, CliError> {
     let local: Vec<_> = sources(policy_dir)?
         .into_iter()
@@ -93,13 +94,12 @@ pub fn load_one(policy_dir: Option<&Path>, id: &str) -> Result<PackSet, CliError
     let mut builtin = Vec::new();
     let mut seen = HashSet::new();
     while let Some(want) = needed.pop() {
-        let Some((name, text)) = BUILTIN_PACKS.iter().find(|(name, _)| *name == want) else {
-            continue;
-        };
-        if !seen.insert(*name) {
+        if !seen.insert(want.clone()) {
             continue;
         }
-        let parsed = parse_builtin_pack(&format!("builtin:{name}.yaml"), text);
+        let Some(parsed) = builtin_pack_for_decisions(&want) else {
+            continue;
+        };
         if let Ok(pack) = &parsed {
             needed.extend(pack.inherits.iter().cloned());
         }

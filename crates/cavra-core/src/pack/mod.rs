@@ -12,19 +12,24 @@
 //! - `compile`: patterns compiled, rules indexed, parents merged.
 //! - `set`: [`PackSet`], the loaded packs by id, with inheritance resolved.
 //! - `builtin`: the packs embedded in the binary.
-//! - `prepared`: the program model as `build.rs` prepares it (JSON), read instead of the YAML.
+//! - `prepared`: the built-in packs and program model as `build.rs` prepares them (JSON), read
+//!   back by one-shot processes instead of the YAML.
 
 mod builtin;
 pub(crate) mod compile;
 mod legacy;
 mod model;
+#[allow(
+    dead_code,
+    reason = "compiled into build.rs too, which uses the writing half; this crate the reading half"
+)]
 mod prepared;
 mod set;
 mod yaml;
 
 use std::fmt;
 
-pub use builtin::{BUILTIN_PACKS, builtin_sources};
+pub use builtin::{BUILTIN_PACKS, builtin_pack_for_decisions, builtin_sources};
 pub use compile::{Compile, CompiledPack, CompiledRule};
 pub use model::{
     CommandMatch, Defaults, Expectation, FileAccess, FileMatch, GitMatch, Matcher, McpMatch, PackTest, PipelineMatch,

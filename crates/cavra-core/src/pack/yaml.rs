@@ -28,12 +28,14 @@ pub fn parse_builtin_pack(file: &str, text: &str) -> Result<PolicyPack, PackErro
     read_pack(file, text, false)
 }
 
+/// Reads a built-in pack from the tree `build.rs` prepared from its YAML (the same tree `saphyr`
+/// builds, so the same pack and the same messages), without checking its patterns, like
+/// [`parse_builtin_pack`].
+pub(super) fn read_builtin_tree(file: &str, root: &MarkedYaml<'_>) -> Result<PolicyPack, PackError> {
+    read_root(file, root, false)
+}
+
 fn read_pack(file: &str, text: &str, check_patterns: bool) -> Result<PolicyPack, PackError> {
-    let mut reader = Reader {
-        file,
-        diags: Vec::new(),
-        check_patterns,
-    };
     let docs = match MarkedYaml::load_from_str(text) {
         Ok(docs) => docs,
         Err(e) => {
@@ -53,6 +55,15 @@ fn read_pack(file: &str, text: &str, check_patterns: bool) -> Result<PolicyPack,
             column: 1,
             message: "the file is empty; a pack needs at least `id` and `rules`".to_owned(),
         }]));
+    };
+    read_root(file, root, check_patterns)
+}
+
+fn read_root(file: &str, root: &MarkedYaml<'_>, check_patterns: bool) -> Result<PolicyPack, PackError> {
+    let mut reader = Reader {
+        file,
+        diags: Vec::new(),
+        check_patterns,
     };
     let pack = reader.pack(root);
     match pack {
