@@ -1,6 +1,6 @@
 //! Prepares the embedded YAML for fast reading at run time (`src/pack/prepared.rs` says why and
 //! defines the forms): every program-model file (`programs/*.yaml`) as JSON, every built-in pack
-//! (`packs/*.yaml`) as its YAML tree with lines and columns. Each directory also gets a table,
+//! (`packs/*.yaml`) as its YAML tree with lines and columns, without its inline tests. Each directory also gets a table,
 //! `OUT_DIR/<dir>.rs`, of `(file name, prepared text)` that the library includes.
 //!
 //! The files are read as they are when the crate is built. One that cannot be prepared (invalid
@@ -27,7 +27,8 @@ fn run() -> Result<(), String> {
     prepare_dir("programs", &out, |yaml| {
         prepared::yaml_value(yaml).map(|v| v.to_string())
     })?;
-    prepare_dir("packs", &out, prepared::pack_tree)?;
+    // A one-shot process decides with a pack and never runs its inline tests.
+    prepare_dir("packs", &out, |yaml| prepared::pack_tree(yaml, Some("tests")))?;
     Ok(())
 }
 

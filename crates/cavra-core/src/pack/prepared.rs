@@ -8,9 +8,10 @@
 //!
 //! - a program-model file as the plain JSON [`yaml_value`] makes of it (the model is read through
 //!   serde from that);
-//! - a pack as its YAML tree with each node's line and column ([`pack_tree`]), which
-//!   [`read_pack_tree`] turns back into the very tree `saphyr` would have built, so the pack reader
-//!   (`yaml.rs`) and every message it gives, line and column included, are the same.
+//! - a pack as its YAML tree with each node's line and column, its inline `tests` left out
+//!   ([`pack_tree`]), which [`read_pack_tree`] turns back into the very tree `saphyr` would have
+//!   built, so the pack reader (`yaml.rs`) and every message it gives, line and column included,
+//!   are the same.
 //!
 //! A file that cannot be prepared (invalid YAML, a tag) is written empty and read from its YAML
 //! at run time, exactly as before, so no data error is reported differently.
@@ -62,14 +63,19 @@ pub(crate) fn to_json(node: &MarkedYaml<'_>) -> Value {
 /// A pack's YAML (its first document) as a prepared tree: each node is `[line, column, value]`,
 /// the value a JSON string, integer, boolean or null for those scalars, an array of nodes for a
 /// sequence, `{"map": [key, value, key, value, ...]}` for a mapping (keys are nodes, in order) and
-/// `{"float": bits}` for a float. The error says why the YAML has no prepared form.
-pub(crate) fn pack_tree(yaml: &str) -> Result<String, String> {
+/// `{"float": bits}` for a float. The root mapping's entry `leave_out` is left out (a pack's
+/// `tests`, which a process that only decides never reads). The error says why the YAML has no
+/// prepared form.
+pub(crate) fn pack_tree(yaml: &str, leave_out: Option<&str>) -> Result<String, String> {
     let docs = MarkedYaml::load_from_str(yaml).map_err(|e| {
         let m = e.marker();
         format!("invalid YAML at line {} column {}: {}", m.line(), m.col() + 1, e.info())
     })?;
-    let root = docs.first().ok_or_else(|| "the file is empty".to_owned())?;
-    Ok(tree_node(root)?.to_string())
+    let mut root = docs.into_iter().next().ok_or_else(|| "the file is empty".to_owned())?;
+    if let (Some(key), YamlData::Mapping(entries)) = (leave_out, &mut root.data) {
+        entries.retain(|k, _| !matches!(&k.data, YamlData::Value(Scalar::String(s)) if s == key));
+    }
+    Ok(tree_node(&root)?.to_string())
 }
 
 fn tree_node(node: &MarkedYaml<'_>) -> Result<Value, String> {
@@ -103,22 +109,19 @@ fn tree_node(node: &MarkedYaml<'_>) -> Result<Value, String> {
     ]))
 }
 
-/// The YAML tree a prepared tree ([`pack_tree`]) was made from. Strings borrow from `json` where
-/// they can. With `skip` set, the root mapping's entry of that key is left out unread (a pack's
-/// `tests`, which a process that only decides never looks at).
-pub(crate) fn read_pack_tree<'j>(json: &'j str, skip: Option<&str>) -> Result<MarkedYaml<'j>, serde_json::Error> {
+/// The YAML tree a prepared tree ([`pack_tree`]) was made from, spans reduced to where each node
+/// starts (all the pack reader reports). Strings borrow from `json` where they can.
+pub(crate) fn read_pack_tree(json: &str) -> Result<MarkedYaml<'_>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(json);
-    let root = NodeSeed { skip }.deserialize(&mut de)?;
+    let root = Node.deserialize(&mut de)?;
     de.end()?;
     Ok(root)
 }
 
-/// One node: `[line, column, value]`; `skip` applies to its value when that is a mapping.
-struct NodeSeed<'s> {
-    skip: Option<&'s str>,
-}
+/// One node: `[line, column, value]`.
+struct Node;
 
-impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
+impl<'de> DeserializeSeed<'de> for Node {
     type Value = MarkedYaml<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
@@ -126,7 +129,7 @@ impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for NodeSeed<'_> {
+impl<'de> Visitor<'de> for Node {
     type Value = MarkedYaml<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -137,32 +140,27 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
         let line: usize = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
         let col: usize = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
         let data = seq
-            .next_element_seed(DataSeed { skip: self.skip })?
+            .next_element_seed(Data)?
             .ok_or_else(|| de::Error::invalid_length(2, &self))?;
         let mut node = MarkedYaml::from(data);
-        // Only the start is kept: the pack reader reports a node by where it starts.
         node.span.start = Marker::new(0, line, col);
         Ok(node)
     }
 }
 
 /// A node's value.
-struct DataSeed<'s> {
-    skip: Option<&'s str>,
-}
+struct Data;
 
-type Data<'de> = YamlData<'de, MarkedYaml<'de>>;
-
-impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
-    type Value = Data<'de>;
+impl<'de> DeserializeSeed<'de> for Data {
+    type Value = YamlData<'de, MarkedYaml<'de>>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for DataSeed<'_> {
-    type Value = Data<'de>;
+impl<'de> Visitor<'de> for Data {
+    type Value = YamlData<'de, MarkedYaml<'de>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a scalar, a sequence of nodes, `{\"map\": [...]}` or `{\"float\": bits}`")
@@ -198,8 +196,8 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element_seed(NodeSeed { skip: None })? {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Node)? {
             items.push(item);
         }
         Ok(YamlData::Sequence(items))
@@ -208,7 +206,7 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let kind: String = map.next_key()?.ok_or_else(|| de::Error::custom("an empty object"))?;
         let data = match kind.as_str() {
-            "map" => map.next_value_seed(EntriesSeed { skip: self.skip })?,
+            "map" => map.next_value_seed(Entries)?,
             "float" => YamlData::Value(Scalar::FloatingPoint(f64::from_bits(map.next_value()?).into())),
             other => return Err(de::Error::unknown_field(other, &["map", "float"])),
         };
@@ -219,22 +217,19 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
     }
 }
 
-/// A mapping's entries, `[key, value, key, value, ...]`; the entry whose key is the string `skip`
-/// is passed over.
-struct EntriesSeed<'s> {
-    skip: Option<&'s str>,
-}
+/// A mapping's entries: `[key, value, key, value, ...]`.
+struct Entries;
 
-impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
-    type Value = Data<'de>;
+impl<'de> DeserializeSeed<'de> for Entries {
+    type Value = YamlData<'de, MarkedYaml<'de>>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for EntriesSeed<'_> {
-    type Value = Data<'de>;
+impl<'de> Visitor<'de> for Entries {
+    type Value = YamlData<'de, MarkedYaml<'de>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("mapping entries: [key, value, key, value, ...]")
@@ -242,17 +237,9 @@ impl<'de> Visitor<'de> for EntriesSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut entries: AnnotatedMapping<'de, MarkedYaml<'de>> = AnnotatedMapping::default();
-        while let Some(key) = seq.next_element_seed(NodeSeed { skip: None })? {
-            let skipped = self
-                .skip
-                .is_some_and(|s| matches!(&key.data, YamlData::Value(Scalar::String(k)) if k == s));
-            if skipped {
-                seq.next_element::<IgnoredAny>()?
-                    .ok_or_else(|| de::Error::custom("a key without a value"))?;
-                continue;
-            }
+        while let Some(key) = seq.next_element_seed(Node)? {
             let value = seq
-                .next_element_seed(NodeSeed { skip: None })?
+                .next_element_seed(Node)?
                 .ok_or_else(|| de::Error::custom("a key without a value"))?;
             entries.insert(key, value);
         }
@@ -284,10 +271,10 @@ pub(super) mod tests {
         assert_eq!(lines(a), lines(b), "{}", b.id);
     }
 
-    /// `yaml` read through its prepared tree (with `skip`).
-    fn through_tree(yaml: &str, skip: Option<&str>) -> Result<PolicyPack, PackError> {
-        let json = pack_tree(yaml).unwrap();
-        yaml::read_builtin_tree("t.yaml", &read_pack_tree(&json, skip).unwrap())
+    /// `yaml` read through its prepared tree (the root's `leave_out` left out).
+    fn through_tree(yaml: &str, leave_out: Option<&str>) -> Result<PolicyPack, PackError> {
+        let json = pack_tree(yaml, leave_out).unwrap();
+        yaml::read_builtin_tree("t.yaml", &read_pack_tree(&json).unwrap())
     }
 
     fn assert_reads_alike(yaml: &str) {
@@ -360,7 +347,7 @@ tests:
 
     /// Leaving out `tests` leaves the rest as it was, and only the root's `tests`.
     #[test]
-    fn skip_leaves_out_only_the_root_entry() {
+    fn leave_out_takes_only_the_root_entry() {
         let mut whole = through_tree(PACK, None).unwrap();
         let skipped = through_tree(PACK, Some("tests")).unwrap();
         whole.tests.clear();
@@ -377,12 +364,16 @@ tests:
     /// What has no prepared form is left to the YAML reader (the build writes the file empty).
     #[test]
     fn tags_and_bad_yaml_are_not_prepared() {
-        assert!(pack_tree("id: !custom x\n").unwrap_err().contains("line 1 column 5"));
         assert!(
-            pack_tree("id: [unclosed\n")
+            pack_tree("id: !custom x\n", None)
+                .unwrap_err()
+                .contains("line 1 column 5")
+        );
+        assert!(
+            pack_tree("id: [unclosed\n", None)
                 .unwrap_err()
                 .starts_with("invalid YAML at line")
         );
-        assert!(pack_tree("").is_err());
+        assert!(pack_tree("", None).is_err());
     }
 }
