@@ -61,16 +61,23 @@ pub fn read_sources(path: &Path) -> Result<Vec<(String, String)>, CliError> {
 /// The built-in packs' sources plus the policy directory's (when it exists).
 fn sources(policy_dir: Option<&Path>) -> Result<Vec<(String, String)>, CliError> {
     let mut sources = builtin_sources();
+    sources.extend(local_sources(policy_dir)?);
+    Ok(sources)
+}
+
+/// The policy directory's pack sources (none when it does not exist).
+fn local_sources(policy_dir: Option<&Path>) -> Result<Vec<(String, String)>, CliError> {
     let dir = policy_dir.map_or_else(|| PathBuf::from(DEFAULT_POLICY_DIR), Path::to_path_buf);
     if dir.is_dir() {
-        sources.extend(read_sources(&dir)?);
+        read_sources(&dir)
     } else if policy_dir.is_some() && dir.exists() {
-        return Err(CliError::Invalid(format!(
+        Err(CliError::Invalid(format!(
             "`CAVRA_POLICY_DIR` `{}` is not a directory",
             dir.display()
-        )));
+        )))
+    } else {
+        Ok(Vec::new())
     }
-    Ok(sources)
 }
 
 /// The built-in packs plus the policy directory's (when it exists).
@@ -84,9 +91,8 @@ pub fn load(policy_dir: Option<&Path>) -> Result<PackSet, CliError> {
 /// ([`builtin_pack_for_decisions`]) — and only `id` is compiled. Every policy-directory file is
 /// still parsed and validated.
 pub fn load_one(policy_dir: Option<&Path>, id: &str) -> Result<PackSet, CliError> {
-    let local: Vec<_> = sources(policy_dir)?
+    let local: Vec<_> = local_sources(policy_dir)?
         .into_iter()
-        .skip(BUILTIN_PACKS.len())
         .map(|(file, text)| parse_pack(&file, &text))
         .collect();
     let mut needed: Vec<String> = vec![id.to_owned()];
