@@ -17,8 +17,9 @@
 //! at run time, exactly as before, so no data error is reported differently.
 //!
 //! This file is compiled twice: into the library, and into `build.rs` (`#[path]`), which is why
-//! it names no other module of the crate. The build script only writes (its reading half is dead
-//! code there); the library reads, and writes only in its tests, which check the round trip.
+//! it names no other module of the crate. The build script writes (the reading half is dead code
+//! there); the library reads, falls back on [`yaml_value`] for a file with no prepared form, and
+//! writes trees only in its tests, which check the round trip.
 
 use std::borrow::Cow;
 use std::fmt;

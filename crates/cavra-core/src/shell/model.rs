@@ -278,8 +278,8 @@ fn load_data<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T
 }
 
 /// Reads `prepared` JSON, else YAML `text`. An error names the file and the field, the same
-/// either way: the one-pass read of the JSON tells only that something is wrong, so a failure is
-/// read again through `serde_path_to_error`.
+/// either way: the one-pass read of the JSON names no field (and its position is in the JSON, not
+/// the YAML), so a failure is read again through `serde_path_to_error`.
 fn read_data<T: serde::de::DeserializeOwned>(file: &str, prepared: Option<&str>, text: &str) -> Result<T, String> {
     if let Some(json) = prepared
         && let Ok(data) = serde_json::from_str(json)
