@@ -1,7 +1,8 @@
 //! Prepares the embedded YAML for fast reading at run time (`src/pack/prepared.rs` says why and
 //! defines the forms): every program-model file (`programs/*.yaml`) as JSON, every built-in pack
-//! (`packs/*.yaml`) as its YAML tree with lines and columns, without its inline tests. Each directory also gets a table,
-//! `OUT_DIR/<dir>.rs`, of `(file name, prepared text)` that the library includes.
+//! (`packs/*.yaml`) as its YAML tree with lines and columns, without its inline tests. Each
+//! directory also gets a table, `OUT_DIR/<dir>.rs`, of `(file name, prepared text)` that the
+//! library includes.
 //!
 //! The files are read as they are when the crate is built. One that cannot be prepared (invalid
 //! YAML, a tag) is written empty with a warning and read from its YAML at run time, as before.
