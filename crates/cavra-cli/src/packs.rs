@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use cavra_core::PackSet;
 
-use cavra_core::pack::{BUILTIN_PACKS, builtin_sources, parse_builtin_pack, parse_pack};
+use cavra_core::pack::{BUILTIN_PACKS, builtin_pack_for_decisions, builtin_sources, parse_pack};
 
 use crate::error::CliError;
 
@@ -61,16 +61,23 @@ pub fn read_sources(path: &Path) -> Result<Vec<(String, String)>, CliError> {
 /// The built-in packs' sources plus the policy directory's (when it exists).
 fn sources(policy_dir: Option<&Path>) -> Result<Vec<(String, String)>, CliError> {
     let mut sources = builtin_sources();
+    sources.extend(local_sources(policy_dir)?);
+    Ok(sources)
+}
+
+/// The policy directory's pack sources (none when it does not exist).
+fn local_sources(policy_dir: Option<&Path>) -> Result<Vec<(String, String)>, CliError> {
     let dir = policy_dir.map_or_else(|| PathBuf::from(DEFAULT_POLICY_DIR), Path::to_path_buf);
     if dir.is_dir() {
-        sources.extend(read_sources(&dir)?);
+        read_sources(&dir)
     } else if policy_dir.is_some() && dir.exists() {
-        return Err(CliError::Invalid(format!(
+        Err(CliError::Invalid(format!(
             "`CAVRA_POLICY_DIR` `{}` is not a directory",
             dir.display()
-        )));
+        )))
+    } else {
+        Ok(Vec::new())
     }
-    Ok(sources)
 }
 
 /// The built-in packs plus the policy directory's (when it exists).
@@ -80,12 +87,12 @@ pub fn load(policy_dir: Option<&Path>) -> Result<PackSet, CliError> {
 
 /// Like [`load`], for one-shot processes such as the hook that decide with the one pack `id`:
 /// only the built-in packs it needs (itself and what it, or a policy-directory pack, inherits)
-/// are parsed, and only `id` is compiled. Every policy-directory file is still parsed and
-/// validated.
+/// are read — from the form prepared at build time, without their inline tests
+/// ([`builtin_pack_for_decisions`]) — and only `id` is compiled. Every policy-directory file is
+/// still parsed and validated.
 pub fn load_one(policy_dir: Option<&Path>, id: &str) -> Result<PackSet, CliError> {
-    let local: Vec<_> = sources(policy_dir)?
+    let local: Vec<_> = local_sources(policy_dir)?
         .into_iter()
-        .skip(BUILTIN_PACKS.len())
         .map(|(file, text)| parse_pack(&file, &text))
         .collect();
     let mut needed: Vec<String> = vec![id.to_owned()];
@@ -93,13 +100,12 @@ pub fn load_one(policy_dir: Option<&Path>, id: &str) -> Result<PackSet, CliError
     let mut builtin = Vec::new();
     let mut seen = HashSet::new();
     while let Some(want) = needed.pop() {
-        let Some((name, text)) = BUILTIN_PACKS.iter().find(|(name, _)| *name == want) else {
-            continue;
-        };
-        if !seen.insert(*name) {
+        if !seen.insert(want.clone()) {
             continue;
         }
-        let parsed = parse_builtin_pack(&format!("builtin:{name}.yaml"), text);
+        let Some(parsed) = builtin_pack_for_decisions(&want) else {
+            continue;
+        };
         if let Ok(pack) = &parsed {
             needed.extend(pack.inherits.iter().cloned());
         }

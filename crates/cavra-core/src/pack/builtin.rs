@@ -1,4 +1,11 @@
 //! The packs embedded in the binary, from `crates/cavra-core/packs/`.
+//!
+//! Each is embedded twice: as its YAML, which long-lived processes and `cavra policy` read with
+//! every check, and as the tree `build.rs` prepared from that YAML (`prepared.rs`), which a
+//! one-shot process that only decides reads several times faster.
+
+use super::model::PolicyPack;
+use super::{PackError, parse_builtin_pack, prepared, yaml};
 
 /// `(id, YAML)` of every built-in pack.
 pub const BUILTIN_PACKS: &[(&str, &str)] = &[
@@ -15,6 +22,36 @@ pub const BUILTIN_PACKS: &[(&str, &str)] = &[
     ("owasp-llm-agentic", include_str!("../../packs/owasp-llm-agentic.yaml")),
 ];
 
+/// The tree `build.rs` prepared from each pack file, without its inline tests, by file name
+/// (empty for a file it could not prepare).
+const PREPARED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/packs.rs"));
+
+/// The built-in pack `id` as a one-shot process that decides with it needs it (`None` when no
+/// built-in has that id): read from its prepared tree, which leaves out its inline `tests`, its
+/// patterns not compiled to check them (like [`parse_builtin_pack`]). A pack with no prepared
+/// tree is read from its YAML, tests dropped after reading. Either way the rules, defaults and
+/// every message, line and column included, are those the YAML gives.
+pub fn builtin_pack_for_decisions(id: &str) -> Option<Result<PolicyPack, PackError>> {
+    let (name, text) = BUILTIN_PACKS.iter().find(|(name, _)| *name == id)?;
+    let prepared = PREPARED
+        .iter()
+        .find(|(file, json)| file.strip_suffix(".yaml") == Some(name) && !json.is_empty())
+        .map(|(_, json)| *json);
+    Some(read_for_decisions(&format!("builtin:{name}.yaml"), text, prepared))
+}
+
+/// Reads pack `file` from its `prepared` tree, or from its YAML `text` when there is none (or it
+/// does not read, which a tree written by this build cannot do).
+fn read_for_decisions(file: &str, text: &str, prepared: Option<&str>) -> Result<PolicyPack, PackError> {
+    match prepared.and_then(|json| prepared::read_pack_tree(json).ok()) {
+        Some(root) => yaml::read_builtin_tree(file, &root),
+        None => parse_builtin_pack(file, text).map(|mut pack| {
+            pack.tests.clear();
+            pack
+        }),
+    }
+}
+
 /// The built-in packs as `(file name, YAML)` sources for [`super::PackSet::load`].
 pub fn builtin_sources() -> Vec<(String, String)> {
     BUILTIN_PACKS
@@ -26,7 +63,7 @@ pub fn builtin_sources() -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pack::{parse_builtin_pack, parse_pack};
+    use crate::pack::parse_pack;
 
     /// The hook reads the built-ins without compiling their patterns to check them; this is the
     /// check: every built-in passes the full one and reads the same either way.
@@ -41,6 +78,37 @@ mod tests {
                 serde_json::to_value(&trusted).unwrap(),
                 "{id}"
             );
+        }
+    }
+
+    /// A one-shot process reads each built-in from its prepared tree: the pack the full check
+    /// reads from the YAML, lines included, without its inline tests.
+    #[test]
+    fn builtins_for_decisions_are_the_yaml_without_tests() {
+        for (id, text) in BUILTIN_PACKS {
+            let file = format!("builtin:{id}.yaml");
+            let (_, json) = PREPARED
+                .iter()
+                .find(|(name, _)| *name == format!("{id}.yaml"))
+                .unwrap_or_else(|| panic!("{id} was not prepared"));
+            assert!(!json.is_empty(), "{id} could not be prepared (see the build's warning)");
+            let mut checked = parse_pack(&file, text).unwrap_or_else(|e| panic!("{id}: {e:?}"));
+            checked.tests.clear();
+            let deciding = builtin_pack_for_decisions(id).unwrap().unwrap();
+            prepared::tests::assert_same_pack(&deciding, &checked);
+        }
+        assert!(builtin_pack_for_decisions("no-such-pack").is_none());
+    }
+
+    /// Without a prepared tree, or with one that does not read, the YAML gives the same pack.
+    #[test]
+    fn a_pack_without_a_tree_is_read_from_its_yaml() {
+        let (id, text) = BUILTIN_PACKS[0];
+        let file = format!("builtin:{id}.yaml");
+        let from_tree = builtin_pack_for_decisions(id).unwrap().unwrap();
+        for prepared in [None, Some("[1, 1, {\"map\": [")] {
+            let from_yaml = read_for_decisions(&file, text, prepared).unwrap();
+            prepared::tests::assert_same_pack(&from_yaml, &from_tree);
         }
     }
 

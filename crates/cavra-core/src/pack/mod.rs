@@ -12,24 +12,31 @@
 //! - `compile`: patterns compiled, rules indexed, parents merged.
 //! - `set`: [`PackSet`], the loaded packs by id, with inheritance resolved.
 //! - `builtin`: the packs embedded in the binary.
+//! - `prepared`: the built-in packs and program model as `build.rs` prepares them (JSON), read
+//!   back by one-shot processes instead of the YAML.
 
 mod builtin;
 pub(crate) mod compile;
 mod legacy;
 mod model;
+#[allow(
+    dead_code,
+    reason = "compiled into build.rs too, which uses the writing half; this crate the reading half"
+)]
+mod prepared;
 mod set;
 mod yaml;
 
 use std::fmt;
 
-pub use builtin::{BUILTIN_PACKS, builtin_sources};
+pub use builtin::{BUILTIN_PACKS, builtin_pack_for_decisions, builtin_sources};
 pub use compile::{Compile, CompiledPack, CompiledRule};
 pub use model::{
     CommandMatch, Defaults, Expectation, FileAccess, FileMatch, GitMatch, Matcher, McpMatch, PackTest, PipelineMatch,
     PolicyPack, Rule,
 };
+pub(crate) use prepared::yaml_value;
 pub use set::PackSet;
-pub(crate) use yaml::yaml_value;
 pub use yaml::{parse_builtin_pack, parse_pack};
 
 /// One problem in a pack, with where it is.

@@ -10,6 +10,7 @@ use super::model::{
     CommandMatch, Defaults, Expectation, FileAccess, FileMatch, GitMatch, Matcher, McpMatch, PackTest, PipelineMatch,
     PolicyPack, Rule,
 };
+use super::prepared::to_json;
 use super::{Diagnostic, PackError, is_valid_pack_id, legacy};
 use crate::action::Action;
 use crate::decision::{Outcome, Severity};
@@ -27,12 +28,14 @@ pub fn parse_builtin_pack(file: &str, text: &str) -> Result<PolicyPack, PackErro
     read_pack(file, text, false)
 }
 
+/// Reads a built-in pack from the tree `build.rs` prepared from its YAML (the same tree `saphyr`
+/// builds, so the same pack and the same messages), without checking its patterns, like
+/// [`parse_builtin_pack`].
+pub(super) fn read_builtin_tree(file: &str, root: &MarkedYaml<'_>) -> Result<PolicyPack, PackError> {
+    read_root(file, root, false)
+}
+
 fn read_pack(file: &str, text: &str, check_patterns: bool) -> Result<PolicyPack, PackError> {
-    let mut reader = Reader {
-        file,
-        diags: Vec::new(),
-        check_patterns,
-    };
     let docs = match MarkedYaml::load_from_str(text) {
         Ok(docs) => docs,
         Err(e) => {
@@ -52,6 +55,15 @@ fn read_pack(file: &str, text: &str, check_patterns: bool) -> Result<PolicyPack,
             column: 1,
             message: "the file is empty; a pack needs at least `id` and `rules`".to_owned(),
         }]));
+    };
+    read_root(file, root, check_patterns)
+}
+
+fn read_root(file: &str, root: &MarkedYaml<'_>, check_patterns: bool) -> Result<PolicyPack, PackError> {
+    let mut reader = Reader {
+        file,
+        diags: Vec::new(),
+        check_patterns,
     };
     let pack = reader.pack(root);
     match pack {
@@ -628,39 +640,5 @@ impl Reader<'_> {
         }
         e.decision = decision?;
         Some(e)
-    }
-}
-
-/// Reads YAML text (the first document) as JSON, for data files read through serde: the program
-/// model (`crate::shell`) uses it. The error names the line and column.
-pub(crate) fn yaml_value(text: &str) -> Result<serde_json::Value, String> {
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| {
-        let m = e.marker();
-        format!("invalid YAML at line {} column {}: {}", m.line(), m.col() + 1, e.info())
-    })?;
-    Ok(docs.first().map_or(serde_json::Value::Null, to_json))
-}
-
-/// Converts a YAML node to JSON, for reading actions with the same rules as the API.
-fn to_json(node: &MarkedYaml<'_>) -> serde_json::Value {
-    use serde_json::Value;
-    match &node.data {
-        YamlData::Value(Scalar::String(s)) => Value::String(s.to_string()),
-        YamlData::Value(Scalar::Integer(i)) => Value::from(*i),
-        YamlData::Value(Scalar::FloatingPoint(f)) => Value::from(f.into_inner()),
-        YamlData::Value(Scalar::Boolean(b)) => Value::Bool(*b),
-        YamlData::Sequence(items) => Value::Array(items.iter().map(to_json).collect()),
-        YamlData::Mapping(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let key = match &k.data {
-                        YamlData::Value(Scalar::String(s)) => s.to_string(),
-                        _ => String::new(),
-                    };
-                    (key, to_json(v))
-                })
-                .collect(),
-        ),
-        _ => Value::Null,
     }
 }
