@@ -823,15 +823,19 @@ fn matching_rules(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all:
 
 fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: bool, fallback: bool) -> Vec<usize> {
     let mut hits = Vec::new();
+    // What every command rule asks of a command part is worked out once per part: where it acts,
+    // and (when a rule has a `text` pattern) its text.
+    let (environment, text) = match part {
+        Part::Command(c) => (environment_of(&c.reaches, pack), std::cell::OnceCell::new()),
+        _ => (None, std::cell::OnceCell::new()),
+    };
     let mut test = |i: usize| -> bool {
         if pack.rules[i].rule.fallback != fallback {
             return false;
         }
         let m = pack.rules[i].matcher();
         let ok = match (m, part) {
-            (CompiledMatcher::Command(m), Part::Command(c)) => {
-                command_matches(m, c, root, environment_of(&c.reaches, pack))
-            }
+            (CompiledMatcher::Command(m), Part::Command(c)) => command_matches(m, c, root, environment, &text),
             (CompiledMatcher::File(m), Part::File { access, path, with, .. }) => file_matches(m, *access, path, with),
             (CompiledMatcher::Git(m), Part::Git(g)) => git_matches(m, g, pack),
             (
@@ -943,7 +947,13 @@ fn part_environment<'p>(part: &Part<'_>, pack: &'p CompiledPack) -> Option<&'p s
     }
 }
 
-fn command_matches(m: &CommandMatcher, c: &SimpleCommand, root: Option<&str>, environment: Option<&str>) -> bool {
+fn command_matches(
+    m: &CommandMatcher,
+    c: &SimpleCommand,
+    root: Option<&str>,
+    environment: Option<&str>,
+    text: &std::cell::OnceCell<String>,
+) -> bool {
     if !m.environment.is_empty() && !environment.is_some_and(|e| m.environment.iter().any(|x| x == e)) {
         return false;
     }
@@ -997,7 +1007,7 @@ fn command_matches(m: &CommandMatcher, c: &SimpleCommand, root: Option<&str>, en
         return false;
     }
     if let Some(re) = &m.text
-        && !re.is_match(&c.text())
+        && !re.is_match(text.get_or_init(|| c.text()))
     {
         return false;
     }
