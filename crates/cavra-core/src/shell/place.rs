@@ -111,13 +111,7 @@ pub(super) fn reaches(
         .find_map(|s| s.code.as_ref())
         .filter(|c| c.language == "sql")
     {
-        let texts = parsed
-            .flags
-            .iter()
-            .filter(|f| code.options.contains(&f.name))
-            .filter_map(|f| f.value.as_deref())
-            .chain(code.operand.then(|| operands.first().map(String::as_str)).flatten());
-        for text in texts {
+        for text in code_texts(parsed, code) {
             out.extend(sql_names(text));
         }
     }
@@ -130,6 +124,19 @@ pub(super) fn reaches(
     let mut seen = std::collections::HashSet::new();
     out.retain(|w| seen.insert(w.clone()));
     out
+}
+
+/// The code a command is given by its code options (`-c`, `-e`) and, when the model says so, its
+/// first operand.
+fn code_texts<'a>(parsed: &'a ParsedArgs, code: &super::model::Code) -> Vec<&'a str> {
+    let operands = &parsed.positionals[parsed.subcommand_words.min(parsed.positionals.len())..];
+    parsed
+        .flags
+        .iter()
+        .filter(|f| code.options.contains(&f.name))
+        .filter_map(|f| f.value.as_deref())
+        .chain(code.operand.then(|| operands.first().map(String::as_str)).flatten())
+        .collect()
 }
 
 /// `$PROD_DATABASE_URL` or `${LIVE_DB}` is `PROD_DATABASE_URL` / `LIVE_DB`.
@@ -229,33 +236,23 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
         effect = Some(Effect::Read);
     }
     let code = parsed.chain.iter().rev().find_map(|s| s.code.as_ref());
-    if let Some(code) = code.filter(|c| matches!(c.language.as_str(), "ruby" | "python" | "elixir" | "php")) {
-        // `rails runner 'Order.where(...).delete_all'`: application code run against a database.
-        let operands = &parsed.positionals[parsed.subcommand_words.min(parsed.positionals.len())..];
-        let texts = parsed
-            .flags
-            .iter()
-            .filter(|f| code.options.contains(&f.name))
-            .filter_map(|f| f.value.as_deref())
-            .chain(code.operand.then(|| operands.first().map(String::as_str)).flatten())
-            .chain(stdin);
-        for text in texts {
-            effect = effect.max(orm(text));
+    let Some(code) = code else {
+        return effect;
+    };
+    // What the code it is given does: SQL and MongoDB statements, or application code run against
+    // a database (`rails runner 'Order.where(...).delete_all'`).
+    let judge: Option<fn(&str) -> Option<Effect>> = match code.language.as_str() {
+        "sql" => Some(sql),
+        "javascript" if is_database(program) => Some(mongo),
+        "ruby" | "python" | "elixir" | "php" => Some(orm),
+        _ => None,
+    };
+    if let Some(judge) = judge {
+        for text in code_texts(parsed, code).into_iter().chain(stdin) {
+            effect = effect.max(judge(text));
         }
     }
-    if let Some(code) = code.filter(|c| c.language == "sql" || c.language == "javascript" && is_database(program)) {
-        let operands = &parsed.positionals[parsed.subcommand_words.min(parsed.positionals.len())..];
-        let texts = parsed
-            .flags
-            .iter()
-            .filter(|f| code.options.contains(&f.name))
-            .filter_map(|f| f.value.as_deref())
-            .chain(code.operand.then(|| operands.first().map(String::as_str)).flatten())
-            .chain(stdin);
-        for text in texts {
-            let found = if code.language == "sql" { sql(text) } else { mongo(text) };
-            effect = effect.max(found);
-        }
+    if code.language == "sql" || code.language == "javascript" && is_database(program) {
         // `psql -f migration.sql`: a script file it runs changes what it reaches, unless read.
         if parsed
             .flags
