@@ -302,8 +302,12 @@ fn command_line_parts<'a>(line: &'a CommandLine, root: Option<&str>, pack: &Comp
     for cmd in &line.commands {
         parts.push(Part::Command(cmd));
         parts.extend(git::from_command_all(cmd).into_iter().map(Part::Git));
+        // A write is a copy of the files the command reads only when nothing else goes into it:
+        // no standard input (`-`, a here-document) and no expanded value (`sed "s/X/$TOKEN/"`).
+        let copies = cmd.input.is_none() && !cmd.args.iter().any(|a| a == "-" || a.contains('$'));
+        let with: &[(Access, String)] = if copies { &cmd.files } else { &[] };
         for (access, file) in &cmd.files {
-            file_parts(*access, file, cmd.cwd.as_deref(), root, pack, &cmd.files, parts);
+            file_parts(*access, file, cmd.cwd.as_deref(), root, pack, with, parts);
         }
     }
     parts.extend(line.pipelines.iter().map(|p| Part::Pipeline(p)));
