@@ -412,32 +412,11 @@ fn protected_samples(pack: &CompiledPack) -> Vec<String> {
 /// The protected names (see [`protected_samples`]) that the pattern `raw` could stand for,
 /// component by component: `.e*v` → `.env`, `~/.s?h/` → `~/.ssh`.
 fn witnesses(raw: &str, pack: &CompiledPack) -> Vec<String> {
-    let samples = pack.protected_samples.get_or_init(|| protected_samples(pack));
-    let components: Vec<&str> = samples
-        .iter()
-        .flat_map(|s| s.split('/'))
-        .filter(|c| !c.is_empty())
-        .collect();
     let mut out: Vec<String> = vec![String::new()];
     let absolute = raw.starts_with('/');
     for (k, part) in raw.split('/').enumerate() {
         let choices: Vec<String> = if part.contains(['*', '?', '[']) {
-            match globset::GlobBuilder::new(part).literal_separator(true).build() {
-                Ok(g) => {
-                    let m = g.compile_matcher();
-                    let mut hits: Vec<String> = Vec::new();
-                    for c in &components {
-                        if m.is_match(c) && !hits.iter().any(|h| h == c) {
-                            hits.push((*c).to_owned());
-                        }
-                        if hits.len() >= 8 {
-                            break;
-                        }
-                    }
-                    hits
-                }
-                Err(_) => Vec::new(),
-            }
+            component_witnesses(part, pack)
         } else {
             vec![part.to_owned()]
         };
@@ -467,6 +446,39 @@ fn witnesses(raw: &str, pack: &CompiledPack) -> Vec<String> {
         });
     }
     out
+}
+
+/// Glob components remembered per pack before the memo starts over.
+const MAX_REMEMBERED_GLOBS: usize = 4096;
+
+/// The protected name components (at most 8) that one glob component matches: `.e*v` → `.env`.
+/// Remembered per pack, since compiling the glob costs far more than the rest of an evaluation.
+fn component_witnesses(part: &str, pack: &CompiledPack) -> Vec<String> {
+    if let Ok(memo) = pack.glob_components.lock()
+        && let Some(hits) = memo.get(part)
+    {
+        return hits.clone();
+    }
+    let samples = pack.protected_samples.get_or_init(|| protected_samples(pack));
+    let mut hits: Vec<String> = Vec::new();
+    if let Ok(glob) = globset::GlobBuilder::new(part).literal_separator(true).build() {
+        let m = glob.compile_matcher();
+        for c in samples.iter().flat_map(|s| s.split('/')).filter(|c| !c.is_empty()) {
+            if m.is_match(c) && !hits.iter().any(|h| h == c) {
+                hits.push(c.to_owned());
+            }
+            if hits.len() >= 8 {
+                break;
+            }
+        }
+    }
+    if let Ok(mut memo) = pack.glob_components.lock() {
+        if memo.len() >= MAX_REMEMBERED_GLOBS {
+            memo.clear();
+        }
+        memo.insert(part.to_owned(), hits.clone());
+    }
+    hits
 }
 
 /// Names a pattern may spell that rules must see; past this, the pattern is not analysed.
@@ -833,14 +845,31 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
         Part::Command(c) => (environment_of(&c.reaches, pack), std::cell::OnceCell::new()),
         _ => (None, std::cell::OnceCell::new()),
     };
+    // The operands as paths, resolved once for every rule that looks at them.
+    let operands: std::cell::OnceCell<Vec<Operand<'_>>> = std::cell::OnceCell::new();
+    // A file part's path, prepared once for every file rule's glob sets.
+    let file_path = match part {
+        Part::File { path, .. } => Some(Candidates::new(path)),
+        _ => None,
+    };
     let mut test = |i: usize| -> bool {
         if pack.rules[i].rule.fallback != fallback {
             return false;
         }
         let m = pack.rules[i].matcher();
         let ok = match (m, part) {
-            (CompiledMatcher::Command(m), Part::Command(c)) => command_matches(m, c, root, environment, &text),
-            (CompiledMatcher::File(m), Part::File { access, path, with, .. }) => file_matches(m, *access, path, with),
+            (CompiledMatcher::Command(m), Part::Command(c)) => {
+                let context = CommandContext {
+                    root,
+                    environment,
+                    text: &text,
+                    operands: &operands,
+                };
+                command_matches(m, c, &context)
+            }
+            (CompiledMatcher::File(m), Part::File { access, with, .. }) => {
+                file_path.as_ref().is_some_and(|p| file_matches(m, *access, p, with))
+            }
             (CompiledMatcher::Git(m), Part::Git(g)) => git_matches(m, g, pack),
             (
                 CompiledMatcher::Mcp(m),
@@ -909,16 +938,54 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
     hits
 }
 
-/// Whether `arg`, as written or as the path it resolves to, matches. `raw_ok` is false for
-/// allow-lists (`all_args`): there only the resolved path counts, so `target/../src` is `src`,
-/// never the `target/**` it starts with.
-fn arg_matches(set: &globset::GlobSet, arg: &str, cwd: Option<&str>, root: Option<&str>, raw_ok: bool) -> bool {
-    let climbs = arg.split('/').any(|c| c == "..");
-    if (raw_ok || !climbs) && set.is_match(arg) {
+/// A command operand as the rules' glob sets see it: as written, and as the path it resolves to,
+/// resolved once per command part.
+struct Operand<'a> {
+    raw: &'a str,
+    /// Whether the operand climbs (`..`), so that its spelling may not stand for it.
+    climbs: bool,
+    resolved: NormalPath,
+}
+
+impl<'a> Operand<'a> {
+    fn new(raw: &'a str, cwd: Option<&str>, root: Option<&str>) -> Operand<'a> {
+        Operand {
+            raw,
+            climbs: raw.split('/').any(|c| c == ".."),
+            resolved: path::resolve(raw, cwd, root),
+        }
+    }
+}
+
+/// A resolved path prepared for glob matching: full, and relative to the repository root.
+struct Candidates<'a> {
+    full: globset::Candidate<'a>,
+    relative: Option<globset::Candidate<'a>>,
+    outside: bool,
+}
+
+impl<'a> Candidates<'a> {
+    fn new(path: &'a NormalPath) -> Candidates<'a> {
+        Candidates {
+            full: globset::Candidate::new(&path.full),
+            relative: path.relative.as_deref().map(globset::Candidate::new),
+            outside: path.outside,
+        }
+    }
+
+    fn hit(&self, set: &globset::GlobSet) -> bool {
+        set.is_match_candidate(&self.full) || self.relative.as_ref().is_some_and(|r| set.is_match_candidate(r))
+    }
+}
+
+/// Whether an operand, as written or as the path it resolves to, matches. `raw_ok` is false
+/// for allow-lists (`all_args`): there only the resolved path counts, so `target/../src` is
+/// `src`, never the `target/**` it starts with.
+fn arg_matches(set: &globset::GlobSet, arg: &Operand<'_>, raw_ok: bool) -> bool {
+    if (raw_ok || !arg.climbs) && set.is_match(arg.raw) {
         return true;
     }
-    let p = path::resolve(arg, cwd, root);
-    set.is_match(&p.full) || p.relative.is_some_and(|r| set.is_match(r))
+    Candidates::new(&arg.resolved).hit(set)
 }
 
 /// The first environment (in the pack's order) that one of the words names, whole or by a part
@@ -951,13 +1018,16 @@ fn part_environment<'p>(part: &Part<'_>, pack: &'p CompiledPack) -> Option<&'p s
     }
 }
 
-fn command_matches(
-    m: &CommandMatcher,
-    c: &SimpleCommand,
-    root: Option<&str>,
-    environment: Option<&str>,
-    text: &std::cell::OnceCell<String>,
-) -> bool {
+/// What the command rules share about one command part, worked out at most once per part.
+struct CommandContext<'a> {
+    root: Option<&'a str>,
+    environment: Option<&'a str>,
+    text: &'a std::cell::OnceCell<String>,
+    operands: &'a std::cell::OnceCell<Vec<Operand<'a>>>,
+}
+
+fn command_matches<'a>(m: &CommandMatcher, c: &'a SimpleCommand, context: &CommandContext<'a>) -> bool {
+    let environment = context.environment;
     if !m.environment.is_empty() && !environment.is_some_and(|e| m.environment.iter().any(|x| x == e)) {
         return false;
     }
@@ -998,20 +1068,28 @@ fn command_matches(
             return false;
         }
     }
-    let rest = &c.positionals[m.args.len()..];
-    let cwd = c.cwd.as_deref();
-    if let Some(set) = &m.any_arg
-        && !rest.iter().any(|a| arg_matches(set, a, cwd, root, true))
-    {
-        return false;
-    }
-    if let Some(set) = &m.all_args
-        && (rest.is_empty() || !rest.iter().all(|a| arg_matches(set, a, cwd, root, false)))
-    {
-        return false;
+    if m.any_arg.is_some() || m.all_args.is_some() {
+        let operands = context.operands.get_or_init(|| {
+            let cwd = c.cwd.as_deref();
+            c.positionals
+                .iter()
+                .map(|a| Operand::new(a, cwd, context.root))
+                .collect()
+        });
+        let rest = operands.get(m.args.len()..).unwrap_or_default();
+        if let Some(set) = &m.any_arg
+            && !rest.iter().any(|a| arg_matches(set, a, true))
+        {
+            return false;
+        }
+        if let Some(set) = &m.all_args
+            && (rest.is_empty() || !rest.iter().all(|a| arg_matches(set, a, false)))
+        {
+            return false;
+        }
     }
     if let Some(re) = &m.text
-        && !re.is_match(text.get_or_init(|| c.text()))
+        && !re.is_match(context.text.get_or_init(|| c.text()))
     {
         return false;
     }
@@ -1023,14 +1101,13 @@ fn command_matches(
     true
 }
 
-fn file_matches(m: &FileMatcher, access: Access, path: &NormalPath, with: &[(Access, String)]) -> bool {
+fn file_matches(m: &FileMatcher, access: Access, path: &Candidates<'_>, with: &[(Access, String)]) -> bool {
     let wanted = match m.access {
         FileAccess::Any => true,
         FileAccess::Read => access == Access::Read,
         FileAccess::Write => access == Access::Write,
     };
-    let hit =
-        |set: &globset::GlobSet| set.is_match(&path.full) || path.relative.as_deref().is_some_and(|r| set.is_match(r));
+    let hit = |set: &globset::GlobSet| path.hit(set);
     wanted
         && m.outside_repository.is_none_or(|outside| outside == path.outside)
         && m.paths.as_ref().is_none_or(hit)

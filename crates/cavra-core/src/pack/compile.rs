@@ -48,6 +48,10 @@ pub struct CompiledPack {
     pub(crate) environments: Vec<(String, GlobSet)>,
     /// Sample names the file rules protect, built on first need (see `evaluate::witnesses`).
     pub(crate) protected_samples: std::sync::OnceLock<Vec<String>>,
+    /// Which protected name components each glob component seen so far stands for (see
+    /// `evaluate::witnesses`): compiling a glob costs tens of microseconds, and agents repeat the
+    /// same few (`*`, `*.pyc`, `.env*`).
+    pub(crate) glob_components: std::sync::Mutex<HashMap<String, Vec<String>>>,
 }
 
 /// When matchers are built.
@@ -253,6 +257,7 @@ impl CompiledPack {
             construct_rules: Vec::new(),
             source: source.clone(),
             protected_samples: std::sync::OnceLock::new(),
+            glob_components: std::sync::Mutex::new(HashMap::new()),
             environments: Vec::new(),
         };
         let named = source
