@@ -28,6 +28,7 @@ mod flags;
 mod inline;
 mod model;
 mod place;
+mod task;
 mod walk;
 mod words;
 mod wrappers;

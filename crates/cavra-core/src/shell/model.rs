@@ -210,6 +210,10 @@ pub(crate) struct Verbs {
     previews: Vec<String>,
     strong: Vec<String>,
     task_runners: Vec<String>,
+    build_tools: Vec<String>,
+    ships: Vec<String>,
+    databases: Vec<String>,
+    inspectors: Vec<String>,
 }
 
 impl Verbs {
@@ -241,6 +245,27 @@ impl Verbs {
     /// Whether `program` runs targets named by verbs (`make deploy`, `mix ecto.migrate`).
     pub fn task_runner(&self, program: &str) -> bool {
         self.task_runners.iter().any(|p| p == program)
+    }
+
+    /// Whether `program` is a build tool whose operands are named goals or tasks (`mvn`, `gradle`).
+    pub fn build_tool(&self, program: &str) -> bool {
+        self.build_tools.iter().any(|p| p == program)
+    }
+
+    /// Whether a word of a task or script name ships something (`publish`, `deploy`, `backfill`).
+    pub fn ships(&self, word: &str) -> bool {
+        self.ships.iter().any(|p| p == word)
+    }
+
+    /// Whether a word of a task name names a database tool (`flyway`, `db`).
+    pub fn database(&self, word: &str) -> bool {
+        self.databases.iter().any(|p| p == word)
+    }
+
+    /// Whether `program` only looks (`tail`, `df`), or is described well enough that its own verbs
+    /// and code say when it changes something (`psql`, `kubectl`).
+    pub fn inspects(&self, program: &str) -> bool {
+        self.inspectors.iter().any(|p| p == program)
     }
 
     /// Whether switch `name` makes the command only show what it would do (`--dry-run`).
@@ -543,6 +568,9 @@ mod tests {
     /// Verbs classify by their first or last part; destroy wins.
     #[test]
     fn verbs_classify() {
+        if let Err(e) = &*VERBS {
+            panic!("verbs.yaml does not read: {e}");
+        }
         let v = verbs();
         assert_eq!(v.classify("delete-table"), Some(Effect::Destroy));
         assert_eq!(v.classify("doctrine:schema:drop"), Some(Effect::Destroy));

@@ -764,8 +764,20 @@ impl Walker {
         let mutates = parsed.chain.iter().any(|s| s.mutates);
         let mut env = std::mem::take(&mut self.env);
         env.extend(extras.env.iter().cloned());
-        let reaches = super::place::reaches(&program, &parsed, &env, via, &self.outer_reaches);
-        let effect = super::place::effect(&program, &parsed, extras.stdin.as_deref());
+        let mut reaches = super::place::reaches(&program, &parsed, &env, via, &self.outer_reaches);
+        let mut effect = super::place::effect(&program, &parsed, extras.stdin.as_deref());
+        if let Some(task) = super::task::read(&program, first, &args, &parsed) {
+            for place in task.places {
+                if !reaches.contains(&place) {
+                    reaches.push(place);
+                }
+            }
+            effect = effect.max(task.effect);
+        }
+        if effect.is_none() && super::task::remote(via) && !super::model::verbs().inspects(&program) {
+            // Run on another machine, and not read as a read: what cannot be read may change it.
+            effect = Some(super::model::Effect::Mutate);
+        }
         let command = SimpleCommand {
             program: program.clone(),
             args,
