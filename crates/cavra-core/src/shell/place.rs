@@ -230,7 +230,7 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
         && parsed
             .flags
             .iter()
-            .any(|f| f.value.is_none() && verbs.previews(&f.name))
+            .any(|f| verbs.previews(&f.name) && f.value.as_deref().is_none_or(previews_with))
     {
         // `--dry-run`, `--check`, `--what-if`: the command only shows what it would do.
         effect = Some(Effect::Read);
@@ -291,16 +291,20 @@ pub(crate) fn sql(text: &str) -> Option<Effect> {
             }
             "UPDATE" | "INSERT" | "ALTER" | "CREATE" | "GRANT" | "REVOKE" | "MERGE" | "REPLACE" | "UPSERT" | "COPY"
             | "CALL" | "EXEC" | "EXECUTE" | "RENAME" | "COMMENT" | "VACUUM" | "REINDEX" | "CLUSTER" | "REFRESH"
-            | "LOAD" | "SET" | "DO" | "LOCK" | "IMPORT" | "UNLOAD" => Effect::Mutate,
+            | "LOAD" | "SET" | "DO" | "LOCK" | "IMPORT" | "UNLOAD" | "KILL" | "FLUSH" | "RESET" | "OPTIMIZE"
+            | "REPAIR" | "INSTALL" | "UNINSTALL" | "SHUTDOWN" | "CHECKPOINT" | "ANALYZE" | "DISCARD" => Effect::Mutate,
+            "PURGE" => Effect::Destroy,
             "SELECT" | "SHOW" | "EXPLAIN" | "DESCRIBE" | "DESC" | "WITH" | "VALUES" | "TABLE" | "USE" | "BEGIN"
             | "COMMIT" | "ROLLBACK" | "\\D" | "\\DT" | "\\L" => Effect::Read,
             _ => continue,
         };
-        // `WITH ... DELETE` and friends: a data-changing word inside a query counts too.
+        // `WITH ... DELETE` and friends: a data-changing word inside a query counts too, and so
+        // does a function that changes the server (`SELECT pg_terminate_backend(pid) ...`).
         let inner = if found == Effect::Read
-            && words
+            && (words
                 .iter()
                 .any(|w| matches!(*w, "DELETE" | "UPDATE" | "INSERT" | "DROP" | "TRUNCATE"))
+                || SERVER_FUNCTIONS.iter().any(|f| upper.contains(f)))
         {
             Effect::Mutate
         } else {
@@ -310,6 +314,34 @@ pub(crate) fn sql(text: &str) -> Option<Effect> {
     }
     effect
 }
+
+/// Whether a preview switch's value keeps it a preview (`--dry-run=server`, `--check=true`), not
+/// turns it off (`--dry-run=none`).
+fn previews_with(value: &str) -> bool {
+    !matches!(
+        value.to_ascii_lowercase().as_str(),
+        "none" | "false" | "0" | "no" | "off"
+    )
+}
+
+/// Functions a query can call that change the server, not only read it: ending sessions,
+/// reloading settings, moving sequences, dropping replication slots, promoting a replica.
+const SERVER_FUNCTIONS: [&str; 14] = [
+    "PG_TERMINATE_BACKEND",
+    "PG_CANCEL_BACKEND",
+    "PG_RELOAD_CONF",
+    "PG_ROTATE_LOGFILE",
+    "PG_SWITCH_WAL",
+    "PG_PROMOTE",
+    "PG_WAL_REPLAY_",
+    "PG_DROP_REPLICATION_SLOT",
+    "PG_CREATE_",
+    "PG_REPLICATION_ORIGIN_",
+    "SETVAL(",
+    "SET_CONFIG(",
+    "LO_UNLINK",
+    "DBLINK_EXEC",
+];
 
 /// The names SQL acts on: the word after `FROM`, `INTO`, `UPDATE`, `TABLE`, `JOIN`, `DATABASE`,
 /// `SCHEMA`.
@@ -334,7 +366,7 @@ fn sql_names(text: &str) -> Vec<String> {
 
 /// What application code does to the data it reaches through an ORM (Active Record, Django,
 /// Ecto, Eloquent, SQLAlchemy): mass deletes and drops destroy, writes mutate.
-fn orm(text: &str) -> Option<Effect> {
+pub(super) fn orm(text: &str) -> Option<Effect> {
     const DESTROYS: [&str; 12] = [
         "delete_all",
         "destroy_all",
@@ -414,6 +446,14 @@ mod tests {
             Some(Effect::Destroy)
         );
         assert_eq!(sql("DELETE FROM events WHERE id = 4"), Some(Effect::Mutate));
+        assert_eq!(
+            sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle'"),
+            Some(Effect::Mutate)
+        );
+        assert_eq!(sql("select setval('orders_id_seq', 1)"), Some(Effect::Mutate));
+        assert_eq!(sql("KILL 4711"), Some(Effect::Mutate));
+        assert_eq!(sql("PURGE BINARY LOGS BEFORE now()"), Some(Effect::Destroy));
+        assert_eq!(sql("SELECT * FROM pg_stat_activity"), Some(Effect::Read));
         assert_eq!(sql("select 1; update t set a = 1"), Some(Effect::Mutate));
         assert_eq!(
             sql("WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x"),

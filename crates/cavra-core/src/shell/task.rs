@@ -94,6 +94,14 @@ pub(super) fn read(program: &str, first: &str, args: &[String], parsed: &ParsedA
     } else {
         None
     };
+    if kind == Kind::Script
+        && let [verb, code, ..] = rest
+        && matches!(verb.as_str(), "rpc" | "eval")
+    {
+        // An Elixir release's `bin/app rpc 'Repo.delete_all(Session)'`: code run inside the live
+        // system, judged like any ORM code, and taken to change it when it says nothing.
+        reading.effect = reading.effect.max(super::place::orm(code).or(Some(Effect::Mutate)));
+    }
     if reading.effect.is_some_and(|e| e > Effect::Read) && previews(rest) {
         reading.effect = Some(Effect::Read);
     }
@@ -112,7 +120,7 @@ pub(super) fn remote(via: &[String]) -> bool {
     via.iter().any(|v| {
         v.starts_with("on ")
             || matches!(
-                v.as_str(),
+                v.split_whitespace().next().unwrap_or_default(),
                 "kubectl" | "oc" | "docker" | "podman" | "nerdctl" | "crictl" | "fly" | "flyctl" | "heroku" | "railway"
             )
     })
