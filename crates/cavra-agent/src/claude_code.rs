@@ -179,6 +179,56 @@ fn input_object(input: &HookInput) -> Option<Map<String, Value>> {
     }
 }
 
+/// Most bytes of each written text a write action carries; rules see the beginning of a longer
+/// one (the path rules see every write), and the action stays well inside the API's body limit.
+pub const WRITTEN_TEXT_CAP: usize = 8 * 1024;
+
+/// What a Write, Edit or MultiEdit puts in the file, as the write action's `arguments`
+/// (`content`, `new_string`, `edits[].new_string`), so that packs can judge the text (a compose
+/// file given `privileged: true`); each text is cut at [`WRITTEN_TEXT_CAP`] bytes, and
+/// `truncated` says so. The replaced text (`old_string`) is left out.
+fn written_arguments(input: &HookInput) -> Option<Map<String, Value>> {
+    let Value::Object(tool_input) = &input.tool_input else {
+        return None;
+    };
+    let mut truncated = false;
+    let mut cap = |text: &str| -> Value {
+        if text.len() <= WRITTEN_TEXT_CAP {
+            return Value::String(text.to_owned());
+        }
+        truncated = true;
+        let mut end = WRITTEN_TEXT_CAP;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Value::String(text[..end].to_owned())
+    };
+    let mut out = Map::new();
+    for key in ["content", "new_string"] {
+        if let Some(text) = tool_input.get(key).and_then(Value::as_str) {
+            out.insert(key.to_owned(), cap(text));
+        }
+    }
+    if let Some(edits) = tool_input.get("edits").and_then(Value::as_array) {
+        let edits: Vec<Value> = edits
+            .iter()
+            .filter_map(|e| e.get("new_string").and_then(Value::as_str))
+            .map(|text| {
+                let mut edit = Map::new();
+                edit.insert("new_string".to_owned(), cap(text));
+                Value::Object(edit)
+            })
+            .collect();
+        if !edits.is_empty() {
+            out.insert("edits".to_owned(), Value::Array(edits));
+        }
+    }
+    if truncated {
+        out.insert("truncated".to_owned(), Value::Bool(true));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// `mcp__<server>__<tool>` split into server and tool.
 pub fn mcp_tool_name(tool_name: &str) -> Option<(&str, &str)> {
     let rest = tool_name.strip_prefix("mcp__")?;
@@ -204,7 +254,11 @@ pub fn action(input: &HookInput, context: &HookContext) -> Result<Action, HookEr
     let mut action = match tool {
         "Bash" => Action::new(ActionType::ExecuteCommand, required_text(input, "command")?),
         "Read" => Action::new(ActionType::ReadFile, required_text(input, "file_path")?),
-        "Write" | "Edit" | "MultiEdit" => Action::new(ActionType::WriteFile, required_text(input, "file_path")?),
+        "Write" | "Edit" | "MultiEdit" => {
+            let mut a = Action::new(ActionType::WriteFile, required_text(input, "file_path")?);
+            a.arguments = written_arguments(input);
+            a
+        }
         "NotebookEdit" => Action::new(ActionType::WriteFile, required_text(input, "notebook_path")?),
         "Glob" => Action::new(ActionType::ReadFile, searched(input, "pattern")),
         "Grep" => Action::new(ActionType::ReadFile, searched(input, "glob")),
@@ -415,6 +469,35 @@ mod tests {
             assert_eq!(a.cwd.as_deref(), Some("/work/repo"));
             assert_eq!(a.agent_id.as_deref(), Some(DEFAULT_AGENT_ID));
         }
+    }
+
+    /// A write carries the text it writes (not the text it replaces), cut at the cap, so that
+    /// packs can judge it.
+    #[test]
+    fn writes_carry_their_text() {
+        let a = act(
+            "Write",
+            json!({"file_path": "deploy/compose.yml", "content": "privileged: true\n"}),
+        );
+        assert_eq!(a.arguments.as_ref().unwrap()["content"], "privileged: true\n");
+        let a = act(
+            "Edit",
+            json!({"file_path": "a.py", "old_string": "SECRET_OLD", "new_string": "verify=False"}),
+        );
+        let args = a.arguments.unwrap();
+        assert_eq!(args["new_string"], "verify=False");
+        assert!(!args.contains_key("old_string"));
+        let a = act(
+            "MultiEdit",
+            json!({"file_path": "b.rs", "edits": [{"old_string": "a", "new_string": "b"}]}),
+        );
+        assert_eq!(a.arguments.unwrap()["edits"][0]["new_string"], "b");
+        let long = "é".repeat(WRITTEN_TEXT_CAP);
+        let a = act("Write", json!({"file_path": "big.txt", "content": long}));
+        let args = a.arguments.unwrap();
+        assert!(args["content"].as_str().unwrap().len() <= WRITTEN_TEXT_CAP);
+        assert_eq!(args["truncated"], true);
+        assert!(act("Write", json!({"file_path": "empty.txt"})).arguments.is_none());
     }
 
     /// MCP tools carry server, tool and arguments; web tools the `network` capability.

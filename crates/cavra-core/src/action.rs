@@ -248,6 +248,24 @@ impl Action {
             None => self.target.split_once(':').map_or(self.target.as_str(), |(s, _)| s),
         }
     }
+    /// The text a write puts in its file, when the agent's tool sent it in `arguments`: Claude
+    /// Code's Write (`content`), Edit (`new_string`) and MultiEdit (`edits[].new_string`), and an
+    /// MCP filesystem server's `content`, `text` or `edits[].newText`. `None` for any other action
+    /// or when nothing was sent; several pieces are joined by newlines.
+    pub fn written_text(&self) -> Option<String> {
+        const KEYS: [&str; 6] = ["content", "new_string", "newText", "new_str", "file_text", "text"];
+        if !matches!(self.action_type, ActionType::WriteFile | ActionType::McpToolCall) {
+            return None;
+        }
+        let arguments = self.arguments.as_ref()?;
+        let mut pieces: Vec<&str> = KEYS.iter().filter_map(|k| arguments.get(*k)?.as_str()).collect();
+        if let Some(edits) = arguments.get("edits").and_then(serde_json::Value::as_array) {
+            for edit in edits {
+                pieces.extend(KEYS.iter().filter_map(|k| edit.get(*k)?.as_str()));
+            }
+        }
+        (!pieces.is_empty()).then(|| pieces.join("\n"))
+    }
 
     /// The MCP tool: `tool`, else the part of `target` after `:`.
     pub fn mcp_tool(&self) -> &str {

@@ -28,6 +28,8 @@ enum Part<'a> {
         /// Every file the same command touches: a write made only from files it reads (`cp
         /// .env.example .env`) is a copy of them.
         with: &'a [(Access, String)],
+        /// The text being written, when the agent's tool sent it (`Action::written_text`).
+        content: Option<&'a str>,
     },
     Git(GitIntent),
     Mcp {
@@ -107,7 +109,8 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
         }),
         _ => CommandLine::default(),
     };
-    let parts = parts(action, &line, pack);
+    let written = action.written_text();
+    let parts = parts(action, &line, written.as_deref(), pack);
     let mut reports = Vec::new();
     let mut matched = Vec::new();
     // (outcome, severity, rule index) of the most restrictive part so far.
@@ -261,7 +264,12 @@ fn apply_mode(action: &Action, mode: Mode, e: &mut Evaluation) {
 }
 
 /// Breaks an action into the parts rules see.
-fn parts<'a>(action: &'a Action, line: &'a CommandLine, pack: &CompiledPack) -> Vec<Part<'a>> {
+fn parts<'a>(
+    action: &'a Action,
+    line: &'a CommandLine,
+    written: Option<&'a str>,
+    pack: &CompiledPack,
+) -> Vec<Part<'a>> {
     let root = action.cwd.as_deref();
     let mut parts = Vec::new();
     match action.action_type {
@@ -271,7 +279,7 @@ fn parts<'a>(action: &'a Action, line: &'a CommandLine, pack: &CompiledPack) -> 
             } else {
                 Access::Write
             };
-            file_parts(access, &action.target, root, root, pack, &[], &mut parts);
+            file_parts(access, &action.target, root, root, pack, (&[], written), &mut parts);
         }
         ActionType::GitOperation => parts.push(Part::Git(git::from_action(&action.target, action.git_operation()))),
         ActionType::McpToolCall => {
@@ -283,7 +291,7 @@ fn parts<'a>(action: &'a Action, line: &'a CommandLine, pack: &CompiledPack) -> 
             // What the tool is asked to touch is checked like the agent's own file access.
             let access = mcp_access(action.mcp_tool());
             for file in mcp_paths(action) {
-                file_parts(access, file, root, root, pack, &[], &mut parts);
+                file_parts(access, file, root, root, pack, (&[], written), &mut parts);
             }
             if let Some(intent) = mcp_git(action) {
                 parts.push(Part::Git(intent));
@@ -307,7 +315,7 @@ fn command_line_parts<'a>(line: &'a CommandLine, root: Option<&str>, pack: &Comp
         let copies = cmd.input.is_none() && !cmd.args.iter().any(|a| a == "-" || a.contains('$'));
         let with: &[(Access, String)] = if copies { &cmd.files } else { &[] };
         for (access, file) in &cmd.files {
-            file_parts(*access, file, cmd.cwd.as_deref(), root, pack, with, parts);
+            file_parts(*access, file, cmd.cwd.as_deref(), root, pack, (with, None), parts);
         }
     }
     parts.extend(line.pipelines.iter().map(|p| Part::Pipeline(p)));
@@ -325,7 +333,7 @@ fn file_parts<'a>(
     cwd: Option<&str>,
     root: Option<&str>,
     pack: &CompiledPack,
-    with: &'a [(Access, String)],
+    (with, content): (&'a [(Access, String)], Option<&'a str>),
     parts: &mut Vec<Part<'a>>,
 ) {
     // No file system takes a path this long (Linux's PATH_MAX); matching it against every rule
@@ -342,6 +350,7 @@ fn file_parts<'a>(
             path: resolved,
             shown,
             with,
+            content,
         });
         return;
     }
@@ -359,6 +368,7 @@ fn file_parts<'a>(
             path: path::resolve(&witness, cwd, root),
             shown: raw.to_owned(),
             with,
+            content,
         });
     }
     let Some(spellings) = spellings(raw) else {
@@ -372,6 +382,7 @@ fn file_parts<'a>(
                 path: path::resolve(&guess, cwd, root),
                 shown: raw.to_owned(),
                 with,
+                content,
             });
         }
     }
@@ -867,9 +878,14 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
                 };
                 command_matches(m, c, &context)
             }
-            (CompiledMatcher::File(m), Part::File { access, with, .. }) => {
-                file_path.as_ref().is_some_and(|p| file_matches(m, *access, p, with))
-            }
+            (
+                CompiledMatcher::File(m),
+                Part::File {
+                    access, with, content, ..
+                },
+            ) => file_path
+                .as_ref()
+                .is_some_and(|p| file_matches(m, *access, p, with, *content)),
             (CompiledMatcher::Git(m), Part::Git(g)) => git_matches(m, g, pack),
             (
                 CompiledMatcher::Mcp(m),
@@ -1101,7 +1117,13 @@ fn command_matches<'a>(m: &CommandMatcher, c: &'a SimpleCommand, context: &Comma
     true
 }
 
-fn file_matches(m: &FileMatcher, access: Access, path: &Candidates<'_>, with: &[(Access, String)]) -> bool {
+fn file_matches(
+    m: &FileMatcher,
+    access: Access,
+    path: &Candidates<'_>,
+    with: &[(Access, String)],
+    content: Option<&str>,
+) -> bool {
     let wanted = match m.access {
         FileAccess::Any => true,
         FileAccess::Read => access == Access::Read,
@@ -1113,6 +1135,9 @@ fn file_matches(m: &FileMatcher, access: Access, path: &Candidates<'_>, with: &[
         && m.paths.as_ref().is_none_or(hit)
         && !hit(&m.except)
         && m.from.as_ref().is_none_or(|set| copied_from(set, access, with))
+        && m.content
+            .as_ref()
+            .is_none_or(|re| content.is_some_and(|c| re.is_match(c)))
 }
 
 /// Whether a write is made only from files that match `set`: the command reads at least one

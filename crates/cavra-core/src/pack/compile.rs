@@ -134,6 +134,8 @@ pub(crate) struct FileMatcher {
     pub outside_repository: Option<bool>,
     /// `None` when the rule names no sources.
     pub from: Option<GlobSet>,
+    /// `None` when the rule does not look at what is written.
+    pub content: Option<Regex>,
 }
 
 #[derive(Debug)]
@@ -493,6 +495,11 @@ fn compile_matcher(m: &Matcher) -> Result<CompiledMatcher, MatcherError> {
             } else {
                 Some(set_with_case(&file_patterns(&f.from), f.ignore_case)?)
             },
+            content: f
+                .content
+                .as_deref()
+                .map(|t| Regex::new(t).map_err(MatcherError::Text))
+                .transpose()?,
         }),
         Matcher::Git(g) => CompiledMatcher::Git(GitMatcher {
             operations: g.operations.clone(),

@@ -214,6 +214,10 @@ pub struct FileMatch {
     /// least one file and every file it reads matches (`cp .env.example .env`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub from: Vec<String>,
+    /// A regex over the text being written (an agent's Write or Edit tool sends it; see
+    /// `Action::written_text`): the rule matches only writes whose new text matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
     /// Whether `paths` and `except` ignore case (`.ENV`, `ID_RSA`, `Credentials`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ignore_case: bool,

@@ -487,7 +487,15 @@ impl Reader<'_> {
         self.only_keys(
             node,
             &entries,
-            &["paths", "except", "access", "outside_repository", "ignore_case", "from"],
+            &[
+                "paths",
+                "except",
+                "access",
+                "outside_repository",
+                "ignore_case",
+                "from",
+                "content",
+            ],
             "`file`",
         );
         let mut m = FileMatch::default();
@@ -496,6 +504,15 @@ impl Reader<'_> {
                 "paths" => m.paths = self.globs(value, "`paths`"),
                 "except" => m.except = self.globs(value, "`except`"),
                 "from" => m.from = self.globs(value, "`from`"),
+                "content" => {
+                    if let Some(re) = self.string(value, "`content`") {
+                        if let Some(e) = self.check_patterns.then(|| regex::Regex::new(&re).err()).flatten() {
+                            let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+                            self.err(value, format!("invalid regex `{re}` in `content`: {first}"));
+                        }
+                        m.content = Some(re);
+                    }
+                }
                 "outside_repository" => m.outside_repository = self.boolean(value, "`outside_repository`"),
                 "ignore_case" => m.ignore_case = self.boolean(value, "`ignore_case`").unwrap_or(false),
                 "access" => {
