@@ -10,7 +10,7 @@
 //! A program that is not described is still analysed: its options are flags without values and
 //! its path-like arguments files it reads.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -198,34 +198,35 @@ impl Effect {
     pub const ALL: [Effect; 3] = [Effect::Read, Effect::Mutate, Effect::Destroy];
 }
 
-/// The verb lists of `programs/verbs.yaml`.
+/// The verb lists of `programs/verbs.yaml`, as sets: every word of every command is looked up in
+/// several of them.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Verbs {
-    destroy: Vec<String>,
-    mutate: Vec<String>,
-    read: Vec<String>,
-    programs: Vec<String>,
-    grouped: Vec<String>,
-    previews: Vec<String>,
-    strong: Vec<String>,
-    task_runners: Vec<String>,
-    build_tools: Vec<String>,
-    ships: Vec<String>,
-    databases: Vec<String>,
-    inspectors: Vec<String>,
+    destroy: HashSet<String>,
+    mutate: HashSet<String>,
+    read: HashSet<String>,
+    programs: HashSet<String>,
+    grouped: HashSet<String>,
+    previews: HashSet<String>,
+    strong: HashSet<String>,
+    task_runners: HashSet<String>,
+    build_tools: HashSet<String>,
+    ships: HashSet<String>,
+    databases: HashSet<String>,
+    inspectors: HashSet<String>,
 }
 
 impl Verbs {
     /// Whether `program`'s subcommand words are verbs.
     pub fn drives(&self, program: &str) -> bool {
-        self.programs.iter().any(|p| p == program)
+        self.programs.contains(program)
     }
 
     /// Whether `program`'s first word names a product or group, never a verb (`gcloud run`,
     /// `gh run`, `aws deploy`).
     pub fn grouped(&self, program: &str) -> bool {
-        self.grouped.iter().any(|p| p == program)
+        self.grouped.contains(program)
     }
 
     /// What `word` does when an unmodelled program is given it: only the verbs that say so by
@@ -234,51 +235,54 @@ impl Verbs {
         self.classify(word).filter(|e| {
             *e == Effect::Destroy || {
                 let lower = word.to_ascii_lowercase();
-                let parts: Vec<&str> = lower.split(['-', '_', ':', '.']).filter(|p| !p.is_empty()).collect();
-                self.strong
-                    .iter()
-                    .any(|v| v == &lower || parts.first() == Some(&v.as_str()) || parts.last() == Some(&v.as_str()))
+                let mut parts = lower.split(['-', '_', ':', '.']).filter(|p| !p.is_empty());
+                let first = parts.next();
+                let last = parts.next_back().or(first);
+                self.strong.contains(&lower)
+                    || first.is_some_and(|p| self.strong.contains(p))
+                    || last.is_some_and(|p| self.strong.contains(p))
             }
         })
     }
 
     /// Whether `program` runs targets named by verbs (`make deploy`, `mix ecto.migrate`).
     pub fn task_runner(&self, program: &str) -> bool {
-        self.task_runners.iter().any(|p| p == program)
+        self.task_runners.contains(program)
     }
 
     /// Whether `program` is a build tool whose operands are named goals or tasks (`mvn`, `gradle`).
     pub fn build_tool(&self, program: &str) -> bool {
-        self.build_tools.iter().any(|p| p == program)
+        self.build_tools.contains(program)
     }
 
     /// Whether a word of a task or script name ships something (`publish`, `deploy`, `backfill`).
     pub fn ships(&self, word: &str) -> bool {
-        self.ships.iter().any(|p| p == word)
+        self.ships.contains(word)
     }
 
     /// Whether a word of a task name names a database tool (`flyway`, `db`).
     pub fn database(&self, word: &str) -> bool {
-        self.databases.iter().any(|p| p == word)
+        self.databases.contains(word)
     }
 
     /// Whether `program` only looks (`tail`, `df`), or is described well enough that its own verbs
     /// and code say when it changes something (`psql`, `kubectl`).
     pub fn inspects(&self, program: &str) -> bool {
-        self.inspectors.iter().any(|p| p == program)
+        self.inspectors.contains(program)
     }
 
     /// Whether switch `name` makes the command only show what it would do (`--dry-run`).
     pub fn previews(&self, name: &str) -> bool {
-        self.previews.iter().any(|p| p == name)
+        self.previews.contains(name)
     }
 
     /// What `word` does, by its first or last part.
     pub fn classify(&self, word: &str) -> Option<Effect> {
         let lower = word.to_ascii_lowercase();
-        let parts: Vec<&str> = lower.split(['-', '_', ':', '.']).filter(|p| !p.is_empty()).collect();
-        let (first, last) = (parts.first()?, parts.last()?);
-        let has = |list: &[String]| list.iter().any(|v| v == &lower || v == first || v == last);
+        let mut parts = lower.split(['-', '_', ':', '.']).filter(|p| !p.is_empty());
+        let first = parts.next()?;
+        let last = parts.next_back().unwrap_or(first);
+        let has = |list: &HashSet<String>| list.contains(&lower) || list.contains(first) || list.contains(last);
         if has(&self.destroy) {
             Some(Effect::Destroy)
         } else if has(&self.mutate) {
