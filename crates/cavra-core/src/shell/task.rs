@@ -126,6 +126,57 @@ pub(super) fn remote(via: &[String]) -> bool {
     })
 }
 
+/// What an HTTP client's request does to the service it reaches, by its method: `GET` and `HEAD`
+/// read, `DELETE` destroys, any other method or a request body changes (`curl -X PATCH …`,
+/// `curl -d @x.json …`, `wget --post-data …`, `http DELETE …`). `None` for other programs.
+pub(super) fn http_effect(program: &str, parsed: &ParsedArgs) -> Option<Effect> {
+    let value = |names: &[&str]| {
+        parsed
+            .flags
+            .iter()
+            .find(|f| names.contains(&f.name.as_str()))
+            .and_then(|f| f.value.clone())
+    };
+    let has = |names: &[&str]| parsed.flags.iter().any(|f| names.contains(&f.name.as_str()));
+    let method = match program {
+        "curl" | "curlie" => value(&["request"]).or_else(|| {
+            has(&[
+                "data",
+                "data-binary",
+                "data-raw",
+                "data-ascii",
+                "data-urlencode",
+                "json",
+                "form",
+                "form-string",
+            ])
+            .then(|| "POST".to_owned())
+            .or_else(|| has(&["upload-file"]).then(|| "PUT".to_owned()))
+        }),
+        "wget" => value(&["method"])
+            .or_else(|| has(&["post-data", "post-file", "body-data", "body-file"]).then(|| "POST".to_owned())),
+        "http" | "https" | "httpie" | "xh" | "xhs" => parsed
+            .positionals
+            .first()
+            .filter(|m| m.chars().all(|c| c.is_ascii_alphabetic()) && m.len() <= 7)
+            .cloned()
+            .or_else(|| {
+                parsed
+                    .positionals
+                    .iter()
+                    .skip(1)
+                    .any(|i| i.contains('='))
+                    .then(|| "POST".to_owned())
+            }),
+        _ => return None,
+    };
+    Some(match method.map(|m| m.to_ascii_uppercase()).as_deref() {
+        None | Some("GET" | "HEAD" | "OPTIONS") => Effect::Read,
+        Some("DELETE") => Effect::Destroy,
+        Some(_) => Effect::Mutate,
+    })
+}
+
 /// Verbs that, in a build task's name, act on the working copy only (`gradle clean`, `mvn
 /// install`, `npm run test:update`).
 fn is_local_verb(word: &str) -> bool {

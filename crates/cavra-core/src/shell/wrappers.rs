@@ -774,6 +774,9 @@ impl Walker {
             }
             effect = effect.max(task.effect);
         }
+        if effect.is_none() {
+            effect = super::task::http_effect(&program, &parsed);
+        }
         if effect.is_none() && super::task::remote(via) && !super::model::verbs().inspects(&program) {
             // Run on another machine, and not read as a read: what cannot be read may change it.
             effect = Some(super::model::Effect::Mutate);
