@@ -186,7 +186,7 @@ pub(crate) fn parse_args(program: &str, args: &[String]) -> ParsedArgs {
         let whole_words = chain.iter().any(|s| s.single_dash_long);
         let long = arg.strip_prefix("--");
         let body = long.unwrap_or(&arg[1..]);
-        if long.is_some() || whole_words || body.starts_with(|c: char| c.is_ascii_digit()) {
+        if long.is_some() || whole_words || body.starts_with(|c: char| c.is_ascii_digit()) || go_style(&chain, body) {
             let (name, inline) = match body.split_once('=') {
                 Some((n, v)) => (n, Some(v.to_owned())),
                 None => (body, None),
@@ -242,6 +242,30 @@ pub(crate) fn parse_args(program: &str, args: &[String]) -> ParsedArgs {
     }
     out.chain = chain;
     out
+}
+
+/// Whether a single-dash word is a Go-style long option with its value (`nomad job run
+/// -address=https://…`, `consul kv get -http-addr=…`), not a cluster of short flags: a name of two
+/// or more letters before `=`, whose first letter is not a short option that takes a value
+/// (`-Dkey=value`, `-ofile=x` stay short options with attached values).
+fn go_style(chain: &[&Spec], body: &str) -> bool {
+    let Some((name, _)) = body.split_once('=') else {
+        return false;
+    };
+    let Some(first) = name.chars().next() else {
+        return false;
+    };
+    let key = first.to_string();
+    let short_takes_value = short_names(chain, &key)
+        .unwrap_or_else(|| vec![key.clone()])
+        .iter()
+        .any(|n| takes_value(chain, n))
+        || takes_value(chain, &key);
+    name.len() >= 2
+        && !short_takes_value
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 #[cfg(test)]

@@ -121,7 +121,19 @@ pub(super) fn remote(via: &[String]) -> bool {
         v.starts_with("on ")
             || matches!(
                 v.split_whitespace().next().unwrap_or_default(),
-                "kubectl" | "oc" | "docker" | "podman" | "nerdctl" | "crictl" | "fly" | "flyctl" | "heroku" | "railway"
+                "kubectl"
+                    | "oc"
+                    | "docker"
+                    | "podman"
+                    | "nerdctl"
+                    | "crictl"
+                    | "fly"
+                    | "flyctl"
+                    | "heroku"
+                    | "railway"
+                    | "gcloud"
+                    | "az"
+                    | "tsh"
             )
     })
 }
