@@ -500,13 +500,15 @@ fn literal_at(code: &str, at: usize) -> Arg {
     }
 }
 
-/// PowerShell: recursive removal, wherever its flags stand (`Remove-Item -Recurse -Force X`).
+/// PowerShell: recursive removal, wherever its flags stand (`Remove-Item -Recurse -Force X, Y`),
+/// and every other cmdlet statement (`Set-MpPreference -DisableRealtimeMonitoring $true`,
+/// `Get-Secret -Name X -AsPlainText`) judged as a command of that name.
 fn powershell(w: &mut Walker, code: &str, depth: usize, via: &[String]) -> Vec<String> {
     let mut programs = Vec::new();
     for c in PS_REMOVE.captures_iter(code) {
         let Some(rest) = c.get(1) else { continue };
         let mut recursive = false;
-        let mut target = None;
+        let mut targets: Vec<String> = Vec::new();
         let mut words = rest.as_str().split_whitespace();
         while let Some(word) = words.next() {
             let lower = word.to_ascii_lowercase();
@@ -514,26 +516,52 @@ fn powershell(w: &mut Walker, code: &str, depth: usize, via: &[String]) -> Vec<S
                 if !flag.is_empty() && ("recurse".starts_with(flag) || flag == "r") {
                     recursive = true;
                 } else if matches!(flag, "path" | "literalpath" | "lp") {
-                    target = words.next().map(str::to_owned);
+                    targets.extend(words.next().map(str::to_owned));
                 }
                 continue;
             }
-            if target.is_none() {
-                target = Some(word.to_owned());
+            if targets.is_empty() || targets.last().is_some_and(|t| t.ends_with(',')) || word.starts_with(',') {
+                targets.push(word.to_owned());
             }
         }
-        let Some(target) = target else { continue };
-        let target = target.trim_matches(['\'', '"']).replace('\\', "/");
-        let target = ["$HOME", "$env:USERPROFILE", "$env:HOME", "~"]
+        // `Remove-Item a, b` and `Remove-Item a,b`: a list of paths.
+        let targets: Vec<String> = targets
             .iter()
-            .find_map(|h| target.strip_prefix(h))
-            .map_or(target.clone(), |rest| format!("~{rest}"));
+            .flat_map(|t| t.split(','))
+            .map(|t| t.trim().trim_matches(['\'', '"']).replace('\\', "/"))
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                ["$HOME", "$env:USERPROFILE", "$env:HOME", "~"]
+                    .iter()
+                    .find_map(|h| t.strip_prefix(h))
+                    .map_or(t.clone(), |rest| format!("~{rest}"))
+            })
+            .collect();
+        if targets.is_empty() {
+            continue;
+        }
         let mut argv = vec!["rm".to_owned()];
         if recursive {
             argv.push("-rf".to_owned());
         }
-        argv.push(target);
+        argv.extend(targets);
         programs.extend(w.invoke(argv, Extras::default(), depth, via));
+    }
+    for statement in code.split([';', '\n', '|', '{', '}']) {
+        let words: Vec<String> = statement
+            .split_whitespace()
+            .map(|word| word.trim_matches(['\'', '"']).to_owned())
+            .collect();
+        let Some(first) = words.first() else { continue };
+        let cmdlet = first.split_once('-').is_some_and(|(verb, noun)| {
+            verb.len() > 1
+                && !noun.is_empty()
+                && verb.chars().all(|c| c.is_ascii_alphabetic())
+                && noun.chars().all(|c| c.is_ascii_alphanumeric())
+        });
+        if cmdlet && !first.eq_ignore_ascii_case("remove-item") {
+            programs.extend(w.invoke(words, Extras::default(), depth, via));
+        }
     }
     programs
 }

@@ -300,6 +300,12 @@ pub(crate) fn sql(text: &str) -> Option<Effect> {
         };
         // `WITH ... DELETE` and friends: a data-changing word inside a query counts too, and so
         // does a function that changes the server (`SELECT pg_terminate_backend(pid) ...`).
+        // `ALTER TABLE … DROP COLUMN|PARTITION`: a change that throws data away.
+        let found = if first == &"ALTER" && words.iter().any(|w| matches!(*w, "DROP" | "TRUNCATE")) {
+            Effect::Destroy
+        } else {
+            found
+        };
         let inner = if found == Effect::Read
             && (words
                 .iter()
@@ -452,6 +458,11 @@ mod tests {
         );
         assert_eq!(sql("select setval('orders_id_seq', 1)"), Some(Effect::Mutate));
         assert_eq!(sql("KILL 4711"), Some(Effect::Mutate));
+        assert_eq!(
+            sql("ALTER TABLE events.page_views ON CLUSTER prod DROP PARTITION 202401"),
+            Some(Effect::Destroy)
+        );
+        assert_eq!(sql("ALTER TABLE users ADD COLUMN age int"), Some(Effect::Mutate));
         assert_eq!(sql("PURGE BINARY LOGS BEFORE now()"), Some(Effect::Destroy));
         assert_eq!(sql("SELECT * FROM pg_stat_activity"), Some(Effect::Read));
         assert_eq!(sql("select 1; update t set a = 1"), Some(Effect::Mutate));

@@ -66,7 +66,8 @@ pub(super) fn read(program: &str, first: &str, args: &[String], parsed: &ParsedA
         let name = parsed.positionals.get(1)?;
         let at = args.iter().position(|a| a == name)?;
         (Kind::Task, vec![name.as_str()], &args[at + 1..])
-    } else if let Some(script) = script_file(parsed) {
+    } else if let Some(script) = script_file(parsed).filter(|f| model().get(program_name(f)).is_none()) {
+        // (`python manage.py …` is described by the model: its own verbs say what it does.)
         let at = args.iter().position(|a| a == script)?;
         (Kind::Script, vec![stem(script)], &args[at + 1..])
     } else if first.contains('/') && model().get(program).is_none() {
@@ -81,7 +82,7 @@ pub(super) fn read(program: &str, first: &str, args: &[String], parsed: &ParsedA
     let database = words.iter().any(|w| verbs.database(w));
     let strong = words
         .iter()
-        .any(|w| verbs.ships(w) || verbs.classify_strong(w) == Some(Effect::Mutate) && !is_local_verb(w));
+        .any(|w| verbs.ships(w) || verbs.classify_strong(w) == Some(Effect::Mutate) && (database || !is_local_verb(w)));
     reading.effect = if destroys && database {
         Some(Effect::Destroy)
     } else if strong || destroys && kind == Kind::Script {
@@ -167,6 +168,21 @@ pub(super) fn http_effect(program: &str, parsed: &ParsedArgs) -> Option<Effect> 
         }),
         "wget" => value(&["method"])
             .or_else(|| has(&["post-data", "post-file", "body-data", "body-file"]).then(|| "POST".to_owned())),
+        // `grpcurl -d '{…}' host:443 pkg.Service/AdjustStock`: the method's name says what it does.
+        "grpcurl" | "grpc_cli" | "evans" | "buf" => {
+            let method = parsed
+                .positionals
+                .iter()
+                .rev()
+                .find(|p| p.contains('/') && !p.contains("://"))?;
+            let name = method.rsplit(['/', '.']).next().unwrap_or(method);
+            let first = split_name(name).into_iter().next()?;
+            return Some(match verbs().classify(&first) {
+                Some(Effect::Read) => Effect::Read,
+                Some(Effect::Destroy) => Effect::Destroy,
+                _ => Effect::Mutate,
+            });
+        }
         "http" | "https" | "httpie" | "xh" | "xhs" => parsed
             .positionals
             .first()
@@ -213,6 +229,11 @@ fn script_file(parsed: &ParsedArgs) -> Option<&str> {
     let file = parsed.positionals.first()?;
     let extension = file.rsplit_once('.').map(|(_, e)| e);
     (file.contains('/') || extension.is_some_and(|e| SCRIPT_EXTENSIONS.contains(&e))).then_some(file.as_str())
+}
+
+/// A file's name without its directory.
+fn program_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
 /// A file's name without its directory and extension.
