@@ -250,6 +250,12 @@ pub(crate) struct Walker {
     /// Variables whose value a decoder produced (`x=$(echo ... | base64 -d)`): any word that uses
     /// one names something nobody can read beforehand.
     pub(super) hidden_vars: HashSet<String>,
+    /// What the `find` just run prints, as a path pattern (`src/**/__pycache__` for `find src
+    /// -name __pycache__`), when it has one plain `-name` filter and runs nothing itself.
+    pub(super) find_prints: Vec<String>,
+    /// What the previous stage of the pipeline being walked prints, as above: the names `xargs`
+    /// appends to its command (`find . -name __pycache__ | xargs rm -rf`).
+    pub(super) piped_paths: Vec<String>,
     /// Functions defined so far, with what each calls and whether it calls it concurrently.
     calls: HashMap<String, Vec<(String, bool)>>,
     /// Tests only: skip the plain-word fast path.
@@ -289,6 +295,8 @@ impl Walker {
             work: 0,
             calls: HashMap::new(),
             hidden_vars: HashSet::new(),
+            find_prints: Vec::new(),
+            piped_paths: Vec::new(),
             outer_reaches: Vec::new(),
             #[cfg(test)]
             force_grammar: false,
@@ -478,9 +486,14 @@ impl Walker {
         let mut stages: Vec<Stage> = Vec::with_capacity(p.seq.len());
         // Commands each stage added, to see what it runs and what it prints.
         let mut ranges = Vec::with_capacity(p.seq.len());
+        let mut printed: Vec<String> = Vec::new();
         for cmd in &p.seq {
             let start = self.out.commands.len();
+            self.piped_paths = std::mem::take(&mut printed);
+            self.find_prints.clear();
             let programs = self.command(cmd, concurrent, depth, via);
+            printed = std::mem::take(&mut self.find_prints);
+            self.piped_paths.clear();
             let end = self.out.commands.len();
             let runs_input = self.out.commands[start..end].iter().any(|c| c.runs_stdin);
             ranges.push(start..end);

@@ -220,6 +220,17 @@ impl Walker {
             match runs {
                 Runs::Command if !container => {
                     argv = args[at..].to_vec();
+                    let paths = std::mem::take(&mut self.piped_paths);
+                    if program == "xargs" && !paths.is_empty() {
+                        // `find src -name __pycache__ | xargs rm -rf`: the names xargs appends
+                        // are the entries of that name under each starting point.
+                        if argv.iter().any(|a| a.contains("{}")) {
+                            let joined = paths.join(" ");
+                            argv.iter_mut().for_each(|a| *a = a.replace("{}", &joined));
+                        } else {
+                            argv.extend(paths);
+                        }
+                    }
                     // `sudo EDITOR='tee -a' visudo`: assignments before the command are its
                     // environment.
                     let assignments = argv.iter().take_while(|w| is_assignment(w) && argv.len() > 1).count();
@@ -561,6 +572,23 @@ impl Walker {
                     .push((Access::Write, format!("{}/*", root.trim_end_matches('/'))));
             }
         }
+        let runs_something = args
+            .iter()
+            .any(|a| matches!(a.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir" | "-delete"));
+        let names: Vec<&str> = (0..args.len())
+            .filter(|&k| matches!(args[k].as_str(), "-name" | "-iname"))
+            .filter_map(|k| args.get(k + 1).map(String::as_str))
+            .collect();
+        self.find_prints = match (runs_something, names.as_slice()) {
+            (false, [name]) if !name.contains(['*', '?', '[', '/']) && filtered_at(args.len()) => {
+                let starts: Vec<&str> = if roots.is_empty() { vec!["."] } else { roots.clone() };
+                starts
+                    .iter()
+                    .map(|root| format!("{}/**/{name}", root.trim_end_matches('/')))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         let mut programs = self.emit(&kept, &extras, &via);
         let mut i = 0;
         while i < args.len() {
