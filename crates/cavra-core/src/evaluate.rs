@@ -752,6 +752,15 @@ fn mcp_git(action: &Action) -> Option<GitIntent> {
     let branch =
         arg(&["branch", "ref", "base", "targetbranch", "basebranch", "branchname"]).map(|b| git::branch_name(&b));
     let has = |w: &str| tool.contains(w);
+    if [
+        "list", "get", "search", "read", "view", "show", "compare", "diff", "fetch", "find",
+    ]
+    .iter()
+    .any(|w| tool.starts_with(w))
+    {
+        // `list_commits`, `get_file_contents`: reading a repository writes nothing to it.
+        return None;
+    }
     let (operation, branches, all) = if has("delete") && (has("repo") || has("project")) {
         ("branch_delete", Vec::new(), true)
     } else if has("merge") && (has("pull") || has("pr") || has("request") || has("mr")) {

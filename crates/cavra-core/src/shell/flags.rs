@@ -244,11 +244,16 @@ pub(crate) fn parse_args(program: &str, args: &[String]) -> ParsedArgs {
     out
 }
 
-/// Whether a single-dash word is a Go-style long option with its value (`nomad job run
-/// -address=https://…`, `consul kv get -http-addr=…`), not a cluster of short flags: a name of two
-/// or more letters before `=`, whose first letter is not a short option that takes a value
-/// (`-Dkey=value`, `-ofile=x` stay short options with attached values).
+/// Whether a single-dash word of a program cavra has no description of is a Go-style long option
+/// with its value (`waypoint up -workspace=prod`), not a cluster of short flags: a name of two or
+/// more letters before `=`, whose first letter is not a short option that takes a value
+/// (`-Dkey=value`, `-ofile=x` stay short options with attached values). Described programs say
+/// so themselves (`single_dash_long`: `nomad`, `consul`); for them a cluster stays a cluster
+/// (`kubectl -in=production` is `-i -n=production`).
 fn go_style(chain: &[&Spec], body: &str) -> bool {
+    if !chain.is_empty() {
+        return false;
+    }
     let Some((name, _)) = body.split_once('=') else {
         return false;
     };
@@ -261,8 +266,15 @@ fn go_style(chain: &[&Spec], body: &str) -> bool {
         .iter()
         .any(|n| takes_value(chain, n))
         || takes_value(chain, &key);
+    // `kubectl -in=production` is `-i -n=production`: letters the program knows as short
+    // options stay a cluster.
+    let cluster = name.chars().all(|c| {
+        let letter = c.to_string();
+        short_names(chain, &letter).is_some() || knows(chain, &letter)
+    });
     name.len() >= 2
         && !short_takes_value
+        && !cluster
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))

@@ -86,6 +86,8 @@ static UNLINK: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+static PS_COMMENT: LazyLock<Regex> = LazyLock::new(|| re(r"(?s)<#.*?#>|#[^\n]*"));
+
 static PS_REMOVE: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)(?:^|[;|&({\s])(?:remove-item|ri|rm|rmdir|rd|del|erase)\s+([^;|\n]*)"));
 
@@ -504,6 +506,9 @@ fn literal_at(code: &str, at: usize) -> Arg {
 /// and every other cmdlet statement (`Set-MpPreference -DisableRealtimeMonitoring $true`,
 /// `Get-Secret -Name X -AsPlainText`) judged as a command of that name.
 fn powershell(w: &mut Walker, code: &str, depth: usize, via: &[String]) -> Vec<String> {
+    // Comments say nothing the shell runs (`Set-ExecutionPolicy Unrestricted # -Scope Process`).
+    let code = PS_COMMENT.replace_all(code, " ");
+    let code = code.as_ref();
     let mut programs = Vec::new();
     for c in PS_REMOVE.captures_iter(code) {
         let Some(rest) = c.get(1) else { continue };
@@ -547,7 +552,13 @@ fn powershell(w: &mut Walker, code: &str, depth: usize, via: &[String]) -> Vec<S
         argv.extend(targets);
         programs.extend(w.invoke(argv, Extras::default(), depth, via));
     }
-    for statement in code.split([';', '\n', '|', '{', '}']) {
+    for statement in code.split([';', '\n', '|', '{', '}', '(', ')']) {
+        // `$p = Set-MpPreference …`: what an assignment runs.
+        let statement = statement
+            .trim_start()
+            .strip_prefix('$')
+            .and_then(|s| s.split_once('=').map(|(_, rest)| rest))
+            .unwrap_or(statement);
         let words: Vec<String> = statement
             .split_whitespace()
             .map(|word| word.trim_matches(['\'', '"']).to_owned())

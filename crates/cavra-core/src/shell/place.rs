@@ -301,7 +301,10 @@ pub(crate) fn sql(text: &str) -> Option<Effect> {
         // `WITH ... DELETE` and friends: a data-changing word inside a query counts too, and so
         // does a function that changes the server (`SELECT pg_terminate_backend(pid) ...`).
         // `ALTER TABLE … DROP COLUMN|PARTITION`: a change that throws data away.
-        let found = if first == &"ALTER" && words.iter().any(|w| matches!(*w, "DROP" | "TRUNCATE")) {
+        let found = if first == &"ALTER"
+            && words.windows(2).any(|w| {
+                matches!(w[0], "DROP" | "TRUNCATE") && matches!(w[1], "COLUMN" | "PARTITION" | "DETACHED" | "TABLE")
+            }) {
             Effect::Destroy
         } else {
             found
@@ -323,10 +326,11 @@ pub(crate) fn sql(text: &str) -> Option<Effect> {
 
 /// Whether a preview switch's value keeps it a preview (`--dry-run=server`, `--check=true`), not
 /// turns it off (`--dry-run=none`).
-fn previews_with(value: &str) -> bool {
-    !matches!(
+pub(super) fn previews_with(value: &str) -> bool {
+    // Only values known to keep it a preview: `kubectl --dry-run=f` runs for real.
+    matches!(
         value.to_ascii_lowercase().as_str(),
-        "none" | "false" | "0" | "no" | "off"
+        "true" | "t" | "1" | "yes" | "y" | "on" | "client" | "server" | "all"
     )
 }
 

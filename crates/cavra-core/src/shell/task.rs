@@ -43,7 +43,7 @@ const SCRIPT_EXTENSIONS: &[&str] = &[
 
 /// Switches that make a script only show what it would do.
 const SCRIPT_PREVIEWS: &[&str] = &[
-    "dry-run", "dryrun", "dry_run", "noop", "no-op", "plan", "preview", "check", "n",
+    "dry-run", "dryrun", "dry_run", "noop", "no-op", "preview", "what-if", "whatif",
 ];
 
 /// Reads the name and options of a script or task, when the command runs one.
@@ -66,8 +66,9 @@ pub(super) fn read(program: &str, first: &str, args: &[String], parsed: &ParsedA
         let name = parsed.positionals.get(1)?;
         let at = args.iter().position(|a| a == name)?;
         (Kind::Task, vec![name.as_str()], &args[at + 1..])
-    } else if let Some(script) = script_file(parsed).filter(|f| model().get(program_name(f)).is_none()) {
-        // (`python manage.py …` is described by the model: its own verbs say what it does.)
+    } else if let Some(script) = script_file(parsed).filter(|f| f.contains('/') || model().get(f).is_none()) {
+        // (`python manage.py …` in the working directory is described by the model: its own verbs
+        // say what it does. A described name elsewhere, `ops/console`, is just a script.)
         let at = args.iter().position(|a| a == script)?;
         (Kind::Script, vec![stem(script)], &args[at + 1..])
     } else if first.contains('/') && model().get(program).is_none() {
@@ -77,7 +78,17 @@ pub(super) fn read(program: &str, first: &str, args: &[String], parsed: &ParsedA
     };
     let mut reading = Reading::default();
     let (given, operands) = option_places(rest, kind);
-    let words: Vec<String> = names.iter().flat_map(|n| split_name(n)).collect();
+    let mut words: Vec<String> = names.iter().flat_map(|n| split_name(n)).collect();
+    if kind == Kind::Script {
+        // A script's own switches say what it is asked to do too (`report.sh --purge-all`).
+        words.extend(
+            rest.iter()
+                .filter_map(|w| w.strip_prefix("--"))
+                .map(|o| o.split_once('=').map_or(o, |(n, _)| n))
+                .flat_map(split_name)
+                .filter(|w| verbs.classify(w).is_some_and(|e| e > Effect::Read)),
+        );
+    }
     let destroys = words.iter().any(|w| verbs.classify(w) == Some(Effect::Destroy));
     let database = words.iter().any(|w| verbs.database(w));
     let strong = words
@@ -103,7 +114,15 @@ pub(super) fn read(program: &str, first: &str, args: &[String], parsed: &ParsedA
         // system, judged like any ORM code, and taken to change it when it says nothing.
         reading.effect = reading.effect.max(super::place::orm(code).or(Some(Effect::Mutate)));
     }
-    if reading.effect.is_some_and(|e| e > Effect::Read) && previews(rest) {
+    // Switches after `--` are the script's; before it, npm's own (`npm run deploy --check`).
+    let script_words = if kind == Kind::Task && !verbs.build_tool(program) {
+        rest.iter()
+            .position(|w| w == "--")
+            .map_or(&[][..], |at| &rest[at + 1..])
+    } else {
+        rest
+    };
+    if reading.effect.is_some_and(|e| e > Effect::Read) && previews(script_words) {
         reading.effect = Some(Effect::Read);
     }
     if strong || destroys {
@@ -231,16 +250,14 @@ fn script_file(parsed: &ParsedArgs) -> Option<&str> {
     (file.contains('/') || extension.is_some_and(|e| SCRIPT_EXTENSIONS.contains(&e))).then_some(file.as_str())
 }
 
-/// A file's name without its directory.
-fn program_name(path: &str) -> &str {
-    path.rsplit(['/', '\\']).next().unwrap_or(path)
-}
-
 /// A file's name without its directory and extension.
 fn stem(path: &str) -> &str {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    name.split_once('.')
-        .map_or(name, |(s, _)| if s.is_empty() { name } else { s })
+    // Only a script's own extension goes (`deploy.production.sh` keeps `deploy.production`).
+    match name.rsplit_once('.') {
+        Some((s, extension)) if !s.is_empty() && SCRIPT_EXTENSIONS.contains(&extension) => s,
+        _ => name,
+    }
 }
 
 /// A name's words, lower-case: `publishReleaseBundle` → publish, release, bundle; `flyway:clean`
@@ -328,10 +345,13 @@ fn option_places(rest: &[String], kind: Kind) -> (Vec<String>, Vec<String>) {
 /// Whether a script is only asked to show what it would do (`--dry-run`, `-n`).
 fn previews(rest: &[String]) -> bool {
     rest.iter().any(|w| {
-        w.strip_prefix("--")
-            .or_else(|| w.strip_prefix('-'))
-            .map(|o| o.split_once('=').map_or(o, |(n, _)| n))
-            .is_some_and(|o| SCRIPT_PREVIEWS.contains(&o))
+        let Some(option) = w.strip_prefix("--").or_else(|| w.strip_prefix('-')) else {
+            return false;
+        };
+        match option.split_once('=') {
+            Some((name, value)) => SCRIPT_PREVIEWS.contains(&name) && super::place::previews_with(value),
+            None => SCRIPT_PREVIEWS.contains(&option),
+        }
     })
 }
 
@@ -352,6 +372,7 @@ mod tests {
     fn stems_drop_directory_and_extension() {
         assert_eq!(stem("jobs/backfill/backfill_user_country.py"), "backfill_user_country");
         assert_eq!(stem("./deploy.sh"), "deploy");
+        assert_eq!(stem("scripts/deploy.production.sh"), "deploy.production");
         assert_eq!(stem(".envrc"), ".envrc");
     }
 

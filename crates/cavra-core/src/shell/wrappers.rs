@@ -458,8 +458,10 @@ impl Walker {
 
     /// Whether the program word is an unquoted glob this walker should resolve.
     fn take_glob_program(&self, argv: &[String]) -> bool {
+        // A lone `[` is the test builtin (`[ -f .env ] || cp …`), not a pattern: an unclosed
+        // bracket matches nothing and stays itself.
         argv.first()
-            .is_some_and(|w| w.contains(['*', '?', '[']) && self.glob_words.contains(w))
+            .is_some_and(|w| w.contains(['*', '?', '[']) && w != "[" && self.glob_words.contains(w))
     }
 
     /// `/bin/r? -rf ~`: a globbed program word runs whichever program it matches; every described
@@ -804,6 +806,17 @@ impl Walker {
         }
         if effect.is_none() {
             effect = super::task::http_effect(&program, &parsed);
+        }
+        if effect.is_none()
+            && parsed.positionals.is_empty()
+            && !parsed.flags.is_empty()
+            && parsed
+                .flags
+                .iter()
+                .all(|f| matches!(f.name.as_str(), "version" | "V" | "help" | "h"))
+        {
+            // `nginx -V`, `python3 --version`: asking a program what it is reads.
+            effect = Some(super::model::Effect::Read);
         }
         if effect.is_none() && super::task::remote(via) && !super::model::verbs().inspects(&program) {
             // Run on another machine, and not read as a read: what cannot be read may change it.
