@@ -181,7 +181,9 @@ impl Walker {
                 return programs;
             };
             let container = inner.container;
-            let wrapper_env: Vec<(String, String)> = extras.env.clone();
+            // Assignments before the wrapper (`A=1 uv run …`) and those `env` made (`env A=1 uv
+            // run …`) both reach what it runs.
+            let wrapper_env: Vec<(String, String)> = extras.env.iter().chain(&self.env).cloned().collect();
             let places = super::place::reaches(&program, &parsed, &wrapper_env, &via, &[]);
             self.outer_reaches.extend(places);
             // `npx github:x/tool`: what it runs comes from a source, not an installed program, so
