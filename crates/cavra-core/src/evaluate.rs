@@ -726,6 +726,20 @@ fn mcp_script(action: &Action) -> Option<String> {
             ));
         }
     }
+    // A repository tool told `private: false` or `visibility: public` publishes the repository,
+    // as `gh repo edit --visibility public` does.
+    let tool = normal_key(action.mcp_tool());
+    if tool.contains("repo")
+        && action.arguments.as_ref().is_some_and(|a| {
+            a.iter().any(|(k, v)| match normal_key(k).as_str() {
+                "private" => v.as_bool() == Some(false) || v.as_str() == Some("false"),
+                "visibility" => v.as_str().is_some_and(|v| v.eq_ignore_ascii_case("public")),
+                _ => false,
+            })
+        })
+    {
+        scripts.push("gh repo edit --visibility public".to_owned());
+    }
     (!scripts.is_empty()).then(|| scripts.join("\n"))
 }
 
@@ -1014,21 +1028,27 @@ fn arg_matches(set: &globset::GlobSet, arg: &Operand<'_>, raw_ok: bool) -> bool 
 }
 
 /// The first environment (in the pack's order) that one of the words names, whole or by a part
-/// split at non-alphanumerics: `eks-prod-eu` reaches `production` through `prod`.
+/// split at non-alphanumerics: `eks-prod-eu` reaches `production` through `prod`. Within one
+/// word the last part that names an environment qualifies the rest, as names are built
+/// (`shop-live-staging` is the staging copy of `shop-live`; `stg-to-prod` reaches production).
 fn environment_of<'p>(reaches: &[String], pack: &'p CompiledPack) -> Option<&'p str> {
     if reaches.is_empty() {
         return None;
     }
-    pack.environments.iter().find_map(|(name, set)| {
-        reaches
-            .iter()
-            .any(|w| {
-                set.is_match(w)
-                    || w.split(|c: char| !c.is_ascii_alphanumeric())
-                        .any(|part| !part.is_empty() && set.is_match(part))
-            })
-            .then_some(name.as_str())
-    })
+    let named = |w: &str| pack.environments.iter().position(|(_, set)| set.is_match(w));
+    let mut first: Option<usize> = None;
+    for word in reaches {
+        let found = named(word).or_else(|| {
+            word.split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|part| !part.is_empty())
+                .filter_map(named)
+                .last()
+        });
+        if let Some(at) = found {
+            first = Some(first.map_or(at, |f| f.min(at)));
+        }
+    }
+    first.map(|at| pack.environments[at].0.as_str())
 }
 
 /// The environment a part reaches.

@@ -88,6 +88,10 @@ pub(crate) enum FileRole {
     Write,
     /// A directory written into.
     DirWrite,
+    /// Used as the program's own credentials or configuration, never printed or sent: the key
+    /// `ssh -i` signs with, the kubeconfig `kubectl` authenticates with. Not a file part, so a
+    /// secret-file rule does not take using a key for reading it.
+    Use,
 }
 
 /// How a wrapper runs what follows it.

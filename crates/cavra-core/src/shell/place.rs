@@ -224,6 +224,11 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
             .filter(|w| is_name(w) && !w.contains('='))
             .find_map(|w| verbs.classify_strong(w));
     }
+    if effect.is_none() && runs_command_module(parsed) {
+        // `ansible web -m ansible.builtin.command -a 'nginx -t'`: the command it runs on the
+        // hosts is judged as itself, where they are, instead of the program's default.
+        return None;
+    }
     effect = effect.or(declared);
     if effect.is_some_and(|e| e > Effect::Read)
         && driven
@@ -263,6 +268,22 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
         }
     }
     effect
+}
+
+/// Whether the operation named by a verb option is a module that runs the command it is given
+/// (`-m shell`, `-m ansible.builtin.command`, `-m raw`, `-m win_shell`).
+fn runs_command_module(parsed: &ParsedArgs) -> bool {
+    let verb_options: Vec<&String> = parsed.chain.iter().flat_map(|s| s.verb_options.iter()).collect();
+    !verb_options.is_empty()
+        && parsed.flags.iter().any(|f| {
+            verb_options.contains(&&f.name)
+                && f.value.as_deref().is_some_and(|v| {
+                    matches!(
+                        v.rsplit('.').next().unwrap_or(v),
+                        "command" | "shell" | "raw" | "win_shell" | "win_command"
+                    )
+                })
+        })
 }
 
 fn is_database(program: &str) -> bool {

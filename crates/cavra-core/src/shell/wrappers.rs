@@ -23,6 +23,38 @@ pub(crate) fn program_name(word: &str) -> &str {
         .unwrap_or(word)
 }
 
+/// The names `find` selects when its only selectors before `end` are plain `-name`/`-iname`
+/// tests (no wildcard, no slash), joined by `-o`, with `-path ... -prune` exclusions allowed:
+/// `find . -path ./.venv -prune -o -type d \( -name target -o -name logs \) -exec rm -rf {} +`
+/// gives `[target, logs]`. `None` when anything else selects (a `-path` that is not pruned, a
+/// pattern, a `-regex`, no name at all).
+fn plain_names(args: &[String], end: usize) -> Option<Vec<&str>> {
+    let mut names = Vec::new();
+    let mut k = 0;
+    while k < end {
+        match args[k].as_str() {
+            "-name" | "-iname" => {
+                let name = args.get(k + 1)?;
+                if name.is_empty() || name.contains(['*', '?', '[', '/']) {
+                    return None;
+                }
+                names.push(name.as_str());
+                k += 2;
+            }
+            "-path" | "-ipath" | "-wholename" | "-iwholename" => {
+                if args.get(k + 2).map(String::as_str) != Some("-prune") {
+                    return None;
+                }
+                k += 3;
+            }
+            "-regex" | "-iregex" | "-lname" | "-ilname" | "-samefile" | "-inum" | "-links" | "-newer" | "-user"
+            | "-group" => return None,
+            _ => k += 1,
+        }
+    }
+    (!names.is_empty()).then_some(names)
+}
+
 /// find predicates that narrow what is matched, so `-delete`/`-exec` do not hit the whole tree.
 /// A pattern that matches every name (`-name '*'`) narrows nothing.
 pub(crate) fn is_find_filter(arg: &str, value: Option<&str>) -> bool {
@@ -579,16 +611,16 @@ impl Walker {
         let runs_something = args
             .iter()
             .any(|a| matches!(a.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir" | "-delete"));
-        let names: Vec<&str> = (0..args.len())
-            .filter(|&k| matches!(args[k].as_str(), "-name" | "-iname"))
-            .filter_map(|k| args.get(k + 1).map(String::as_str))
-            .collect();
-        self.find_prints = match (runs_something, names.as_slice()) {
-            (false, [name]) if !name.contains(['*', '?', '[', '/']) && filtered_at(args.len()) => {
+        self.find_prints = match plain_names(args, args.len()) {
+            Some(names) if !runs_something && filtered_at(args.len()) => {
                 let starts: Vec<&str> = if roots.is_empty() { vec!["."] } else { roots.clone() };
                 starts
                     .iter()
-                    .map(|root| format!("{}/**/{name}", root.trim_end_matches('/')))
+                    .flat_map(|root| {
+                        names
+                            .iter()
+                            .map(move |name| format!("{}/**/{name}", root.trim_end_matches('/')))
+                    })
                     .collect()
             }
             _ => Vec::new(),
@@ -601,23 +633,28 @@ impl Walker {
                     .iter()
                     .position(|a| a == ";" || a == "+" || a == "\\;")
                     .map_or(args.len(), |p| i + 1 + p);
-                let names: Vec<&str> = (0..i)
-                    .filter(|&k| matches!(args[k].as_str(), "-name" | "-iname"))
-                    .filter_map(|k| args.get(k + 1).map(String::as_str))
-                    .collect();
                 let root = roots.first().copied().unwrap_or(".");
-                // What `{}` stands for: everything under the starting point, or — with one
-                // plain `-name` filter — the entries of that name anywhere under it.
-                let stand_in = if !filtered_at(i) {
-                    root.to_owned()
-                } else if let [name] = names.as_slice()
-                    && !name.contains(['*', '?', '[', '/'])
-                {
-                    format!("{}/**/{name}", root.trim_end_matches('/'))
+                // What `{}` stands for: everything under the starting point, or — with plain
+                // `-name` filters only (`\( -name a -o -name b \)`) — the entries of those
+                // names anywhere under it, one operand each.
+                let stand_ins: Vec<String> = if !filtered_at(i) {
+                    vec![root.to_owned()]
+                } else if let Some(names) = plain_names(args, i) {
+                    names
+                        .iter()
+                        .map(|name| format!("{}/**/{name}", root.trim_end_matches('/')))
+                        .collect()
                 } else {
-                    "{}".to_owned()
+                    vec!["{}".to_owned()]
                 };
-                let inner: Vec<String> = args[i + 1..end].iter().map(|a| a.replace("{}", &stand_in)).collect();
+                let mut inner: Vec<String> = Vec::with_capacity(end - i);
+                for a in &args[i + 1..end] {
+                    if a == "{}" {
+                        inner.extend(stand_ins.iter().cloned());
+                    } else {
+                        inner.push(a.replace("{}", &stand_ins[0]));
+                    }
+                }
                 let mut inner_via = via.clone();
                 inner_via.push(format!("find {}", args[i]));
                 if depth + 1 > MAX_DEPTH {
@@ -820,7 +857,19 @@ impl Walker {
             // `nginx -V`, `python3 --version`: asking a program what it is reads.
             effect = Some(super::model::Effect::Read);
         }
-        if effect.is_none() && super::task::remote(via) && !super::model::verbs().inspects(&program) {
+        // An interpreter running a script file (`php artisan queue:failed`) adds nothing of its
+        // own when the script has been judged as a command already.
+        let script_judged = parsed
+            .chain
+            .iter()
+            .rev()
+            .find_map(|s| s.code.as_ref())
+            .is_some_and(|c| c.script)
+            && parsed.positionals.first().is_some_and(|script| {
+                let name = program_name(script);
+                self.out.commands.iter().any(|c| c.program == name)
+            });
+        if effect.is_none() && super::task::remote(via) && !script_judged && !super::model::verbs().inspects(&program) {
             // Run on another machine, and not read as a read: what cannot be read may change it.
             effect = Some(super::model::Effect::Mutate);
         }
@@ -1028,6 +1077,7 @@ fn file_arguments(program: &str, args: &[String], parsed: &ParsedArgs) -> Vec<(A
             Some(FileRole::Read) => files.push((Access::Read, value.clone())),
             Some(FileRole::Write) => files.push((Access::Write, value.clone())),
             Some(FileRole::DirWrite) => files.push((Access::Write, format!("{}/*", value.trim_end_matches('/')))),
+            Some(FileRole::Use) => {}
             None if spec.is_none()
                 && matches!(f.name.as_str(), "output" | "output-document" | "o" | "out" | "log-file") =>
             {
