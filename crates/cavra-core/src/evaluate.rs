@@ -640,7 +640,15 @@ const MCP_PATH_KEYS: [&str; 30] = [
 ];
 
 /// MCP argument keys that hold shell commands.
-const MCP_COMMAND_KEYS: [&str; 6] = ["command", "cmd", "script", "shellcommand", "commandline", "bash"];
+const MCP_COMMAND_KEYS: [&str; 7] = [
+    "command",
+    "cmd",
+    "script",
+    "shellcommand",
+    "commandline",
+    "bash",
+    "clicommand",
+];
 
 /// MCP argument keys that hold SQL.
 const MCP_SQL_KEYS: [&str; 5] = ["sql", "query", "statement", "querytext", "statements"];
