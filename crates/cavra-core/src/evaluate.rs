@@ -1036,9 +1036,11 @@ fn arg_matches(set: &globset::GlobSet, arg: &Operand<'_>, raw_ok: bool) -> bool 
 }
 
 /// The first environment (in the pack's order) that one of the words names, whole or by a part
-/// split at non-alphanumerics: `eks-prod-eu` reaches `production` through `prod`. Within one
-/// word the last part that names an environment qualifies the rest, as names are built
+/// split at non-alphanumerics: `eks-prod-eu` reaches `production` through `prod`. Within a
+/// plain name the last part that names an environment qualifies the rest, as names are built
 /// (`shop-live-staging` is the staging copy of `shop-live`; `stg-to-prod` reaches production).
+/// Hosts, URLs and paths are read part by part in the pack's order, so production wins there
+/// (`orders.prod.acme.dev` is production whatever its top-level domain says).
 fn environment_of<'p>(reaches: &[String], pack: &'p CompiledPack) -> Option<&'p str> {
     if reaches.is_empty() {
         return None;
@@ -1046,11 +1048,16 @@ fn environment_of<'p>(reaches: &[String], pack: &'p CompiledPack) -> Option<&'p 
     let named = |w: &str| pack.environments.iter().position(|(_, set)| set.is_match(w));
     let mut first: Option<usize> = None;
     for word in reaches {
+        let mut parts = word
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|part| !part.is_empty())
+            .filter_map(named);
         let found = named(word).or_else(|| {
-            word.split(|c: char| !c.is_ascii_alphanumeric())
-                .filter(|part| !part.is_empty())
-                .filter_map(named)
-                .last()
+            if word.contains(['.', '/', ':', '@']) {
+                parts.min()
+            } else {
+                parts.last()
+            }
         });
         if let Some(at) = found {
             first = Some(first.map_or(at, |f| f.min(at)));
