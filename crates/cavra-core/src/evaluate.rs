@@ -1048,7 +1048,7 @@ fn environment_of<'p>(reaches: &[String], pack: &'p CompiledPack) -> Option<&'p 
     let named = |w: &str| pack.environments.iter().position(|(_, set)| set.is_match(w));
     let mut first: Option<usize> = None;
     for word in reaches {
-        let mut parts = word
+        let parts = word
             .split(|c: char| !c.is_ascii_alphanumeric())
             .filter(|part| !part.is_empty())
             .filter_map(named);

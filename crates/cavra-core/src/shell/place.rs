@@ -46,7 +46,12 @@ pub(super) fn reaches(
     let program = canonical(program);
     let places = places();
     let mut out: Vec<String> = outer.to_vec();
+    let container = matches!(program, "docker" | "podman" | "nerdctl" | "finch" | "docker-compose");
     for f in &parsed.flags {
+        if container && matches!(f.name.as_str(), "env" | "e" | "env-file" | "build-arg" | "label" | "l") {
+            // `docker run -e ENV=production`: the container's own variables, not where it runs.
+            continue;
+        }
         match &f.value {
             Some(value) if places.option(program, &f.name) => {
                 out.push(value.clone());
@@ -54,6 +59,22 @@ pub(super) fn reaches(
             }
             // `vercel deploy --prod`, `stripe ... --live`: a switch named as an environment.
             None if places.switch(&f.name) => out.push(f.name.clone()),
+            // `alembic -x env=prod -x db_url=$PROD_DB`, `--set-string global.env=live`: a
+            // `key=value` option value whose key names a place.
+            Some(value) => {
+                if let Some((key, v)) = value.split_once('=') {
+                    let key = key
+                        .rsplit('.')
+                        .next()
+                        .unwrap_or(key)
+                        .to_ascii_lowercase()
+                        .replace('_', "-");
+                    if !v.is_empty() && places.option(program, &key) {
+                        out.push(v.to_owned());
+                        out.extend(variable_name(v));
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -213,6 +234,18 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
                 Some(_) => None,
             })
             .max();
+    }
+    if effect.is_none()
+        && matches!(
+            program,
+            "manage.py" | "django-admin" | "artisan" | "console" | "rails" | "rake"
+        )
+        && parsed.positionals.first().is_some_and(|w| !w.starts_with('-'))
+    {
+        // A framework's own or custom command whose name says nothing (`manage.py
+        // backfill_currency`, `artisan orders:reconcile`) runs application code with the
+        // application's rights: where it acts, it may change anything.
+        effect = Some(Effect::Mutate);
     }
     if effect.is_none() && parsed.chain.iter().skip(1).any(|s| s.mutates) {
         effect = Some(Effect::Mutate);

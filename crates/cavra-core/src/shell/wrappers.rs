@@ -55,6 +55,147 @@ fn plain_names(args: &[String], end: usize) -> Option<Vec<&str>> {
     (!names.is_empty()).then_some(names)
 }
 
+/// The package managers' own commands; any other first word runs a script or binary of the
+/// project's (pnpm, Yarn and Bun all fall back so).
+const PACKAGE_MANAGER_COMMANDS: &[&str] = &[
+    "add",
+    "a",
+    "audit",
+    "approve-builds",
+    "autoclean",
+    "bin",
+    "build",
+    "c",
+    "cache",
+    "cat-file",
+    "cat-index",
+    "check",
+    "completion",
+    "config",
+    "constraints",
+    "create",
+    "dedupe",
+    "deploy",
+    "dlx",
+    "doctor",
+    "env",
+    "exec",
+    "explain",
+    "fetch",
+    "find-hash",
+    "generate-lock-entry",
+    "global",
+    "help",
+    "i",
+    "ignored-builds",
+    "import",
+    "info",
+    "init",
+    "install",
+    "install-test",
+    "it",
+    "licenses",
+    "link",
+    "list",
+    "ln",
+    "login",
+    "logout",
+    "ls",
+    "node",
+    "outdated",
+    "owner",
+    "pack",
+    "patch",
+    "patch-commit",
+    "patch-remove",
+    "plugin",
+    "pm",
+    "policies",
+    "prune",
+    "publish",
+    "rebuild",
+    "recursive",
+    "remove",
+    "repl",
+    "rm",
+    "root",
+    "run",
+    "run-script",
+    "server",
+    "set",
+    "setup",
+    "self-update",
+    "stage",
+    "start",
+    "store",
+    "t",
+    "tag",
+    "team",
+    "test",
+    "uninstall",
+    "unlink",
+    "unplug",
+    "up",
+    "update",
+    "upgrade",
+    "version",
+    "versions",
+    "why",
+    "workspace",
+    "workspaces",
+    "x",
+    "dist-tag",
+    "dist-tags",
+    "deprecate",
+    "undeprecate",
+    "access",
+    "adduser",
+    "whoami",
+    "view",
+    "show",
+    "search",
+    "star",
+    "stars",
+    "unstar",
+    "token",
+    "profile",
+    "org",
+    "hook",
+    "ping",
+    "docs",
+    "bugs",
+    "repo",
+    "edit",
+    "explore",
+    "fund",
+    "ci",
+    "cit",
+    "clean-install",
+    "npm",
+    "unpublish",
+    "sbom",
+    "query",
+    "shrinkwrap",
+    "pkg",
+    "diff",
+    "restart",
+    "stop",
+];
+
+/// Where the script or binary a package manager is told to run starts (`pnpm --filter api
+/// prisma migrate deploy` → `prisma`), when its first word is not one of its own commands.
+fn package_bin_at(program: &str, argv: &[String]) -> Option<usize> {
+    if !matches!(program, "pnpm" | "yarn" | "bun") {
+        return None;
+    }
+    let parsed = parse_args(program, &argv[1..]);
+    let first = parsed.positionals.first()?;
+    if PACKAGE_MANAGER_COMMANDS.contains(&first.as_str()) || first.contains(['/', '.']) || first.is_empty() {
+        return None;
+    }
+    argv.iter().skip(1).position(|a| a == first).map(|p| p + 1)
+}
+
 /// find predicates that narrow what is matched, so `-delete`/`-exec` do not hit the whole tree.
 /// A pattern that matches every name (`-name '*'`) narrows nothing.
 pub(crate) fn is_find_filter(arg: &str, value: Option<&str>) -> bool {
@@ -175,6 +316,16 @@ impl Walker {
                 via.push(program);
                 argv = next;
                 continue;
+            }
+            if let Some(at) = package_bin_at(&program, &argv) {
+                // `pnpm prisma migrate deploy`, `yarn knex migrate:latest`: a name that is not
+                // the package manager's own command runs the project's script or binary of that
+                // name, judged as that command.
+                let mut programs = self.emit(&argv[..at], &extras, &via);
+                via.push(program);
+                let rest = argv[at..].to_vec();
+                programs.extend(self.invoke(rest, extras, depth, &via));
+                return programs;
             }
             let args = argv[1..].to_vec();
             match program.as_str() {
