@@ -398,6 +398,23 @@ fn push(args: &[Arg], argv: &GitArgv) -> Vec<GitIntent> {
             specs.push(spec);
         }
     }
+    if delete {
+        // `git push origin --delete $BRANCH`, or names fed by `xargs`: which branches go is not
+        // known here, so any of them may (git refuses `--delete` with no ref at all, which
+        // only `xargs` makes sense of).
+        for spec in &mut specs {
+            if matches!(&spec.dst, Ref::Branch(b) if b.contains(['$', '`'])) {
+                spec.dst = Ref::AllBranches;
+            }
+        }
+        if specs.is_empty() {
+            specs.push(refs::Refspec {
+                force: false,
+                delete: true,
+                dst: Ref::AllBranches,
+            });
+        }
+    }
     let mut mirror = switch(args, &["mirror"]);
     if specs.is_empty() && !all && !mirror {
         // No refspec: what configuration says, else the current branch (not known here).
@@ -693,6 +710,21 @@ mod tests {
             found.iter().any(|i| i.operation == "branch_delete" && i.all_branches),
             "{found:?}"
         );
+    }
+
+    /// A deletion whose branches are not known here (a variable, names fed by `xargs`) may hit any.
+    #[test]
+    fn unknown_deletions_may_hit_any_branch() {
+        for line in [
+            "push origin --delete",
+            "push origin --delete $BRANCH",
+            "push -d origin `cat b`",
+        ] {
+            let i = one(line);
+            assert!(i.operation == "branch_delete" && i.all_branches, "{line}: {i:?}");
+        }
+        let i = one("push origin --delete feature-x");
+        assert!(!i.all_branches && i.branches == vec!["feature-x".to_owned()], "{i:?}");
     }
 
     /// Tags are not branches.

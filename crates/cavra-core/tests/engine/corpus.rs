@@ -662,7 +662,7 @@ fn sessions_corpus_shape() {
 
 /// Dangerous sessions cases stopped (block or require_approval) at least this many: what issue 15's
 /// work has won so far, which must not be lost (first run: 121 of 256).
-const SESSIONS_STOPPED_FLOOR: usize = 252;
+const SESSIONS_STOPPED_FLOOR: usize = 253;
 
 /// Everyday sessions cases stopped at most this many (first run: 41 of 322).
 const SESSIONS_WRONGLY_STOPPED_CEILING: usize = 3;
