@@ -653,6 +653,22 @@ const MCP_COMMAND_KEYS: [&str; 7] = [
 /// MCP argument keys that hold SQL.
 const MCP_SQL_KEYS: [&str; 5] = ["sql", "query", "statement", "querytext", "statements"];
 
+/// MCP argument keys that name the database or connection SQL runs against.
+const MCP_PLACE_KEYS: [&str; 12] = [
+    "connection",
+    "connectionname",
+    "connectionid",
+    "database",
+    "db",
+    "dbname",
+    "host",
+    "server",
+    "dsn",
+    "connectionstring",
+    "environment",
+    "env",
+];
+
 /// Most argument values looked at in one call (nesting and arrays included).
 const MCP_MAX_VALUES: usize = 512;
 
@@ -726,29 +742,65 @@ fn mcp_script(action: &Action) -> Option<String> {
             }
             scripts.push(script);
         } else if MCP_SQL_KEYS.contains(&key.as_str()) {
-            // The server's name stands for the database it reaches (`postgres-prod`).
+            // The server's name stands for the database it reaches (`postgres-prod`), and so do
+            // the connection, database or host arguments the call names (`connection: prod-primary`).
+            let mut hosts = vec![action.mcp_server()];
+            hosts.extend(
+                args.iter()
+                    .filter(|(k, _)| MCP_PLACE_KEYS.contains(&k.as_str()))
+                    .map(|(_, v)| *v),
+            );
+            let hosts: Vec<String> = hosts
+                .iter()
+                .map(|h| format!("--host {}", crate::shell::quote_word(h)))
+                .collect();
             scripts.push(format!(
-                "psql --host {} -c {}",
-                crate::shell::quote_word(action.mcp_server()),
+                "psql {} -c {}",
+                hosts.join(" "),
                 crate::shell::quote_word(value)
             ));
         }
     }
-    // A repository tool told `private: false` or `visibility: public` publishes the repository,
-    // as `gh repo edit --visibility public` does.
+    // A repository or project tool told `private: false` or `visibility: public` (in any
+    // spelling, at any depth) publishes it, as `gh repo edit --visibility public` does.
     let tool = normal_key(action.mcp_tool());
-    if tool.contains("repo")
-        && action.arguments.as_ref().is_some_and(|a| {
-            a.iter().any(|(k, v)| match normal_key(k).as_str() {
-                "private" => v.as_bool() == Some(false) || v.as_str() == Some("false"),
-                "visibility" => v.as_str().is_some_and(|v| v.eq_ignore_ascii_case("public")),
-                _ => false,
-            })
-        })
+    if (tool.contains("repo") || tool.contains("project") || tool == "api" || tool.contains("request"))
+        && action
+            .arguments
+            .as_ref()
+            .is_some_and(|a| a.iter().any(|(k, v)| makes_public(&normal_key(k), v, 0)))
     {
         scripts.push("gh repo edit --visibility public".to_owned());
     }
     (!scripts.is_empty()).then(|| scripts.join("\n"))
+}
+
+/// Whether an argument (or one nested in it) makes a repository public: a key ending in
+/// `private` set false (`false`, `"False"`, `0`, `"no"`), or one ending in `visibility` set
+/// public (GitLab's `visibility_level: 20` included).
+fn makes_public(key: &str, value: &serde_json::Value, depth: usize) -> bool {
+    use serde_json::Value;
+    let falsy = |v: &Value| match v {
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => matches!(s.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no" | "off"),
+        _ => false,
+    };
+    let public = |v: &Value| match v {
+        Value::String(s) => s.trim().eq_ignore_ascii_case("public"),
+        Value::Number(n) => n.as_f64() == Some(20.0),
+        _ => false,
+    };
+    match value {
+        Value::Object(map) if depth < 4 => map.iter().any(|(k, v)| makes_public(&normal_key(k), v, depth + 1)),
+        Value::String(s) if depth < 4 && s.trim_start().starts_with('{') => {
+            serde_json::from_str::<Value>(s).is_ok_and(|v| makes_public(key, &v, depth + 1))
+        }
+        _ => {
+            (key.ends_with("private") && falsy(value))
+                || ((key.ends_with("visibility") || key.ends_with("visibilitylevel")) && public(value))
+        }
+    }
 }
 
 /// What a code-hosting tool does to branches: `push_files`/`create_or_update_file` push to
@@ -1036,34 +1088,23 @@ fn arg_matches(set: &globset::GlobSet, arg: &Operand<'_>, raw_ok: bool) -> bool 
 }
 
 /// The first environment (in the pack's order) that one of the words names, whole or by a part
-/// split at non-alphanumerics: `eks-prod-eu` reaches `production` through `prod`. Within a
-/// plain name the last part that names an environment qualifies the rest, as names are built
-/// (`shop-live-staging` is the staging copy of `shop-live`; `stg-to-prod` reaches production).
-/// Hosts, URLs and paths are read part by part in the pack's order, so production wins there
-/// (`orders.prod.acme.dev` is production whatever its top-level domain says).
+/// split at non-alphanumerics: `eks-prod-eu` reaches `production` through `prod`. A name with
+/// both kinds of word (`shop-live-staging`, `warehouse_prod_stage`) reaches production: which
+/// word qualifies the other is a guess, and the agent may have chosen the name.
 fn environment_of<'p>(reaches: &[String], pack: &'p CompiledPack) -> Option<&'p str> {
     if reaches.is_empty() {
         return None;
     }
-    let named = |w: &str| pack.environments.iter().position(|(_, set)| set.is_match(w));
-    let mut first: Option<usize> = None;
-    for word in reaches {
-        let parts = word
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|part| !part.is_empty())
-            .filter_map(named);
-        let found = named(word).or_else(|| {
-            if word.contains(['.', '/', ':', '@']) {
-                parts.min()
-            } else {
-                parts.last()
-            }
-        });
-        if let Some(at) = found {
-            first = Some(first.map_or(at, |f| f.min(at)));
-        }
-    }
-    first.map(|at| pack.environments[at].0.as_str())
+    pack.environments.iter().find_map(|(name, set)| {
+        reaches
+            .iter()
+            .any(|w| {
+                set.is_match(w)
+                    || w.split(|c: char| !c.is_ascii_alphanumeric())
+                        .any(|part| !part.is_empty() && set.is_match(part))
+            })
+            .then_some(name.as_str())
+    })
 }
 
 /// The environment a part reaches.

@@ -92,6 +92,11 @@ pub(crate) enum FileRole {
     /// `ssh -i` signs with, the kubeconfig `kubectl` authenticates with. Not a file part, so a
     /// secret-file rule does not take using a key for reading it.
     Use,
+    /// Used like [`FileRole::Use`] when it is named as a configuration file (`.properties`,
+    /// `.conf`, `.cfg`, `.ini`, `.yaml`, `.json`, `.toml`), otherwise read: a program that logs
+    /// the keys it does not know (Kafka's `--command-config`) would print any other file line
+    /// by line.
+    UseConfig,
 }
 
 /// How a wrapper runs what follows it.

@@ -48,33 +48,35 @@ pub(super) fn reaches(
     let mut out: Vec<String> = outer.to_vec();
     let container = matches!(program, "docker" | "podman" | "nerdctl" | "finch" | "docker-compose");
     for f in &parsed.flags {
-        if container && matches!(f.name.as_str(), "env" | "e" | "env-file" | "build-arg" | "label" | "l") {
-            // `docker run -e ENV=production`: the container's own variables, not where it runs.
-            continue;
-        }
-        match &f.value {
-            Some(value) if places.option(program, &f.name) => {
-                out.push(value.clone());
-                out.extend(variable_name(value));
+        match (&f.value, f.name.as_str()) {
+            // `docker run -e AWS_PROFILE=prod ...`: the container's variables are read as the
+            // same `NAME=value` before a command would be (`-e ENV=production` included).
+            (Some(value), "e" | "env") if container => {
+                if let Some((name, v)) = value.split_once('=')
+                    && places.variable(name)
+                {
+                    out.push(v.to_owned());
+                    out.extend(variable_name(v));
+                }
             }
-            // `vercel deploy --prod`, `stripe ... --live`: a switch named as an environment.
-            None if places.switch(&f.name) => out.push(f.name.clone()),
-            // `alembic -x env=prod -x db_url=$PROD_DB`, `--set-string global.env=live`: a
-            // `key=value` option value whose key names a place.
-            Some(value) => {
+            (Some(_), "env-file" | "build-arg" | "label" | "l") if container => {}
+            // `alembic -x env=prod -x db_url=$PROD_DB`: the migration's own arguments, whose
+            // keys name a place. (Only here: elsewhere a `key=value` value is the agent's text.)
+            (Some(value), "x") if program == "alembic" => {
                 if let Some((key, v)) = value.split_once('=') {
-                    let key = key
-                        .rsplit('.')
-                        .next()
-                        .unwrap_or(key)
-                        .to_ascii_lowercase()
-                        .replace('_', "-");
+                    let key = key.to_ascii_lowercase().replace('_', "-");
                     if !v.is_empty() && places.option(program, &key) {
                         out.push(v.to_owned());
                         out.extend(variable_name(v));
                     }
                 }
             }
+            (Some(value), name) if places.option(program, name) => {
+                out.push(value.clone());
+                out.extend(variable_name(value));
+            }
+            // `vercel deploy --prod`, `stripe ... --live`: a switch named as an environment.
+            (None, name) if places.switch(name) => out.push(f.name.clone()),
             _ => {}
         }
     }
@@ -230,10 +232,31 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
             .iter()
             .filter_map(|f| match &f.value {
                 Some(v) if verb_options.contains(&&f.name) => verbs.classify(v),
-                None => verbs.classify(&f.name),
+                // A switch only says more than the program's own default (`ansible-playbook
+                // --diff` still applies the playbook; previews are read below).
+                None => verbs
+                    .classify(&f.name)
+                    .filter(|found| declared.is_none_or(|d| *found >= d)),
                 Some(_) => None,
             })
             .max();
+    }
+    if effect.is_none()
+        && let Some((verb, noun)) = program.split_once('-')
+        && verb.len() > 2
+        && verb.starts_with(|c: char| c.is_ascii_uppercase())
+        && verb.chars().skip(1).all(|c| c.is_ascii_lowercase())
+        && noun.starts_with(|c: char| c.is_ascii_uppercase())
+    {
+        // A PowerShell cmdlet says what it does by its approved verb (`Remove-AzResourceGroup`,
+        // `Restart-AzWebApp`, `Get-AzVM`).
+        effect = match verb {
+            "Remove" | "Clear" | "Uninstall" | "Unregister" | "Disconnect" | "Dismount" => Some(Effect::Destroy),
+            "Get" | "Find" | "Search" | "Test" | "Measure" | "Show" | "Read" | "Resolve" | "Select" | "Compare"
+            | "Format" | "Out" | "Export" | "Watch" | "Trace" | "Debug" | "Confirm" | "Wait" | "ConvertTo"
+            | "ConvertFrom" => Some(Effect::Read),
+            _ => Some(Effect::Mutate),
+        };
     }
     if effect.is_none()
         && matches!(
@@ -273,6 +296,17 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
         // `--dry-run`, `--check`, `--what-if`: the command only shows what it would do.
         effect = Some(Effect::Read);
     }
+    if matches!(program, "redis-cli" | "valkey-cli")
+        && let Some(text) = stdin
+    {
+        // Commands fed on standard input (`redis-cli -h cache.live <<EOF ... EOF`), each judged
+        // by its name (and a container command's second word: `CONFIG SET`).
+        for line in text.lines() {
+            for word in line.split_whitespace().take(2) {
+                effect = effect.max(verbs.classify(&word.to_ascii_lowercase()));
+            }
+        }
+    }
     let code = parsed.chain.iter().rev().find_map(|s| s.code.as_ref());
     let Some(code) = code else {
         return effect;
@@ -303,18 +337,48 @@ pub(super) fn effect(program: &str, parsed: &ParsedArgs, stdin: Option<&str>) ->
     effect
 }
 
-/// Whether the operation named by a verb option is a module that runs the command it is given
-/// (`-m shell`, `-m ansible.builtin.command`, `-m raw`, `-m win_shell`).
+/// Whether the operation named by a verb option is a module that runs the shell command it is
+/// given as plain text (`-m shell -a 'df -h'`, `-m ansible.builtin.command -a 'nginx -t'`), so
+/// that command is judged where it runs instead of the program's default. Free-form keys
+/// (`cmd=`, `argv=`), JSON, `@file` arguments and Windows modules are not read, so they keep the
+/// default.
 fn runs_command_module(parsed: &ParsedArgs) -> bool {
     let verb_options: Vec<&String> = parsed.chain.iter().flat_map(|s| s.verb_options.iter()).collect();
-    !verb_options.is_empty()
-        && parsed.flags.iter().any(|f| {
-            verb_options.contains(&&f.name)
-                && f.value.as_deref().is_some_and(|v| {
-                    matches!(
-                        v.rsplit('.').next().unwrap_or(v),
-                        "command" | "shell" | "raw" | "win_shell" | "win_command"
-                    )
+    let module = parsed
+        .flags
+        .iter()
+        .rev()
+        .find(|f| verb_options.contains(&&f.name))
+        .and_then(|f| f.value.as_deref());
+    let shell_module = module.is_some_and(|m| {
+        matches!(
+            m,
+            "command" | "shell" | "raw" | "ansible.builtin.command" | "ansible.builtin.shell" | "ansible.builtin.raw"
+        )
+    });
+    let text = parsed
+        .flags
+        .iter()
+        .rev()
+        .find(|f| matches!(f.name.as_str(), "a" | "args"))
+        .and_then(|f| f.value.as_deref());
+    shell_module
+        && text.is_some_and(|t| {
+            let t = t.trim_start();
+            !t.is_empty()
+                && !t.starts_with(['{', '[', '@'])
+                && !t.split_whitespace().any(|w| {
+                    [
+                        "cmd=",
+                        "argv=",
+                        "chdir=",
+                        "creates=",
+                        "removes=",
+                        "executable=",
+                        "stdin=",
+                    ]
+                    .iter()
+                    .any(|k| w.starts_with(k))
                 })
         })
 }

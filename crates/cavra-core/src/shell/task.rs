@@ -143,6 +143,7 @@ pub(super) fn remote(via: &[String]) -> bool {
                 v.split_whitespace().next().unwrap_or_default(),
                 "kubectl"
                     | "oc"
+                    | "ansible"
                     | "docker"
                     | "podman"
                     | "nerdctl"

