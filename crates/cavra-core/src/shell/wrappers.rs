@@ -547,6 +547,31 @@ impl Walker {
         depth: usize,
         via: &[String],
     ) -> Vec<String> {
+        if matches!(program, "ssh" | "scp" | "sftp" | "autossh" | "mosh") {
+            // `ssh -o ProxyCommand='…'` (and LocalCommand, KnownHostsCommand) runs a command on
+            // this machine.
+            let mut programs = Vec::new();
+            for f in parsed
+                .flags
+                .iter()
+                .filter(|f| matches!(f.name.as_str(), "o" | "option"))
+            {
+                let Some(value) = f.value.as_deref() else { continue };
+                let (key, command) = value
+                    .split_once(['=', ' ', '\t'])
+                    .map_or((value, ""), |(k, c)| (k, c.trim_start_matches(['=', ' '])));
+                if matches!(
+                    key.to_ascii_lowercase().as_str(),
+                    "proxycommand" | "localcommand" | "knownhostscommand"
+                ) && !command.is_empty()
+                {
+                    let mut via = via.to_vec();
+                    via.push(format!("{program} -o {key}"));
+                    programs.extend(self.script(command, depth + 1, &via));
+                }
+            }
+            return programs;
+        }
         let Some(code) = parsed.chain.iter().rev().find_map(|s| s.code.as_ref()) else {
             return Vec::new();
         };
