@@ -11,7 +11,8 @@ use crate::action::{Action, ActionType};
 use crate::decision::{Evaluation, MatchedRule, Mode, Outcome, Severity};
 use crate::git::{self, GitIntent};
 use crate::pack::compile::{
-    CommandMatcher, CompiledMatcher, CompiledRule, FileMatcher, GitMatcher, McpMatcher, PipelineMatcher,
+    CommandMatcher, CompiledMatcher, CompiledRule, FileMatcher, FilePathIndex, GitMatcher, McpMatcher,
+    PipelineMatcher, TextIndex,
 };
 use crate::pack::{CompiledPack, FileAccess};
 use crate::path::{self, NormalPath};
@@ -867,12 +868,23 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
     };
     // The operands as paths, resolved once for every rule that looks at them.
     let operands: std::cell::OnceCell<Vec<Operand<'_>>> = std::cell::OnceCell::new();
-    // A file part's path, prepared once for every file rule's glob sets.
+    // A file part's path, prepared once for every file rule's glob sets, and (with the pack's
+    // combined set) which file rules' `paths` it matches, by position in `file_rules`.
     let file_path = match part {
         Part::File { path, .. } => Some(Candidates::new(path)),
         _ => None,
     };
-    let mut test = |i: usize| -> bool {
+    let path_hits = match (&file_path, part) {
+        (Some(p), Part::File { .. }) => pack.file_path_index().map(|index| p.hits(index)),
+        _ => None,
+    };
+    // Which of the generic rules' `text` patterns match the command's text, in one scan.
+    let generic = match part {
+        Part::Command(_) => pack.generic_text_index(),
+        _ => None,
+    };
+    let generic_hits = std::cell::OnceCell::new();
+    let mut test = |i: usize, paths_hit: Option<bool>| -> bool {
         if pack.rules[i].rule.fallback != fallback {
             return false;
         }
@@ -884,6 +896,8 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
                     environment,
                     text: &text,
                     operands: &operands,
+                    generic: generic.and_then(|g| g.slot(i).map(|slot| (g, slot))),
+                    generic_hits: &generic_hits,
                 };
                 command_matches(m, c, &context)
             }
@@ -894,7 +908,7 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
                 },
             ) => file_path
                 .as_ref()
-                .is_some_and(|p| file_matches(m, *access, p, with, *content)),
+                .is_some_and(|p| file_matches(m, *access, p, paths_hit, with, *content)),
             (CompiledMatcher::Git(m), Part::Git(g)) => git_matches(m, g, pack),
             (
                 CompiledMatcher::Mcp(m),
@@ -940,7 +954,7 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
                     }
                     (None, None) => break,
                 };
-                if test(next) {
+                if test(next, None) {
                     break;
                 }
             }
@@ -953,8 +967,9 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
                 Part::Pipeline(_) => &pack.pipeline_rules,
                 _ => &pack.construct_rules,
             };
-            for &i in list {
-                if test(i) {
+            for (k, &i) in list.iter().enumerate() {
+                let paths_hit = path_hits.as_ref().and_then(|h: &Vec<bool>| h.get(k).copied());
+                if test(i, paths_hit) {
                     break;
                 }
             }
@@ -1000,6 +1015,24 @@ impl<'a> Candidates<'a> {
 
     fn hit(&self, set: &globset::GlobSet) -> bool {
         set.is_match_candidate(&self.full) || self.relative.as_ref().is_some_and(|r| set.is_match_candidate(r))
+    }
+
+    /// By position in the pack's `file_rules`: whether the rule's `paths` match the path (what
+    /// `hit` says of each rule's own set), from two searches of the combined set.
+    fn hits(&self, index: &FilePathIndex) -> Vec<bool> {
+        let mut hits = index.any_path.clone();
+        let mut globs = Vec::new();
+        for candidate in std::iter::once(&self.full).chain(&self.relative) {
+            index.set.matches_candidate_into(candidate, &mut globs);
+            for &g in &globs {
+                if let Some(&k) = index.owner.get(g)
+                    && let Some(h) = hits.get_mut(k)
+                {
+                    *h = true;
+                }
+            }
+        }
+        hits
     }
 }
 
@@ -1049,6 +1082,10 @@ struct CommandContext<'a> {
     environment: Option<&'a str>,
     text: &'a std::cell::OnceCell<String>,
     operands: &'a std::cell::OnceCell<Vec<Operand<'a>>>,
+    /// The pack's combined generic `text` set and this rule's pattern in it, when it has one.
+    generic: Option<(&'a TextIndex, usize)>,
+    /// The combined set's answer for this part, worked out on first need.
+    generic_hits: &'a std::cell::OnceCell<regex::SetMatches>,
 }
 
 fn command_matches<'a>(m: &CommandMatcher, c: &'a SimpleCommand, context: &CommandContext<'a>) -> bool {
@@ -1113,10 +1150,18 @@ fn command_matches<'a>(m: &CommandMatcher, c: &'a SimpleCommand, context: &Comma
             return false;
         }
     }
-    if let Some(re) = &m.text
-        && !re.is_match(context.text.get_or_init(|| c.text()))
-    {
-        return false;
+    if let Some(re) = &m.text {
+        let text = context.text.get_or_init(|| c.text());
+        let hit = match context.generic {
+            Some((index, slot)) => context
+                .generic_hits
+                .get_or_init(|| index.set.matches(text))
+                .matched(slot),
+            None => re.is_match(text),
+        };
+        if !hit {
+            return false;
+        }
     }
     if let Some(re) = &m.input
         && !c.input.as_deref().is_some_and(|i| re.is_match(i))
@@ -1126,10 +1171,12 @@ fn command_matches<'a>(m: &CommandMatcher, c: &'a SimpleCommand, context: &Comma
     true
 }
 
+/// `paths_hit` is whether the rule's `paths` match, when the pack's combined set already said.
 fn file_matches(
     m: &FileMatcher,
     access: Access,
     path: &Candidates<'_>,
+    paths_hit: Option<bool>,
     with: &[(Access, String)],
     content: Option<&str>,
 ) -> bool {
@@ -1141,7 +1188,7 @@ fn file_matches(
     let hit = |set: &globset::GlobSet| path.hit(set);
     wanted
         && m.outside_repository.is_none_or(|outside| outside == path.outside)
-        && m.paths.as_ref().is_none_or(hit)
+        && paths_hit.unwrap_or_else(|| m.paths.as_ref().is_none_or(hit))
         && !hit(&m.except)
         && m.from.as_ref().is_none_or(|set| copied_from(set, access, with))
         && m.content

@@ -18,6 +18,7 @@ use regex::Regex;
 use super::Diagnostic;
 use super::model::{FileAccess, Matcher, PolicyPack, Rule};
 use crate::decision::{Mode, Outcome, Severity};
+use crate::hash::FastMap;
 use crate::shell::Construct;
 
 /// Branches protected when a pack names none.
@@ -34,7 +35,7 @@ pub struct CompiledPack {
     pub(crate) protected: GlobSet,
     pub(crate) rules: Vec<CompiledRule>,
     /// Command rules naming literal programs, by program.
-    pub(crate) by_program: HashMap<String, Vec<usize>>,
+    pub(crate) by_program: FastMap<String, Vec<usize>>,
     /// Command rules whose program is a glob or absent.
     pub(crate) any_program: Vec<usize>,
     pub(crate) file_rules: Vec<usize>,
@@ -52,6 +53,44 @@ pub struct CompiledPack {
     /// `evaluate::witnesses`): compiling a glob costs tens of microseconds, and agents repeat the
     /// same few (`*`, `*.pyc`, `.env*`).
     pub(crate) glob_components: std::sync::Mutex<HashMap<String, Vec<String>>>,
+    /// The file rules' `paths` in one glob set, built on first need by an eager pack only (a lazy
+    /// one keeps compiling one rule at a time): `None` when lazy or when the set cannot be built.
+    pub(crate) file_paths: OnceLock<Option<FilePathIndex>>,
+    /// The `text` patterns of the command rules that name no literal program (tried on every
+    /// command part) in one regex set, on the same terms as `file_paths`.
+    pub(crate) generic_text: OnceLock<Option<TextIndex>>,
+    /// How the pack was compiled.
+    pub(crate) compile: Compile,
+}
+
+/// Every file rule's `paths` globs in one [`GlobSet`]: one search per candidate path says which
+/// rules' `paths` match it, instead of one search per rule.
+#[derive(Debug)]
+pub(crate) struct FilePathIndex {
+    pub set: GlobSet,
+    /// For each glob of `set`, the position in `file_rules` of the rule it came from.
+    pub owner: Vec<usize>,
+    /// By position in `file_rules`: whether the rule names no paths (it matches every path).
+    pub any_path: Vec<bool>,
+}
+
+/// The `text` regexes of the generic command rules in one [`RegexSet`]: one scan of a command's
+/// text says which of them match (the same answer as each regex's `is_match`).
+#[derive(Debug)]
+pub(crate) struct TextIndex {
+    pub set: regex::RegexSet,
+    /// Rule index to pattern index in `set` (sorted by rule index).
+    pub slot: Vec<(usize, usize)>,
+}
+
+impl TextIndex {
+    /// The pattern of rule `rule` in the set, if it has one there.
+    pub fn slot(&self, rule: usize) -> Option<usize> {
+        self.slot
+            .binary_search_by_key(&rule, |&(r, _)| r)
+            .ok()
+            .map(|k| self.slot[k].1)
+    }
 }
 
 /// When matchers are built.
@@ -250,7 +289,7 @@ impl CompiledPack {
             default_severity: defaults.1,
             protected,
             rules: Vec::with_capacity(source.rules.len()),
-            by_program: HashMap::new(),
+            by_program: FastMap::default(),
             any_program: Vec::new(),
             file_rules: Vec::new(),
             git_rules: Vec::new(),
@@ -261,6 +300,9 @@ impl CompiledPack {
             protected_samples: std::sync::OnceLock::new(),
             glob_components: std::sync::Mutex::new(HashMap::new()),
             environments: Vec::new(),
+            file_paths: OnceLock::new(),
+            generic_text: OnceLock::new(),
+            compile,
         };
         let named = source
             .environments
@@ -326,7 +368,72 @@ impl CompiledPack {
                 matcher,
             });
         }
-        if diags.is_empty() { Ok(pack) } else { Err(diags) }
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        if compile == Compile::Eager {
+            pack.file_path_index();
+            pack.generic_text_index();
+        }
+        Ok(pack)
+    }
+
+    /// The file rules' combined `paths` set (see [`FilePathIndex`]); `None` for a lazy pack.
+    pub(crate) fn file_path_index(&self) -> Option<&FilePathIndex> {
+        self.file_paths
+            .get_or_init(|| {
+                if self.compile != Compile::Eager {
+                    return None;
+                }
+                let mut b = GlobSetBuilder::new();
+                let mut owner = Vec::new();
+                let mut any_path = Vec::with_capacity(self.file_rules.len());
+                for (k, &i) in self.file_rules.iter().enumerate() {
+                    let Matcher::File(f) = &self.rules[i].rule.matcher else {
+                        return None;
+                    };
+                    any_path.push(f.paths.is_empty());
+                    for p in file_patterns(&f.paths) {
+                        b.add(glob_with_case(&p, f.ignore_case).ok()?);
+                        owner.push(k);
+                    }
+                }
+                Some(FilePathIndex {
+                    set: b.build().ok()?,
+                    owner,
+                    any_path,
+                })
+            })
+            .as_ref()
+    }
+
+    /// The generic command rules' combined `text` set (see [`TextIndex`]); `None` for a lazy
+    /// pack, or when fewer than two such rules have a text pattern.
+    pub(crate) fn generic_text_index(&self) -> Option<&TextIndex> {
+        self.generic_text
+            .get_or_init(|| {
+                if self.compile != Compile::Eager {
+                    return None;
+                }
+                let mut patterns = Vec::new();
+                let mut slot = Vec::new();
+                for &i in &self.any_program {
+                    if let Matcher::Command(c) = &self.rules[i].rule.matcher
+                        && let Some(text) = &c.text
+                    {
+                        slot.push((i, patterns.len()));
+                        patterns.push(text.as_str());
+                    }
+                }
+                if patterns.len() < 2 {
+                    return None;
+                }
+                Some(TextIndex {
+                    set: regex::RegexSet::new(&patterns).ok()?,
+                    slot,
+                })
+            })
+            .as_ref()
     }
 
     /// The pack's id.
