@@ -875,7 +875,9 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
         _ => None,
     };
     let path_hits = match (&file_path, part) {
-        (Some(p), Part::File { .. }) => pack.file_path_index().map(|index| p.hits(index)),
+        (Some(p), Part::File { access, .. }) => pack
+            .file_path_index(*access == Access::Write)
+            .map(|index| p.hits(index)),
         _ => None,
     };
     // Which of the generic rules' `text` patterns match the command's text, in one scan.
@@ -1021,6 +1023,10 @@ impl<'a> Candidates<'a> {
     /// `hit` says of each rule's own set), from two searches of the combined set.
     fn hits(&self, index: &FilePathIndex) -> Vec<bool> {
         let mut hits = index.any_path.clone();
+        // Most paths are no rule's: one early-stopping search says so without listing matches.
+        if !self.hit(&index.set) {
+            return hits;
+        }
         let mut globs = Vec::new();
         for candidate in std::iter::once(&self.full).chain(&self.relative) {
             index.set.matches_candidate_into(candidate, &mut globs);

@@ -55,7 +55,7 @@ pub struct CompiledPack {
     pub(crate) glob_components: std::sync::Mutex<HashMap<String, Vec<String>>>,
     /// The file rules' `paths` in one glob set, built on first need by an eager pack only (a lazy
     /// one keeps compiling one rule at a time): `None` when lazy or when the set cannot be built.
-    pub(crate) file_paths: OnceLock<Option<FilePathIndex>>,
+    pub(crate) file_paths: OnceLock<Option<[FilePathIndex; 2]>>,
     /// The `text` patterns of the command rules that name no literal program (tried on every
     /// command part) in one regex set, on the same terms as `file_paths`.
     pub(crate) generic_text: OnceLock<Option<TextIndex>>,
@@ -63,8 +63,11 @@ pub struct CompiledPack {
     pub(crate) compile: Compile,
 }
 
-/// Every file rule's `paths` globs in one [`GlobSet`]: one search per candidate path says which
-/// rules' `paths` match it, instead of one search per rule.
+/// The `paths` globs of every file rule that reads (or, in the other index, writes) may match, in
+/// one [`GlobSet`]: one search per candidate path says which rules' `paths` match it, instead of
+/// one search per rule. Rules of the other access are left out (their answer is `false`, and the
+/// rule's access check rejects the part anyway), which keeps `**` of a write rule from making
+/// every read path a match worth listing.
 #[derive(Debug)]
 pub(crate) struct FilePathIndex {
     pub set: GlobSet,
@@ -372,39 +375,53 @@ impl CompiledPack {
             return Err(diags);
         }
         if compile == Compile::Eager {
-            pack.file_path_index();
+            pack.file_path_index(false);
             pack.generic_text_index();
         }
         Ok(pack)
     }
 
-    /// The file rules' combined `paths` set (see [`FilePathIndex`]); `None` for a lazy pack.
-    pub(crate) fn file_path_index(&self) -> Option<&FilePathIndex> {
+    /// The file rules' combined `paths` set for a part that reads (`write` false) or writes (see
+    /// [`FilePathIndex`]); `None` for a lazy pack.
+    pub(crate) fn file_path_index(&self, write: bool) -> Option<&FilePathIndex> {
         self.file_paths
             .get_or_init(|| {
                 if self.compile != Compile::Eager {
                     return None;
                 }
-                let mut b = GlobSetBuilder::new();
-                let mut owner = Vec::new();
-                let mut any_path = Vec::with_capacity(self.file_rules.len());
-                for (k, &i) in self.file_rules.iter().enumerate() {
-                    let Matcher::File(f) = &self.rules[i].rule.matcher else {
-                        return None;
-                    };
-                    any_path.push(f.paths.is_empty());
-                    for p in file_patterns(&f.paths) {
-                        b.add(glob_with_case(&p, f.ignore_case).ok()?);
-                        owner.push(k);
-                    }
-                }
-                Some(FilePathIndex {
-                    set: b.build().ok()?,
-                    owner,
-                    any_path,
-                })
+                Some([self.build_file_path_index(false)?, self.build_file_path_index(true)?])
             })
             .as_ref()
+            .map(|[read, written]| if write { written } else { read })
+    }
+
+    fn build_file_path_index(&self, write: bool) -> Option<FilePathIndex> {
+        let mut b = GlobSetBuilder::new();
+        let mut owner = Vec::new();
+        let mut any_path = Vec::with_capacity(self.file_rules.len());
+        for (k, &i) in self.file_rules.iter().enumerate() {
+            let Matcher::File(f) = &self.rules[i].rule.matcher else {
+                return None;
+            };
+            let wanted = match f.access {
+                FileAccess::Any => true,
+                FileAccess::Read => !write,
+                FileAccess::Write => write,
+            };
+            any_path.push(wanted && f.paths.is_empty());
+            if !wanted {
+                continue;
+            }
+            for p in file_patterns(&f.paths) {
+                b.add(glob_with_case(&p, f.ignore_case).ok()?);
+                owner.push(k);
+            }
+        }
+        Some(FilePathIndex {
+            set: b.build().ok()?,
+            owner,
+            any_path,
+        })
     }
 
     /// The generic command rules' combined `text` set (see [`TextIndex`]); `None` for a lazy
