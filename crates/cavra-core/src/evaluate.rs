@@ -117,9 +117,12 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
     // (outcome, severity, rule index) of the most restrictive part so far.
     let mut best: Option<(Outcome, Severity, Option<usize>)> = None;
     for part in &parts {
-        let environment = part_environment(part, pack);
-        let hits = matching_rules(pack, part, action.cwd.as_deref(), report);
-        let label = part.label();
+        let facts = Facts::new(part, pack);
+        let environment = facts.environment;
+        let hits = matching_rules(pack, part, &facts, action.cwd.as_deref(), report);
+        // Only a part that a rule decides, or a report, shows its label.
+        let label = std::cell::OnceCell::new();
+        let label = || label.get_or_init(|| facts.label(part));
         let verdict = match hits.first() {
             Some(&i) => {
                 let (decision, severity) = rule_verdict(&pack.rules[i]);
@@ -127,7 +130,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
                     rule_id: pack.rules[i].rule.id.clone(),
                     decision,
                     severity,
-                    part: label.clone(),
+                    part: label().clone(),
                     environment: environment.map(str::to_owned),
                 });
                 (decision, severity, Some(i))
@@ -140,7 +143,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
         if report {
             reports.push(PartReport {
                 kind: part.kind(),
-                label: label.clone(),
+                label: label().clone(),
                 detail: detail(part, environment),
                 rules: hits
                     .iter()
@@ -150,7 +153,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
                             rule_id: pack.rules[i].rule.id.clone(),
                             decision,
                             severity,
-                            part: label.clone(),
+                            part: label().clone(),
                             environment: environment.map(str::to_owned),
                         }
                     })
@@ -846,46 +849,91 @@ fn mcp_access(tool: &str) -> Access {
     }
 }
 
+/// What the rules ask of one part, worked out at most once per part (for both passes of
+/// [`matching_rules`] and for the part's label): where it acts, a command's text and operands,
+/// a file's path as glob candidates and which file rules' `paths` match it.
+struct Facts<'a> {
+    environment: Option<&'a str>,
+    /// A command's text (its label, and what `text` patterns read).
+    text: std::cell::OnceCell<String>,
+    /// The operands as paths, resolved once for every rule that looks at them.
+    operands: std::cell::OnceCell<Vec<Operand<'a>>>,
+    /// A file part's path, prepared once for every file rule's glob sets.
+    file_path: Option<Candidates<'a>>,
+    /// With the pack's combined set: which file rules' `paths` the path matches, by position in
+    /// `file_rules`.
+    path_hits: std::cell::OnceCell<Option<Vec<bool>>>,
+    /// Which of the generic rules' `text` patterns match the command's text, in one scan.
+    generic_hits: std::cell::OnceCell<regex::SetMatches>,
+}
+
+impl<'a> Facts<'a> {
+    fn new(part: &'a Part<'a>, pack: &'a CompiledPack) -> Facts<'a> {
+        Facts {
+            environment: part_environment(part, pack),
+            text: std::cell::OnceCell::new(),
+            operands: std::cell::OnceCell::new(),
+            file_path: match part {
+                Part::File { path, .. } => Some(Candidates::new(path)),
+                _ => None,
+            },
+            path_hits: std::cell::OnceCell::new(),
+            generic_hits: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The part as text, e.g. `rm -rf /` or `read .env`.
+    fn label(&self, part: &Part<'_>) -> String {
+        match part {
+            Part::Command(c) => self.text.get_or_init(|| c.text()).clone(),
+            _ => part.label(),
+        }
+    }
+}
+
 /// Indices of the rules that match `part`, in pack order: the first only, or all.
-fn matching_rules(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: bool) -> Vec<usize> {
+fn matching_rules<'a>(
+    pack: &'a CompiledPack,
+    part: &'a Part<'a>,
+    facts: &'a Facts<'a>,
+    root: Option<&'a str>,
+    all: bool,
+) -> Vec<usize> {
     // Catch-all rules (`fallback: true`) are tried only after every other rule of the kind.
-    let first = matching_pass(pack, part, root, all, false);
+    let first = matching_pass(pack, part, facts, root, all, false);
     if !first.is_empty() && !all {
         return first;
     }
     let mut hits = first;
-    hits.extend(matching_pass(pack, part, root, all, true));
+    hits.extend(matching_pass(pack, part, facts, root, all, true));
     hits
 }
 
-fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: bool, fallback: bool) -> Vec<usize> {
+fn matching_pass<'a>(
+    pack: &'a CompiledPack,
+    part: &'a Part<'a>,
+    facts: &'a Facts<'a>,
+    root: Option<&'a str>,
+    all: bool,
+    fallback: bool,
+) -> Vec<usize> {
     let mut hits = Vec::new();
-    // What every command rule asks of a command part is worked out once per part: where it acts,
-    // and (when a rule has a `text` pattern) its text.
-    let (environment, text) = match part {
-        Part::Command(c) => (environment_of(&c.reaches, pack), std::cell::OnceCell::new()),
-        _ => (None, std::cell::OnceCell::new()),
-    };
-    // The operands as paths, resolved once for every rule that looks at them.
-    let operands: std::cell::OnceCell<Vec<Operand<'_>>> = std::cell::OnceCell::new();
-    // A file part's path, prepared once for every file rule's glob sets, and (with the pack's
-    // combined set) which file rules' `paths` it matches, by position in `file_rules`.
-    let file_path = match part {
-        Part::File { path, .. } => Some(Candidates::new(path)),
+    let environment = facts.environment;
+    let file_path = &facts.file_path;
+    let path_hits = match (file_path, part) {
+        (Some(p), Part::File { access, .. }) => facts
+            .path_hits
+            .get_or_init(|| {
+                pack.file_path_index(*access == Access::Write)
+                    .map(|index| p.hits(index))
+            })
+            .as_ref(),
         _ => None,
     };
-    let path_hits = match (&file_path, part) {
-        (Some(p), Part::File { access, .. }) => pack
-            .file_path_index(*access == Access::Write)
-            .map(|index| p.hits(index)),
-        _ => None,
-    };
-    // Which of the generic rules' `text` patterns match the command's text, in one scan.
     let generic = match part {
         Part::Command(_) => pack.generic_text_index(),
         _ => None,
     };
-    let generic_hits = std::cell::OnceCell::new();
     let mut test = |i: usize, paths_hit: Option<bool>| -> bool {
         if pack.rules[i].rule.fallback != fallback {
             return false;
@@ -896,10 +944,10 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
                 let context = CommandContext {
                     root,
                     environment,
-                    text: &text,
-                    operands: &operands,
+                    text: &facts.text,
+                    operands: &facts.operands,
                     generic: generic.and_then(|g| g.slot(i).map(|slot| (g, slot))),
-                    generic_hits: &generic_hits,
+                    generic_hits: &facts.generic_hits,
                 };
                 command_matches(m, c, &context)
             }
@@ -970,7 +1018,7 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
                 _ => &pack.construct_rules,
             };
             for (k, &i) in list.iter().enumerate() {
-                let paths_hit = path_hits.as_ref().and_then(|h: &Vec<bool>| h.get(k).copied());
+                let paths_hit = path_hits.and_then(|h| h.get(k).copied());
                 if test(i, paths_hit) {
                     break;
                 }
