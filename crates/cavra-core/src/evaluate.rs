@@ -11,8 +11,8 @@ use crate::action::{Action, ActionType};
 use crate::decision::{Evaluation, MatchedRule, Mode, Outcome, Severity};
 use crate::git::{self, GitIntent};
 use crate::pack::compile::{
-    CommandMatcher, CompiledMatcher, CompiledRule, FileMatcher, FilePathIndex, GitMatcher, McpMatcher,
-    PipelineMatcher, TextIndex,
+    CommandMatcher, CompiledMatcher, CompiledRule, FileMatcher, FilePathIndex, GitMatcher, McpMatcher, PipelineMatcher,
+    TextIndex,
 };
 use crate::pack::{CompiledPack, FileAccess};
 use crate::path::{self, NormalPath};
