@@ -23,11 +23,13 @@
 //! null, boolean and empty values under a secret-named key are kept too, since they hold nothing.
 //!
 //! Cost: most text contains none of the words or prefixes a secret needs, so one pass of a literal
-//! pre-filter answers "nothing to do" without allocating; text that passes it gets one pass of a
-//! [`RegexSet`] of all rules, and only the rules that match run again, without capture groups,
-//! reading values by hand and always moving forward, so the work stays linear in the text. The
-//! rules report byte ranges of the original text, which are merged and replaced in one go, so
-//! overlapping rules (a `ghp_…` token inside a URL inside an assignment) cannot interfere.
+//! pre-filter answers "nothing to do" without allocating (a byte-triple table looks first: only
+//! text holding one of the hints' triples is scanned for the hints themselves); text that passes
+//! it gets one pass of a [`RegexSet`] of all rules, and only the rules that match run again,
+//! without capture groups, reading values by hand and always moving forward, so the work stays
+//! linear in the text. The rules report byte ranges of the original text, which are merged and
+//! replaced in one go, so overlapping rules (a `ghp_…` token inside a URL inside an assignment)
+//! cannot interfere.
 
 use std::ops::Range;
 use std::sync::{LazyLock, OnceLock};

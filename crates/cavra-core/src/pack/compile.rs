@@ -8,6 +8,12 @@
 //! the agent hook: every pattern is parsed and validated at load, but a rule's glob sets and
 //! regexes are built the first time a decision tries the rule — for one shell command that is
 //! the few rules naming its program, not the hundred in the pack.
+//!
+//! An eager pack also builds two indexes over its rules: one glob set over every file rule's
+//! `paths` (per access), and one regex set over the `text` patterns of the command rules that
+//! name no literal program (tried on every command). A part then costs one search of each
+//! instead of one per rule; the answer per rule is the same as its own set's or regex's. A lazy
+//! pack builds neither and keeps compiling one rule at a time.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
