@@ -11,7 +11,8 @@ use crate::action::{Action, ActionType};
 use crate::decision::{Evaluation, MatchedRule, Mode, Outcome, Severity};
 use crate::git::{self, GitIntent};
 use crate::pack::compile::{
-    CommandMatcher, CompiledMatcher, CompiledRule, FileMatcher, GitMatcher, McpMatcher, PipelineMatcher,
+    CommandMatcher, CompiledMatcher, CompiledRule, FileMatcher, FilePathIndex, GitMatcher, McpMatcher, PipelineMatcher,
+    TextIndex,
 };
 use crate::pack::{CompiledPack, FileAccess};
 use crate::path::{self, NormalPath};
@@ -116,9 +117,12 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
     // (outcome, severity, rule index) of the most restrictive part so far.
     let mut best: Option<(Outcome, Severity, Option<usize>)> = None;
     for part in &parts {
-        let environment = part_environment(part, pack);
-        let hits = matching_rules(pack, part, action.cwd.as_deref(), report);
-        let label = part.label();
+        let facts = Facts::new(part, pack);
+        let environment = facts.environment;
+        let hits = matching_rules(pack, part, &facts, action.cwd.as_deref(), report);
+        // Only a part that a rule decides, or a report, shows its label.
+        let label = std::cell::OnceCell::new();
+        let label = || label.get_or_init(|| facts.label(part));
         let verdict = match hits.first() {
             Some(&i) => {
                 let (decision, severity) = rule_verdict(&pack.rules[i]);
@@ -126,7 +130,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
                     rule_id: pack.rules[i].rule.id.clone(),
                     decision,
                     severity,
-                    part: label.clone(),
+                    part: label().clone(),
                     environment: environment.map(str::to_owned),
                 });
                 (decision, severity, Some(i))
@@ -139,7 +143,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
         if report {
             reports.push(PartReport {
                 kind: part.kind(),
-                label: label.clone(),
+                label: label().clone(),
                 detail: detail(part, environment),
                 rules: hits
                     .iter()
@@ -149,7 +153,7 @@ fn run(action: &Action, pack: &CompiledPack, report: bool) -> Explanation {
                             rule_id: pack.rules[i].rule.id.clone(),
                             decision,
                             severity,
-                            part: label.clone(),
+                            part: label().clone(),
                             environment: environment.map(str::to_owned),
                         }
                     })
@@ -919,34 +923,92 @@ fn mcp_access(tool: &str) -> Access {
     }
 }
 
+/// What the rules ask of one part, worked out at most once per part (for both passes of
+/// [`matching_rules`] and for the part's label): where it acts, a command's text and operands,
+/// a file's path as glob candidates and which file rules' `paths` match it.
+struct Facts<'a> {
+    environment: Option<&'a str>,
+    /// A command's text (its label, and what `text` patterns read).
+    text: std::cell::OnceCell<String>,
+    /// The operands as paths, resolved once for every rule that looks at them.
+    operands: std::cell::OnceCell<Vec<Operand<'a>>>,
+    /// A file part's path, prepared once for every file rule's glob sets.
+    file_path: Option<Candidates<'a>>,
+    /// With the pack's combined set: which file rules' `paths` the path matches, by position in
+    /// `file_rules`.
+    path_hits: std::cell::OnceCell<Option<Vec<bool>>>,
+    /// Which of the generic rules' `text` patterns match the command's text, in one scan.
+    generic_hits: std::cell::OnceCell<regex::SetMatches>,
+}
+
+impl<'a> Facts<'a> {
+    fn new(part: &'a Part<'a>, pack: &'a CompiledPack) -> Facts<'a> {
+        Facts {
+            environment: part_environment(part, pack),
+            text: std::cell::OnceCell::new(),
+            operands: std::cell::OnceCell::new(),
+            file_path: match part {
+                Part::File { path, .. } => Some(Candidates::new(path)),
+                _ => None,
+            },
+            path_hits: std::cell::OnceCell::new(),
+            generic_hits: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The part as text, e.g. `rm -rf /` or `read .env`.
+    fn label(&self, part: &Part<'_>) -> String {
+        match part {
+            Part::Command(c) => self.text.get_or_init(|| c.text()).clone(),
+            _ => part.label(),
+        }
+    }
+}
+
 /// Indices of the rules that match `part`, in pack order: the first only, or all.
-fn matching_rules(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: bool) -> Vec<usize> {
+fn matching_rules<'a>(
+    pack: &'a CompiledPack,
+    part: &'a Part<'a>,
+    facts: &'a Facts<'a>,
+    root: Option<&'a str>,
+    all: bool,
+) -> Vec<usize> {
     // Catch-all rules (`fallback: true`) are tried only after every other rule of the kind.
-    let first = matching_pass(pack, part, root, all, false);
+    let first = matching_pass(pack, part, facts, root, all, false);
     if !first.is_empty() && !all {
         return first;
     }
     let mut hits = first;
-    hits.extend(matching_pass(pack, part, root, all, true));
+    hits.extend(matching_pass(pack, part, facts, root, all, true));
     hits
 }
 
-fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: bool, fallback: bool) -> Vec<usize> {
+fn matching_pass<'a>(
+    pack: &'a CompiledPack,
+    part: &'a Part<'a>,
+    facts: &'a Facts<'a>,
+    root: Option<&'a str>,
+    all: bool,
+    fallback: bool,
+) -> Vec<usize> {
     let mut hits = Vec::new();
-    // What every command rule asks of a command part is worked out once per part: where it acts,
-    // and (when a rule has a `text` pattern) its text.
-    let (environment, text) = match part {
-        Part::Command(c) => (environment_of(&c.reaches, pack), std::cell::OnceCell::new()),
-        _ => (None, std::cell::OnceCell::new()),
-    };
-    // The operands as paths, resolved once for every rule that looks at them.
-    let operands: std::cell::OnceCell<Vec<Operand<'_>>> = std::cell::OnceCell::new();
-    // A file part's path, prepared once for every file rule's glob sets.
-    let file_path = match part {
-        Part::File { path, .. } => Some(Candidates::new(path)),
+    let environment = facts.environment;
+    let file_path = &facts.file_path;
+    let path_hits = match (file_path, part) {
+        (Some(p), Part::File { access, .. }) => facts
+            .path_hits
+            .get_or_init(|| {
+                pack.file_path_index(*access == Access::Write)
+                    .map(|index| p.hits(index))
+            })
+            .as_ref(),
         _ => None,
     };
-    let mut test = |i: usize| -> bool {
+    let generic = match part {
+        Part::Command(_) => pack.generic_text_index(),
+        _ => None,
+    };
+    let mut test = |i: usize, paths_hit: Option<bool>| -> bool {
         if pack.rules[i].rule.fallback != fallback {
             return false;
         }
@@ -956,8 +1018,10 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
                 let context = CommandContext {
                     root,
                     environment,
-                    text: &text,
-                    operands: &operands,
+                    text: &facts.text,
+                    operands: &facts.operands,
+                    generic: generic.and_then(|g| g.slot(i).map(|slot| (g, slot))),
+                    generic_hits: &facts.generic_hits,
                 };
                 command_matches(m, c, &context)
             }
@@ -968,7 +1032,7 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
                 },
             ) => file_path
                 .as_ref()
-                .is_some_and(|p| file_matches(m, *access, p, with, *content)),
+                .is_some_and(|p| file_matches(m, *access, p, paths_hit, with, *content)),
             (CompiledMatcher::Git(m), Part::Git(g)) => git_matches(m, g, pack),
             (
                 CompiledMatcher::Mcp(m),
@@ -1014,7 +1078,7 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
                     }
                     (None, None) => break,
                 };
-                if test(next) {
+                if test(next, None) {
                     break;
                 }
             }
@@ -1027,8 +1091,9 @@ fn matching_pass(pack: &CompiledPack, part: &Part<'_>, root: Option<&str>, all: 
                 Part::Pipeline(_) => &pack.pipeline_rules,
                 _ => &pack.construct_rules,
             };
-            for &i in list {
-                if test(i) {
+            for (k, &i) in list.iter().enumerate() {
+                let paths_hit = path_hits.and_then(|h| h.get(k).copied());
+                if test(i, paths_hit) {
                     break;
                 }
             }
@@ -1074,6 +1139,28 @@ impl<'a> Candidates<'a> {
 
     fn hit(&self, set: &globset::GlobSet) -> bool {
         set.is_match_candidate(&self.full) || self.relative.as_ref().is_some_and(|r| set.is_match_candidate(r))
+    }
+
+    /// By position in the pack's `file_rules`: whether the rule's `paths` match the path (what
+    /// `hit` says of each rule's own set), from two searches of the combined set.
+    fn hits(&self, index: &FilePathIndex) -> Vec<bool> {
+        let mut hits = index.any_path.clone();
+        // Most paths are no rule's: one early-stopping search says so without listing matches.
+        if !self.hit(&index.set) {
+            return hits;
+        }
+        let mut globs = Vec::new();
+        for candidate in std::iter::once(&self.full).chain(&self.relative) {
+            index.set.matches_candidate_into(candidate, &mut globs);
+            for &g in &globs {
+                if let Some(&k) = index.owner.get(g)
+                    && let Some(h) = hits.get_mut(k)
+                {
+                    *h = true;
+                }
+            }
+        }
+        hits
     }
 }
 
@@ -1125,6 +1212,10 @@ struct CommandContext<'a> {
     environment: Option<&'a str>,
     text: &'a std::cell::OnceCell<String>,
     operands: &'a std::cell::OnceCell<Vec<Operand<'a>>>,
+    /// The pack's combined generic `text` set and this rule's pattern in it, when it has one.
+    generic: Option<(&'a TextIndex, usize)>,
+    /// The combined set's answer for this part, worked out on first need.
+    generic_hits: &'a std::cell::OnceCell<regex::SetMatches>,
 }
 
 fn command_matches<'a>(m: &CommandMatcher, c: &'a SimpleCommand, context: &CommandContext<'a>) -> bool {
@@ -1189,10 +1280,18 @@ fn command_matches<'a>(m: &CommandMatcher, c: &'a SimpleCommand, context: &Comma
             return false;
         }
     }
-    if let Some(re) = &m.text
-        && !re.is_match(context.text.get_or_init(|| c.text()))
-    {
-        return false;
+    if let Some(re) = &m.text {
+        let text = context.text.get_or_init(|| c.text());
+        let hit = match context.generic {
+            Some((index, slot)) => context
+                .generic_hits
+                .get_or_init(|| index.set.matches(text))
+                .matched(slot),
+            None => re.is_match(text),
+        };
+        if !hit {
+            return false;
+        }
     }
     if let Some(re) = &m.input
         && !c.input.as_deref().is_some_and(|i| re.is_match(i))
@@ -1202,10 +1301,12 @@ fn command_matches<'a>(m: &CommandMatcher, c: &'a SimpleCommand, context: &Comma
     true
 }
 
+/// `paths_hit` is whether the rule's `paths` match, when the pack's combined set already said.
 fn file_matches(
     m: &FileMatcher,
     access: Access,
     path: &Candidates<'_>,
+    paths_hit: Option<bool>,
     with: &[(Access, String)],
     content: Option<&str>,
 ) -> bool {
@@ -1217,7 +1318,7 @@ fn file_matches(
     let hit = |set: &globset::GlobSet| path.hit(set);
     wanted
         && m.outside_repository.is_none_or(|outside| outside == path.outside)
-        && m.paths.as_ref().is_none_or(hit)
+        && paths_hit.unwrap_or_else(|| m.paths.as_ref().is_none_or(hit))
         && !hit(&m.except)
         && m.from.as_ref().is_none_or(|set| copied_from(set, access, with))
         && m.content

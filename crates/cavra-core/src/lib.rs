@@ -33,6 +33,7 @@ pub mod canonical;
 pub mod decision;
 pub mod evaluate;
 pub mod git;
+mod hash;
 pub mod integrity;
 pub mod pack;
 pub mod path;

@@ -23,11 +23,13 @@
 //! null, boolean and empty values under a secret-named key are kept too, since they hold nothing.
 //!
 //! Cost: most text contains none of the words or prefixes a secret needs, so one pass of a literal
-//! pre-filter answers "nothing to do" without allocating; text that passes it gets one pass of a
-//! [`RegexSet`] of all rules, and only the rules that match run again, without capture groups,
-//! reading values by hand and always moving forward, so the work stays linear in the text. The
-//! rules report byte ranges of the original text, which are merged and replaced in one go, so
-//! overlapping rules (a `ghp_…` token inside a URL inside an assignment) cannot interfere.
+//! pre-filter answers "nothing to do" without allocating (a byte-triple table looks first: only
+//! text holding one of the hints' triples is scanned for the hints themselves); text that passes
+//! it gets one pass of a [`RegexSet`] of all rules, and only the rules that match run again,
+//! without capture groups, reading values by hand and always moving forward, so the work stays
+//! linear in the text. The rules report byte ranges of the original text, which are merged and
+//! replaced in one go, so overlapping rules (a `ghp_…` token inside a URL inside an assignment)
+//! cannot interfere.
 
 use std::ops::Range;
 use std::sync::{LazyLock, OnceLock};
@@ -76,7 +78,12 @@ pub fn redact_json(value: &mut Value, path: &str, redacted: &mut Vec<String>) {
 /// field to `redacted_fields`. Idempotent.
 pub fn redact_record(record: &mut DecisionRecord) {
     let mut changed = Vec::new();
-    redact_field(&mut record.target, "target", &mut changed);
+    // The target is replaced last: a part that is the whole target (a one-command line) takes
+    // its redaction from it rather than being scanned again.
+    let target = redact_text(&record.target);
+    if target.is_some() {
+        changed.push("target".to_owned());
+    }
     if let Some(arguments) = &mut record.arguments {
         let mut path = "arguments".to_owned();
         redact_object(arguments, &mut path, &mut changed);
@@ -89,10 +96,18 @@ pub fn redact_record(record: &mut DecisionRecord) {
         redact_field(suggestion, "suggestion", &mut changed);
     }
     for (i, rule) in record.matched.iter_mut().enumerate() {
-        if let Some(redacted) = redact_text(&rule.part) {
+        let redacted = if rule.part == record.target {
+            target.clone()
+        } else {
+            redact_text(&rule.part)
+        };
+        if let Some(redacted) = redacted {
             rule.part = redacted;
             changed.push(format!("matched[{i}].part"));
         }
+    }
+    if let Some(target) = target {
+        record.target = target;
     }
     if let Some(justification) = &mut record.justification {
         redact_field(justification, "justification", &mut changed);
@@ -577,6 +592,61 @@ const OTHER_HINTS: &[&str] = &["://", "-----BEGIN", "eyJ"];
 struct Hints {
     words: AhoCorasick,
     literals: AhoCorasick,
+    /// One byte triple of every hint, for a first look (see [`Trigrams`]).
+    trigrams: Trigrams,
+}
+
+/// A set of byte triples, each byte compared by its low five bits (which fold ASCII case and
+/// merge a few other bytes: a first look may say yes too often, never too rarely). Every hint
+/// has one of its triples here, the one least likely in ordinary text (`pwd`, `adb` of
+/// `mariadb`, `eyJ`), so a text without any of them holds no hint. Looking triples up in a 4 KiB
+/// table costs a cycle or two a byte with no chain between bytes, where the automata above walk
+/// one state per byte at a load's latency each; most stored text (reasons, suggestions, plain
+/// command lines) has none of the triples and never reaches them.
+struct Trigrams(Box<[u64; 512]>);
+
+impl Trigrams {
+    fn key(t: &[u8]) -> usize {
+        t.iter().fold(0, |k, &b| (k << 5) | usize::from(b & 31))
+    }
+
+    /// How rare a byte is in ordinary text, higher is rarer (English letter order; the
+    /// punctuation of flags and paths counts as common).
+    fn rarity(b: u8) -> usize {
+        const COMMON: &[u8] = b" -etaoinsrhldcumfpgwybvkxjqz";
+        COMMON
+            .iter()
+            .position(|&c| c == (b | 0x20))
+            .unwrap_or(if b.is_ascii_digit() { 14 } else { 10 })
+    }
+
+    fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Trigrams {
+        let mut bits = Box::new([0u64; 512]);
+        for p in patterns {
+            let rarest = p
+                .as_bytes()
+                .windows(3)
+                .max_by_key(|t| t.iter().map(|&b| Trigrams::rarity(b)).sum::<usize>());
+            match rarest {
+                Some(t) => {
+                    let k = Trigrams::key(t);
+                    bits[k / 64] |= 1 << (k % 64);
+                }
+                // A hint shorter than three bytes (none today) cannot be looked for this way:
+                // every text passes.
+                None => bits.fill(u64::MAX),
+            }
+        }
+        Trigrams(bits)
+    }
+
+    /// Whether `text` holds any of the triples.
+    fn any(&self, text: &str) -> bool {
+        text.as_bytes().windows(3).any(|t| {
+            let k = Trigrams::key(t);
+            self.0[k / 64] & (1 << (k % 64)) != 0
+        })
+    }
 }
 
 static HINTS: LazyLock<Result<Hints, aho_corasick::BuildError>> = LazyLock::new(|| {
@@ -588,6 +658,7 @@ static HINTS: LazyLock<Result<Hints, aho_corasick::BuildError>> = LazyLock::new(
         literals: AhoCorasick::builder()
             .kind(Some(AhoCorasickKind::DFA))
             .build(TOKEN_PREFIXES.iter().chain(OTHER_HINTS))?,
+        trigrams: Trigrams::new(HINT_WORDS.iter().chain(TOKEN_PREFIXES).chain(OTHER_HINTS).copied()),
     })
 });
 
@@ -607,7 +678,8 @@ fn folded(text: &str) -> Option<String> {
 fn hinted(text: &str) -> bool {
     match &*HINTS {
         Ok(h) => {
-            h.literals.is_match(text) || h.words.is_match(text) || folded(text).is_some_and(|f| h.words.is_match(&f))
+            (h.trigrams.any(text) && (h.literals.is_match(text) || h.words.is_match(text)))
+                || folded(text).is_some_and(|f| h.words.is_match(&f))
         }
         Err(_) => true,
     }

@@ -8,6 +8,12 @@
 //! the agent hook: every pattern is parsed and validated at load, but a rule's glob sets and
 //! regexes are built the first time a decision tries the rule — for one shell command that is
 //! the few rules naming its program, not the hundred in the pack.
+//!
+//! An eager pack also builds two indexes over its rules: one glob set over every file rule's
+//! `paths` (per access), and one regex set over the `text` patterns of the command rules that
+//! name no literal program (tried on every command). A part then costs one search of each
+//! instead of one per rule; the answer per rule is the same as its own set's or regex's. A lazy
+//! pack builds neither and keeps compiling one rule at a time.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -18,6 +24,7 @@ use regex::Regex;
 use super::Diagnostic;
 use super::model::{FileAccess, Matcher, PolicyPack, Rule};
 use crate::decision::{Mode, Outcome, Severity};
+use crate::hash::FastMap;
 use crate::shell::Construct;
 
 /// Branches protected when a pack names none.
@@ -34,7 +41,7 @@ pub struct CompiledPack {
     pub(crate) protected: GlobSet,
     pub(crate) rules: Vec<CompiledRule>,
     /// Command rules naming literal programs, by program.
-    pub(crate) by_program: HashMap<String, Vec<usize>>,
+    pub(crate) by_program: FastMap<String, Vec<usize>>,
     /// Command rules whose program is a glob or absent.
     pub(crate) any_program: Vec<usize>,
     pub(crate) file_rules: Vec<usize>,
@@ -52,6 +59,47 @@ pub struct CompiledPack {
     /// `evaluate::witnesses`): compiling a glob costs tens of microseconds, and agents repeat the
     /// same few (`*`, `*.pyc`, `.env*`).
     pub(crate) glob_components: std::sync::Mutex<HashMap<String, Vec<String>>>,
+    /// The file rules' `paths` in one glob set, built on first need by an eager pack only (a lazy
+    /// one keeps compiling one rule at a time): `None` when lazy or when the set cannot be built.
+    pub(crate) file_paths: OnceLock<Option<[FilePathIndex; 2]>>,
+    /// The `text` patterns of the command rules that name no literal program (tried on every
+    /// command part) in one regex set, on the same terms as `file_paths`.
+    pub(crate) generic_text: OnceLock<Option<TextIndex>>,
+    /// How the pack was compiled.
+    pub(crate) compile: Compile,
+}
+
+/// The `paths` globs of every file rule that reads (or, in the other index, writes) may match, in
+/// one [`GlobSet`]: one search per candidate path says which rules' `paths` match it, instead of
+/// one search per rule. Rules of the other access are left out (their answer is `false`, and the
+/// rule's access check rejects the part anyway), which keeps `**` of a write rule from making
+/// every read path a match worth listing.
+#[derive(Debug)]
+pub(crate) struct FilePathIndex {
+    pub set: GlobSet,
+    /// For each glob of `set`, the position in `file_rules` of the rule it came from.
+    pub owner: Vec<usize>,
+    /// By position in `file_rules`: whether the rule names no paths (it matches every path).
+    pub any_path: Vec<bool>,
+}
+
+/// The `text` regexes of the generic command rules in one [`RegexSet`]: one scan of a command's
+/// text says which of them match (the same answer as each regex's `is_match`).
+#[derive(Debug)]
+pub(crate) struct TextIndex {
+    pub set: regex::RegexSet,
+    /// Rule index to pattern index in `set` (sorted by rule index).
+    pub slot: Vec<(usize, usize)>,
+}
+
+impl TextIndex {
+    /// The pattern of rule `rule` in the set, if it has one there.
+    pub fn slot(&self, rule: usize) -> Option<usize> {
+        self.slot
+            .binary_search_by_key(&rule, |&(r, _)| r)
+            .ok()
+            .map(|k| self.slot[k].1)
+    }
 }
 
 /// When matchers are built.
@@ -250,7 +298,7 @@ impl CompiledPack {
             default_severity: defaults.1,
             protected,
             rules: Vec::with_capacity(source.rules.len()),
-            by_program: HashMap::new(),
+            by_program: FastMap::default(),
             any_program: Vec::new(),
             file_rules: Vec::new(),
             git_rules: Vec::new(),
@@ -261,6 +309,9 @@ impl CompiledPack {
             protected_samples: std::sync::OnceLock::new(),
             glob_components: std::sync::Mutex::new(HashMap::new()),
             environments: Vec::new(),
+            file_paths: OnceLock::new(),
+            generic_text: OnceLock::new(),
+            compile,
         };
         let named = source
             .environments
@@ -326,7 +377,86 @@ impl CompiledPack {
                 matcher,
             });
         }
-        if diags.is_empty() { Ok(pack) } else { Err(diags) }
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        if compile == Compile::Eager {
+            pack.file_path_index(false);
+            pack.generic_text_index();
+        }
+        Ok(pack)
+    }
+
+    /// The file rules' combined `paths` set for a part that reads (`write` false) or writes (see
+    /// [`FilePathIndex`]); `None` for a lazy pack.
+    pub(crate) fn file_path_index(&self, write: bool) -> Option<&FilePathIndex> {
+        self.file_paths
+            .get_or_init(|| {
+                if self.compile != Compile::Eager {
+                    return None;
+                }
+                Some([self.build_file_path_index(false)?, self.build_file_path_index(true)?])
+            })
+            .as_ref()
+            .map(|[read, written]| if write { written } else { read })
+    }
+
+    fn build_file_path_index(&self, write: bool) -> Option<FilePathIndex> {
+        let mut b = GlobSetBuilder::new();
+        let mut owner = Vec::new();
+        let mut any_path = Vec::with_capacity(self.file_rules.len());
+        for (k, &i) in self.file_rules.iter().enumerate() {
+            let Matcher::File(f) = &self.rules[i].rule.matcher else {
+                return None;
+            };
+            let wanted = match f.access {
+                FileAccess::Any => true,
+                FileAccess::Read => !write,
+                FileAccess::Write => write,
+            };
+            any_path.push(wanted && f.paths.is_empty());
+            if !wanted {
+                continue;
+            }
+            for p in file_patterns(&f.paths) {
+                b.add(glob_with_case(&p, f.ignore_case).ok()?);
+                owner.push(k);
+            }
+        }
+        Some(FilePathIndex {
+            set: b.build().ok()?,
+            owner,
+            any_path,
+        })
+    }
+
+    /// The generic command rules' combined `text` set (see [`TextIndex`]); `None` for a lazy
+    /// pack, or when fewer than two such rules have a text pattern.
+    pub(crate) fn generic_text_index(&self) -> Option<&TextIndex> {
+        self.generic_text
+            .get_or_init(|| {
+                if self.compile != Compile::Eager {
+                    return None;
+                }
+                let mut patterns = Vec::new();
+                let mut slot = Vec::new();
+                for &i in &self.any_program {
+                    if let Matcher::Command(c) = &self.rules[i].rule.matcher
+                        && let Some(text) = &c.text
+                    {
+                        slot.push((i, patterns.len()));
+                        patterns.push(text.as_str());
+                    }
+                }
+                if patterns.len() < 2 {
+                    return None;
+                }
+                Some(TextIndex {
+                    set: regex::RegexSet::new(&patterns).ok()?,
+                    slot,
+                })
+            })
+            .as_ref()
     }
 
     /// The pack's id.

@@ -177,10 +177,7 @@ impl SimpleCommand {
 
     /// A hash of everything about the command, to drop repeats in constant time.
     pub(crate) fn key(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.hash(&mut h);
-        h.finish()
+        crate::hash::hash_one(self)
     }
 }
 

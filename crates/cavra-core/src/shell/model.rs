@@ -10,7 +10,9 @@
 //! A program that is not described is still analysed: its options are flags without values and
 //! its path-like arguments files it reads.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::hash::{FastMap, FastSet};
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -212,18 +214,18 @@ impl Effect {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Verbs {
-    destroy: HashSet<String>,
-    mutate: HashSet<String>,
-    read: HashSet<String>,
-    programs: HashSet<String>,
-    grouped: HashSet<String>,
-    previews: HashSet<String>,
-    strong: HashSet<String>,
-    task_runners: HashSet<String>,
-    build_tools: HashSet<String>,
-    ships: HashSet<String>,
-    databases: HashSet<String>,
-    inspectors: HashSet<String>,
+    destroy: FastSet<String>,
+    mutate: FastSet<String>,
+    read: FastSet<String>,
+    programs: FastSet<String>,
+    grouped: FastSet<String>,
+    previews: FastSet<String>,
+    strong: FastSet<String>,
+    task_runners: FastSet<String>,
+    build_tools: FastSet<String>,
+    ships: FastSet<String>,
+    databases: FastSet<String>,
+    inspectors: FastSet<String>,
 }
 
 impl Verbs {
@@ -291,7 +293,7 @@ impl Verbs {
         let mut parts = lower.split(['-', '_', ':', '.']).filter(|p| !p.is_empty());
         let first = parts.next()?;
         let last = parts.next_back().unwrap_or(first);
-        let has = |list: &HashSet<String>| list.contains(&lower) || list.contains(first) || list.contains(last);
+        let has = |list: &FastSet<String>| list.contains(&lower) || list.contains(first) || list.contains(last);
         if has(&self.destroy) {
             Some(Effect::Destroy)
         } else if has(&self.mutate) {
@@ -457,13 +459,13 @@ impl Spec {
 
 /// Every described program, by each of its names.
 pub(crate) struct Model {
-    programs: HashMap<String, Spec>,
+    programs: FastMap<String, Spec>,
 }
 
 impl Model {
     /// Reads the embedded files. An entry that does not read is reported, never dropped silently.
     fn load() -> Result<Model, String> {
-        let mut programs = HashMap::new();
+        let mut programs = FastMap::default();
         for (file, text) in FILES {
             let entries: BTreeMap<String, Spec> = load_data(file, text)?;
             for (name, spec) in entries {
@@ -512,7 +514,7 @@ static MODEL: LazyLock<Result<Model, String>> = LazyLock::new(Model::load);
 /// The model, or an empty one if the embedded files do not read (a unit test proves they do).
 pub(crate) fn model() -> &'static Model {
     static EMPTY: LazyLock<Model> = LazyLock::new(|| Model {
-        programs: HashMap::new(),
+        programs: FastMap::default(),
     });
     match &*MODEL {
         Ok(m) => m,

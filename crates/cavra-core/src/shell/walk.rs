@@ -9,7 +9,9 @@ use brush_parser::ast::{
     self, Command, CommandPrefixOrSuffixItem, CompoundCommand, IoFileRedirectKind, IoFileRedirectTarget, IoRedirect,
 };
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use crate::hash::{FastMap, FastSet};
 
 use super::words::{expand, expand_braces, substitutions_in};
 use super::{Access, CommandLine, Construct, MAX_DEPTH, Stage};
@@ -228,16 +230,16 @@ pub(crate) struct Walker {
     /// Here-documents the grammar produced so far.
     heredocs_seen: usize,
     /// Variables assigned literal text earlier in the line (`X=rm; $X -rf /`).
-    pub(super) vars: HashMap<String, String>,
+    pub(super) vars: FastMap<String, String>,
     /// Aliases defined earlier in the line.
-    pub(super) aliases: HashMap<String, String>,
+    pub(super) aliases: FastMap<String, String>,
     /// Files written earlier in the line, by resolved path.
-    pub(super) written: HashMap<String, Written>,
+    pub(super) written: FastMap<String, Written>,
     /// Words that were unquoted globs, which a program word must not be taken literally from.
-    pub(super) glob_words: HashSet<String>,
+    pub(super) glob_words: FastSet<String>,
     /// Commands already recorded (by [`super::SimpleCommand::key`]), so repeats are dropped in
     /// constant time.
-    pub(super) seen: HashSet<u64>,
+    pub(super) seen: FastSet<u64>,
     /// `NAME=value` assignments given to the command being unwrapped (`env A=1 cmd`).
     pub(super) env: Vec<(String, String)>,
     /// Variables exported earlier in the line (`export RAILS_ENV=production; rails db:migrate`),
@@ -252,7 +254,7 @@ pub(crate) struct Walker {
     work: usize,
     /// Variables whose value a decoder produced (`x=$(echo ... | base64 -d)`): any word that uses
     /// one names something nobody can read beforehand.
-    pub(super) hidden_vars: HashSet<String>,
+    pub(super) hidden_vars: FastSet<String>,
     /// What the `find` just run prints, as a path pattern (`src/**/__pycache__` for `find src
     /// -name __pycache__`), when it has one plain `-name` filter and runs nothing itself.
     pub(super) find_prints: Vec<String>,
@@ -260,7 +262,7 @@ pub(crate) struct Walker {
     /// appends to its command (`find . -name __pycache__ | xargs rm -rf`).
     pub(super) piped_paths: Vec<String>,
     /// Functions defined so far, with what each calls and whether it calls it concurrently.
-    calls: HashMap<String, Vec<(String, bool)>>,
+    calls: FastMap<String, Vec<(String, bool)>>,
     /// Tests only: skip the plain-word fast path.
     #[cfg(test)]
     pub(super) force_grammar: bool,
@@ -288,17 +290,17 @@ impl Walker {
             functions: Vec::new(),
             spaced_parens: false,
             heredocs_seen: 0,
-            vars: HashMap::new(),
-            aliases: HashMap::new(),
-            written: HashMap::new(),
-            glob_words: HashSet::new(),
-            seen: HashSet::new(),
+            vars: Default::default(),
+            aliases: Default::default(),
+            written: Default::default(),
+            glob_words: Default::default(),
+            seen: Default::default(),
             env: Vec::new(),
             exported: Vec::new(),
             stdin_runs: false,
             work: 0,
-            calls: HashMap::new(),
-            hidden_vars: HashSet::new(),
+            calls: Default::default(),
+            hidden_vars: Default::default(),
             find_prints: Vec::new(),
             piped_paths: Vec::new(),
             outer_reaches: Vec::new(),
