@@ -71,7 +71,8 @@ fn plain_names(args: &[String], end: usize) -> Option<Vec<&str>> {
 }
 
 /// The package managers' own commands; any other first word runs a script or binary of the
-/// project's (pnpm, Yarn and Bun all fall back so).
+/// project's (pnpm, Yarn and Bun all fall back so). `yarn node` is left out on purpose: it runs
+/// `node` with the rest, so it is read as that command.
 const PACKAGE_MANAGER_COMMANDS: &[&str] = &[
     "add",
     "a",
@@ -116,7 +117,6 @@ const PACKAGE_MANAGER_COMMANDS: &[&str] = &[
     "login",
     "logout",
     "ls",
-    "node",
     "outdated",
     "owner",
     "pack",
